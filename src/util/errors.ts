@@ -1,0 +1,24 @@
+/**
+ * Errors that reach the user. `InputError` is bad input (a flag, a card, a file): exit code 2.
+ * Anything else that escapes is a bug or an environment failure: exit code 1.
+ */
+export class XbarsimError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = 1,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InputError extends XbarsimError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+/** Exit code for an error: 2 for bad input, 1 otherwise. */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof XbarsimError ? err.exitCode : 1;
+}

@@ -1,0 +1,36 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InputError } from './errors';
+
+/**
+ * Write a file atomically: write a temporary sibling, then rename over the target, so a crash never
+ * leaves a half-written result.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const dir = path.dirname(file);
+  ensureWritableDir(dir);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Create `dir` if needed and check that we can write there; bad input otherwise. */
+export function ensureWritableDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err) {
+    throw new InputError(`output directory ${dir} is not writable: ${(err as Error).message}`);
+  }
+}
+
+/** Read a whole file; a missing file is bad input naming `what`. */
+export function readFileOrFail(file: string, what: string): Buffer {
+  if (!fs.existsSync(file)) throw new InputError(`${what} not found: ${file}`);
+  return fs.readFileSync(file);
+}
