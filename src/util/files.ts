@@ -34,3 +34,23 @@ export function readFileOrFail(file: string, what: string): Buffer {
   if (!fs.existsSync(file)) throw new InputError(`${what} not found: ${file}`);
   return fs.readFileSync(file);
 }
+
+/**
+ * Write a directory as a whole: `fill` writes into a temporary sibling, which then replaces `dir`, so
+ * an interrupted run never leaves a half-written directory.
+ */
+export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+  const parent = path.dirname(path.resolve(dir));
+  fs.mkdirSync(parent, { recursive: true });
+  const tmp = path.join(parent, `.${path.basename(dir)}.partial-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp);
+  try {
+    await fill(tmp);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}

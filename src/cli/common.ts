@@ -1,0 +1,37 @@
+/** Pieces shared by several commands: dataset flags, backend flag, output helpers. */
+import type { Command } from 'commander';
+import { enumFlag, intFlag } from './flags';
+import { loadDataset, type Dataset } from '../data';
+
+export const datasetFlagSchema = {
+  dataset: { type: 'string', minLength: 1 },
+  limit: intFlag(1, 60000),
+  testLimit: intFlag(1, 10000),
+};
+
+export const backendFlagSchema = { backend: enumFlag('auto', 'node', 'wasm', 'cpu') };
+
+export function addDatasetOptions(cmd: Command, required = true): Command {
+  const opt = '--dataset <name>';
+  const text = 'mnist | fashion-mnist | idx:DIR';
+  (required ? cmd.requiredOption(opt, text) : cmd.option(opt, text))
+    .option('--limit <n>', 'use the first N training images')
+    .option('--test-limit <n>', 'use the first N test images');
+  return cmd;
+}
+
+export function addBackendOption(cmd: Command): Command {
+  return cmd.option('--backend <name>', 'tensor backend: auto | node | wasm | cpu', 'auto');
+}
+
+export function openDataset(flags: { dataset: string; limit?: number; testLimit?: number }): Dataset {
+  return loadDataset(flags.dataset, { limit: flags.limit, testLimit: flags.testLimit });
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function pct(x: number): string {
+  return Number.isFinite(x) ? (100 * x).toFixed(2) + ' %' : 'n/a';
+}

@@ -1,0 +1,117 @@
+/** `xbarsim simulate`: Monte-Carlo accuracy of a trained network on a simulated crossbar chip. */
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { addDatasetOptions, datasetFlagSchema, pct, printJson } from './common';
+import { enumFlag, intFlag, validateFlags } from './flags';
+import { type SimulationSetup, prepareSimulation, runSimulation } from '../sim/node';
+import type { SimulationResult } from '../sim/simulate';
+import { toCsv } from '../report/tables';
+import { writeFileAtomic } from '../util/files';
+
+export interface SimulateFlags extends SimulationSetup {
+  json?: boolean;
+  out?: string;
+}
+
+export const simulateFlagSchema = {
+  type: 'object' as const,
+  properties: {
+    ...datasetFlagSchema,
+    trials: intFlag(1, 100000),
+    seed: intFlag(0, 2 ** 31 - 1),
+    workers: intFlag(1, 256),
+    calibration: intFlag(1, 60000),
+    adcBits: { anyOf: [intFlag(1, 16), { type: 'string', enum: ['ideal'] }] },
+    dacBits: { anyOf: [intFlag(1, 16), { type: 'string', enum: ['ideal', 'binary'] }] },
+    tileRows: intFlag(2, 4096),
+    tileCols: intFlag(2, 4096),
+    mapping: enumFlag('differential', 'offset'),
+    quantizeLayers: enumFlag('all', 'dense'),
+    inputLayers: enumFlag('all', 'dense'),
+  },
+};
+
+export function addSimulationOptions(cmd: Command): Command {
+  cmd
+    .requiredOption('--model <dir>', 'model directory')
+    .requiredOption('--device <card>', 'device card: a name in devices/ or a path')
+    .requiredOption('--circuit <card>', 'circuit card: a name in circuits/ or a path');
+  addDatasetOptions(cmd, false);
+  return cmd
+    .option('--seed <n>', 'random seed (trial t draws from a stream of (seed, t))', '1')
+    .option('--workers <n>', 'worker threads (default: all cores)')
+    .option('--quantize <q>', 'weight quantiser before mapping: quantile:N, uniform:B, binary, ternary')
+    .option('--quantize-layers <which>', 'layers the weight quantiser applies to: all | dense', 'all')
+    .option('--input <q>', 'input quantiser: uniform:B, expfit:mean, expfit:q3')
+    .option('--input-layers <which>', 'layers the input quantiser applies to: dense | all', 'dense')
+    .option('--calibration <n>', 'training images for DAC/ADC ranges and input quantisers', '1000')
+    .option('--adc-bits <n>', 'override the circuit card: ADC bits or "ideal"')
+    .option('--dac-bits <n>', 'override the circuit card: DAC bits, "binary" or "ideal"')
+    .option('--tile-rows <n>', 'override the circuit card: tile rows')
+    .option('--tile-cols <n>', 'override the circuit card: tile columns')
+    .option('--mapping <m>', 'override the circuit card: differential | offset');
+}
+
+export function registerSimulate(program: Command): void {
+  const cmd = program
+    .command('simulate')
+    .description('Monte-Carlo accuracy of a trained network on simulated crossbar chips')
+    .option('--trials <n>', 'chips to simulate', '100');
+  addSimulationOptions(cmd)
+    .option('--json', 'print one machine-readable JSON object')
+    .option('--out <file>', 'write the result as JSON to FILE and per-trial values as CSV beside it');
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const f = validateFlags<SimulateFlags>(simulateFlagSchema, opts);
+    const setup = await prepareSimulation(f);
+    const result = await runSimulation(setup, f);
+    if (f.out) writeResultFiles(f.out, setup.header, result);
+    if (f.json) printJson({ ...setup.header, ...result });
+    else process.stdout.write(formatResult(setup.header, result));
+  });
+}
+
+export function writeResultFiles(out: string, header: object, result: SimulationResult): void {
+  const base = out.replace(/\.json$/i, '');
+  writeFileAtomic(`${base}.json`, JSON.stringify({ ...header, ...result }, null, 2));
+  writeFileAtomic(
+    `${base}.csv`,
+    toCsv(
+      result.perTrial.map((r) => ({
+        trial: r.trial,
+        accuracy: r.accuracy,
+        ...Object.fromEntries(result.layers.map((l, k) => [`clip_${l.name}`, r.clipRate[k]])),
+      })),
+    ),
+  );
+  process.stderr.write(`wrote ${base}.json and ${path.basename(base)}.csv\n`);
+}
+
+export function formatResult(header: Record<string, unknown>, r: SimulationResult): string {
+  const lines: string[] = [];
+  lines.push(
+    `model ${header.model} (${header.dataset}, ${r.testImages} test images) on device ${header.device}, circuit ${header.circuit}; ${r.trials} trials, seed ${r.seed}`,
+  );
+  const rows = [['layer', 'rows x cols', 'row tiles', 'mapping', 'RMS weight error', 'DAC', 'ADC', 'ADC clipping']];
+  for (const l of r.layers)
+    rows.push([
+      l.name,
+      `${l.rows} x ${l.cols}`,
+      String(l.rowTiles),
+      l.mapping,
+      l.rmsWeightError.toExponential(2),
+      l.dac,
+      l.adcBits === 'ideal' ? 'ideal' : `${l.adcBits} bits`,
+      pct(l.meanClipRate),
+    ]);
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  for (const row of rows) lines.push(row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
+  lines.push(
+    `accuracy: float ${pct(r.floatAccuracy)}, quantised digital ${pct(r.quantizedAccuracy)}, nominal chip ${pct(r.nominalAccuracy)}`,
+  );
+  const a = r.analog;
+  lines.push(
+    `analog over ${a.n} chips: mean ${pct(a.mean)}, std ${pct(a.std)}, min ${pct(a.min)}, max ${pct(a.max)}, 95 % CI [${pct(a.ci95[0])}, ${pct(a.ci95[1])}]`,
+  );
+  lines.push(`wall time ${r.seconds.toFixed(1)} s (${header.workers} workers)`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,63 @@
+/** `xbarsim study NAME` and `xbarsim report DIR`. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { InputError } from '../util/errors';
+import { intFlag, validateFlags } from './flags';
+import { findStudy, studyNames } from '../study/registry';
+import { runStudy, STUDY_FILE } from '../study/runner';
+import { ResultStore } from '../study/results';
+import { defaultWorkers } from '../sim/workerPool';
+
+export function registerStudy(program: Command): void {
+  program
+    .command('study')
+    .description(`run a study end to end, resumably (${studyNames().join(', ')})`)
+    .argument('<name>', 'study name')
+    .option('--quick', 'subsets and few epochs: minutes')
+    .option('--full', "the study's full protocol")
+    .option('--out <dir>', 'output directory (default results/<name>[-quick])')
+    .option('--trials <n>', 'Monte-Carlo trials per configuration (default: per study and mode)')
+    .option('--seed <n>', 'random seed', '1')
+    .option('--workers <n>', 'worker threads (default: all cores)')
+    .option('--model <dir>', 'study parameter: model directory (adc-sizing)')
+    .option('--device <card>', 'study parameter: device card (adc-sizing)')
+    .option('--circuit <card>', 'study parameter: circuit card (adc-sizing)')
+    .option('--quantize <q>', 'study parameter: weight quantiser (adc-sizing)')
+    .action(async (name: string, opts: Record<string, unknown>) => {
+      const study = findStudy(name);
+      if (opts.quick && opts.full) throw new InputError('flags --quick and --full exclude each other: give one');
+      const f = validateFlags<{ trials?: number; seed: number; workers?: number; out?: string; model?: string; device?: string; circuit?: string; quantize?: string }>(
+        { type: 'object', properties: { trials: intFlag(1, 100000), seed: intFlag(0, 2 ** 31 - 1), workers: intFlag(1, 256) } },
+        opts,
+      );
+      const mode = opts.full ? 'full' : 'quick';
+      const out = f.out ?? path.join('results', mode === 'quick' && name !== 'default' ? `${name}-quick` : name);
+      const t0 = Date.now();
+      const params = Object.fromEntries(
+        (['model', 'device', 'circuit', 'quantize'] as const).filter((k) => f[k] !== undefined).map((k) => [k, f[k]]),
+      );
+      const { files } = await runStudy(study, {
+        mode,
+        out,
+        trials: f.trials,
+        seed: f.seed,
+        workers: f.workers ?? defaultWorkers(),
+        params,
+      });
+      process.stderr.write(`study ${name} (${mode}) done in ${((Date.now() - t0) / 1000).toFixed(1)} s; wrote ${files.length} files in ${out}\n`);
+    });
+
+  program
+    .command('report')
+    .description('render the figures, tables and CSV of a study directory')
+    .argument('<dir>', 'study output directory')
+    .action(async (dir: string) => {
+      const stampFile = path.join(dir, STUDY_FILE);
+      if (!fs.existsSync(stampFile)) throw new InputError(`${dir} is not a study directory (no ${STUDY_FILE})`);
+      const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8')) as { study: string };
+      const study = findStudy(stamp.study);
+      const files = await study.report(new ResultStore(dir).all(), dir);
+      process.stderr.write(`wrote ${files.length} files in ${dir}\n`);
+    });
+}

@@ -1,0 +1,64 @@
+/** `xbarsim train`: train a network on a dataset and save it with its description. */
+import type { Command } from 'commander';
+import { addBackendOption, addDatasetOptions, backendFlagSchema, datasetFlagSchema, openDataset, pct } from './common';
+import { enumFlag, intFlag, numFlag, validateFlags } from './flags';
+import { trainAndSave, type TrainJob } from '../nn/trainJob';
+
+export function registerTrain(program: Command): void {
+  const cmd = program
+    .command('train')
+    .description('train a network (defaults follow the first study: SGD 0.1, momentum 0.9, 30 epochs, batch 32)')
+    .requiredOption('--arch <arch>', 'architecture, e.g. mlp:128x1, cnn:c32p2:h128, paper2:initial')
+    .requiredOption('--out <dir>', 'model directory to write');
+  addDatasetOptions(cmd);
+  cmd
+    .option('--epochs <n>', 'training epochs', '30')
+    .option('--batch-size <n>', 'mini-batch size', '32')
+    .option('--lr <x>', 'SGD learning rate', '0.1')
+    .option('--momentum <x>', 'SGD momentum', '0.9')
+    .option('--validation-split <x>', 'share of training data held out', '0.1')
+    .option('--binarize <t>', 'input binarisation threshold, or "none"', '0.1')
+    .option('--weights <kind>', 'float | binary | ternary (binary/ternary trained with an STE)', 'float')
+    .option('--weight-layers <which>', 'layers binary/ternary apply to: dense | all', 'dense')
+    .option('--seed <n>', 'random seed', '1');
+  addBackendOption(cmd);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const f = validateFlags<
+      Omit<TrainJob, 'binarize'> & { binarize: number | 'none'; dataset: string; limit?: number; testLimit?: number; backend: string; out: string }
+    >(
+      {
+        type: 'object',
+        properties: {
+          ...datasetFlagSchema,
+          ...backendFlagSchema,
+          epochs: intFlag(1, 1000),
+          batchSize: intFlag(1, 65536),
+          lr: numFlag(1e-9, 100),
+          momentum: numFlag(0, 0.9999),
+          validationSplit: numFlag(0, 0.9),
+          binarize: { anyOf: [{ type: 'string', enum: ['none'] }, { type: 'number', minimum: 0, maximum: 1 }] },
+          weights: enumFlag('float', 'binary', 'ternary'),
+          weightLayers: enumFlag('dense', 'all'),
+          seed: intFlag(0, 2 ** 31 - 1),
+        },
+      },
+      opts,
+    );
+    const { initBackend } = await import('../nn/backend');
+    const backend = await initBackend(f.backend as 'auto');
+    const data = openDataset(f);
+    const result = await trainAndSave(
+      { ...f, binarize: f.binarize === 'none' ? undefined : Number(f.binarize) },
+      data,
+      f.out,
+      backend.name,
+      (e) =>
+        process.stderr.write(
+          `epoch ${e.epoch}/${f.epochs}: loss ${e.loss.toFixed(4)}, train ${pct(e.trainAccuracy)}, validation ${pct(e.validationAccuracy)}, ${e.seconds.toFixed(1)} s\n`,
+        ),
+    );
+    process.stdout.write(
+      `${f.arch} on ${f.dataset}: test accuracy ${pct(result.testAccuracy)} (${result.secondsPerEpoch.toFixed(1)} s/epoch, backend ${backend.name}); saved to ${f.out}\n`,
+    );
+  });
+}

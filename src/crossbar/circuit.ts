@@ -1,0 +1,185 @@
+/**
+ * Circuit cards: tile geometry, weight mapping, DAC and ADC of the crossbar chip. `parseCircuitCard`
+ * validates the JSON card and returns a normalised `CircuitCard` (defaults filled, unions tagged).
+ * See docs/cards.md.
+ */
+import { InputError } from '../util/errors';
+import { SOURCE_STATUSES, type CardSource } from '../device/card';
+import { compileSchema, validateCard } from '../device/validate';
+
+export type MappingKind = 'differential' | 'offset';
+export const MAPPING_KINDS: readonly MappingKind[] = ['differential', 'offset'];
+
+export type DacSpec = { kind: 'bits'; bits: number } | { kind: 'binary' } | { kind: 'ideal' };
+/** Full-scale: iFull = rowsUsed G_max vRead. Calibrated: iFull = this percentile of observed column currents. */
+export type AdcRange = { kind: 'full-scale' } | { kind: 'calibrated'; percentile: number };
+export type AdcSpec = { kind: 'bits'; bits: number; range: AdcRange } | { kind: 'ideal'; range: AdcRange };
+export type AnalogLayers = 'dense' | 'all';
+
+export interface CircuitCard {
+  name: string;
+  description: string;
+  source?: CardSource;
+  tile: { rows: number; cols: number };
+  mapping: MappingKind;
+  dac: DacSpec;
+  adc: AdcSpec;
+  /** 'dense': conv layers run digitally; 'all': conv layers are unrolled (im2col) onto tiles too. */
+  analogLayers: AnalogLayers;
+}
+
+export const DEFAULT_TILE = { rows: 128, cols: 128 } as const;
+export const MIN_BITS = 1;
+export const MAX_BITS = 16;
+
+const bits = { type: 'integer', minimum: MIN_BITS, maximum: MAX_BITS };
+
+const circuitSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'description', 'mapping', 'dac', 'adc', 'analogLayers'],
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+    description: { type: 'string' },
+    source: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['citation', 'status'],
+      properties: {
+        citation: { type: 'string', minLength: 1 },
+        status: { enum: SOURCE_STATUSES },
+        notes: { type: 'string' },
+        url: { type: 'string' },
+      },
+    },
+    tile: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['rows', 'cols'],
+      properties: {
+        rows: { type: 'integer', minimum: 1, maximum: 65536 },
+        // Two physical columns are the least that holds one weight column (G+/G- or weight + reference).
+        cols: { type: 'integer', minimum: 2, maximum: 65536 },
+      },
+    },
+    mapping: { enum: MAPPING_KINDS },
+    dac: {
+      xHint: `{ "bits": ${MIN_BITS}..${MAX_BITS} }, "binary" or "ideal"`,
+      anyOf: [
+        { type: 'object', additionalProperties: false, required: ['bits'], properties: { bits } },
+        { enum: ['binary', 'ideal'] },
+      ],
+    },
+    adc: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['bits'],
+      properties: {
+        bits: { xHint: `${MIN_BITS}..${MAX_BITS} or "ideal"`, anyOf: [bits, { const: 'ideal' }] },
+        range: {
+          xHint: '"full-scale" or { "calibrated": percentile 50..100 }',
+          anyOf: [
+            { const: 'full-scale' },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['calibrated'],
+              properties: { calibrated: { type: 'number', minimum: 50, maximum: 100 } },
+            },
+          ],
+        },
+      },
+    },
+    analogLayers: { enum: ['dense', 'all'] },
+  },
+};
+
+/** The card as written in JSON (what `circuitCardToJson` produces). */
+export interface CircuitCardJson {
+  name: string;
+  description: string;
+  source?: CardSource;
+  tile?: { rows: number; cols: number };
+  mapping: MappingKind;
+  dac: { bits: number } | 'binary' | 'ideal';
+  adc: { bits: number | 'ideal'; range?: 'full-scale' | { calibrated: number } };
+  analogLayers: AnalogLayers;
+}
+
+let validator: ReturnType<typeof compileSchema<CircuitCardJson>> | null = null;
+
+export function parseCircuitCard(json: unknown, source: string): CircuitCard {
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new InputError(`${source}: a circuit card must be a JSON object`);
+  validator ??= compileSchema<CircuitCardJson>(circuitSchema);
+  const raw = validateCard(validator, json, source);
+  const range: AdcRange =
+    raw.adc.range === undefined || raw.adc.range === 'full-scale'
+      ? { kind: 'full-scale' }
+      : { kind: 'calibrated', percentile: raw.adc.range.calibrated };
+  const card: CircuitCard = {
+    name: raw.name,
+    description: raw.description,
+    tile: raw.tile ? { rows: raw.tile.rows, cols: raw.tile.cols } : { ...DEFAULT_TILE },
+    mapping: raw.mapping,
+    dac: typeof raw.dac === 'string' ? { kind: raw.dac } : { kind: 'bits', bits: raw.dac.bits },
+    adc: raw.adc.bits === 'ideal' ? { kind: 'ideal', range } : { kind: 'bits', bits: raw.adc.bits, range },
+    analogLayers: raw.analogLayers,
+  };
+  if (raw.source) card.source = { ...raw.source };
+  return card;
+}
+
+/** Back to the JSON card form (for reports and for writing a swept variant to disk). */
+export function circuitCardToJson(card: CircuitCard): CircuitCardJson {
+  const json: CircuitCardJson = {
+    name: card.name,
+    description: card.description,
+    tile: { ...card.tile },
+    mapping: card.mapping,
+    dac: card.dac.kind === 'bits' ? { bits: card.dac.bits } : card.dac.kind,
+    adc: {
+      bits: card.adc.kind === 'bits' ? card.adc.bits : 'ideal',
+      range: card.adc.range.kind === 'full-scale' ? 'full-scale' : { calibrated: card.adc.range.percentile },
+    },
+    analogLayers: card.analogLayers,
+  };
+  if (card.source) json.source = { ...card.source };
+  return json;
+}
+
+export interface CircuitOverrides {
+  adcBits?: number | 'ideal';
+  dacBits?: number | 'binary' | 'ideal';
+  rows?: number;
+  cols?: number;
+  mapping?: MappingKind;
+  adcRange?: AdcRange | 'full-scale' | { calibrated: number };
+  analogLayers?: AnalogLayers;
+}
+
+/**
+ * A copy of `card` with some settings replaced (for sweeps). The result is validated by the same schema,
+ * so a bad override throws InputError naming the field.
+ */
+export function withOverrides(card: CircuitCard, overrides: CircuitOverrides): CircuitCard {
+  const json = circuitCardToJson(card);
+  if (overrides.adcBits !== undefined) json.adc.bits = overrides.adcBits;
+  if (overrides.dacBits !== undefined)
+    json.dac = typeof overrides.dacBits === 'number' ? { bits: overrides.dacBits } : overrides.dacBits;
+  if (overrides.rows !== undefined) json.tile = { ...json.tile!, rows: overrides.rows };
+  if (overrides.cols !== undefined) json.tile = { ...json.tile!, cols: overrides.cols };
+  if (overrides.mapping !== undefined) json.mapping = overrides.mapping;
+  if (overrides.analogLayers !== undefined) json.analogLayers = overrides.analogLayers;
+  const range = overrides.adcRange;
+  if (range !== undefined)
+    json.adc.range =
+      typeof range === 'string'
+        ? range
+        : 'kind' in range
+          ? range.kind === 'full-scale'
+            ? 'full-scale'
+            : { calibrated: range.percentile }
+          : range;
+  return parseCircuitCard(json, `${card.name} with overrides ${JSON.stringify(overrides)}`);
+}

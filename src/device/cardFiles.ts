@@ -1,0 +1,56 @@
+/**
+ * Node-only helpers shared by the card loaders: find the project root and resolve a card given by bare
+ * name (looked up among the shipped cards) or by path.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InputError } from '../util/errors';
+
+/** The nearest directory at or above this module that holds package.json. */
+export function projectRoot(from: string = __dirname): string {
+  let dir = path.resolve(from);
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${from}`);
+    dir = parent;
+  }
+}
+
+/** Names of the shipped cards in `<root>/<folder>`, sorted. */
+export function shippedCardNames(folder: string): string[] {
+  const dir = path.join(projectRoot(), folder);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
+/** A bare name has no directory part and no .json suffix. */
+export function isBareName(nameOrPath: string): boolean {
+  return !/[\\/]/.test(nameOrPath) && !nameOrPath.endsWith('.json');
+}
+
+/**
+ * Read and JSON-parse a card. Returns the parsed JSON and a label for messages
+ * (`devices/<name>.json` for shipped cards, the path as given otherwise).
+ */
+export function readCardJson(nameOrPath: string, folder: string, what: string): { json: unknown; label: string } {
+  const bare = isBareName(nameOrPath);
+  const file = bare ? path.join(projectRoot(), folder, `${nameOrPath}.json`) : path.resolve(nameOrPath);
+  const label = bare ? `${folder}/${nameOrPath}.json` : nameOrPath;
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    const shipped = shippedCardNames(folder);
+    throw new InputError(
+      `${what} "${nameOrPath}" not found (looked for ${file}); shipped ${what}s: ${shipped.join(', ') || '(none)'}`,
+    );
+  }
+  const text = fs.readFileSync(file, 'utf8');
+  try {
+    return { json: JSON.parse(text), label };
+  } catch (err) {
+    throw new InputError(`${label}: not valid JSON (${(err as Error).message})`);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Physical quantities in cards: a mathjs unit string ("225 uS", "5 kOhm", "0.2 V", "2 uA") or a plain
+ * JSON number already in SI units. Everything is converted to SI here, once, at card-parse time.
+ */
+import { unit, type Unit } from 'mathjs';
+import { cardError } from './validate';
+
+export type Dimension = 'conductance' | 'resistance' | 'voltage' | 'current';
+
+const REFERENCE_UNIT: Record<Dimension, string> = {
+  conductance: 'S',
+  resistance: 'ohm',
+  voltage: 'V',
+  current: 'A',
+};
+
+let references: Record<Dimension, Unit> | null = null;
+function reference(dim: Dimension): Unit {
+  references ??= {
+    conductance: unit(REFERENCE_UNIT.conductance),
+    resistance: unit(REFERENCE_UNIT.resistance),
+    voltage: unit(REFERENCE_UNIT.voltage),
+    current: unit(REFERENCE_UNIT.current),
+  };
+  return references[dim];
+}
+
+/** mathjs only knows lower-case `ohm` and no prefixed `Ω`; accept the usual spellings. */
+function normalizeSpelling(text: string): string {
+  return text.trim().replace(/(ohms?|Ω)$/i, 'ohm');
+}
+
+export interface ParsedQuantity {
+  /** Value in SI units of `dimension`. */
+  si: number;
+  dimension: Dimension;
+}
+
+/**
+ * Parse a quantity that may have any of `allowed` dimensions. A plain number is taken in the SI unit of
+ * `allowed[0]`. Throws InputError naming `source` and `path`.
+ */
+export function parseQuantity(
+  value: unknown,
+  allowed: readonly Dimension[],
+  source: string,
+  path: string,
+): ParsedQuantity {
+  const expected = allowed.map((d) => `${d} (${REFERENCE_UNIT[d]})`).join(' or ');
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw cardError(source, path, `must be a finite number (got ${value})`);
+    return { si: value, dimension: allowed[0] };
+  }
+  if (typeof value !== 'string')
+    throw cardError(source, path, `must be a ${expected} as a unit string like "225 uS" or an SI number`);
+  const text = normalizeSpelling(value);
+  if (text !== '' && Number.isFinite(Number(text)))
+    throw cardError(source, path, `"${value}" has no unit: write e.g. "${value} ${REFERENCE_UNIT[allowed[0]]}" or a plain JSON number in SI units`);
+  let parsed: Unit;
+  try {
+    parsed = unit(text);
+  } catch (err) {
+    throw cardError(source, path, `"${value}" is not a valid unit string (${(err as Error).message}); expected a ${expected}`);
+  }
+  if (parsed.value === null) throw cardError(source, path, `"${value}" has no number; expected a ${expected}`);
+  for (const dim of allowed) {
+    if (parsed.equalBase(reference(dim))) {
+      const si = parsed.toNumber(REFERENCE_UNIT[dim]);
+      if (!Number.isFinite(si)) throw cardError(source, path, `"${value}" is not finite`);
+      return { si, dimension: dim };
+    }
+  }
+  throw cardError(source, path, `"${value}" has the wrong dimension; expected a ${expected}`);
+}
+
+/**
+ * A conductance given either directly or as a read current (G = I / vRead).
+ */
+export function parseConductance(value: unknown, vReadVolts: number, source: string, path: string): number {
+  const q = parseQuantity(value, ['conductance', 'current'], source, path);
+  return q.dimension === 'current' ? q.si / vReadVolts : q.si;
+}

@@ -1,0 +1,247 @@
+/**
+ * Weight and input quantisers (TF-free). See docs/quantization.md for the exact rules.
+ * Biases are never quantised: in the crossbar they are added digitally after the ADC.
+ */
+import { InputError } from '../util/errors';
+import type { InputQuantizer, WeightQuantization } from './description';
+
+export type WeightQuantizerSpec =
+  | { kind: 'quantile'; levels: number }
+  | { kind: 'uniform'; bits: number }
+  | { kind: 'binary' }
+  | { kind: 'ternary' };
+
+export function parseWeightQuantizer(text: string): WeightQuantizerSpec {
+  const [kind, arg] = text.trim().toLowerCase().split(':');
+  const num = (lo: number, hi: number, what: string) => {
+    const n = Number(arg);
+    if (arg === undefined || !Number.isInteger(n) || n < lo || n > hi)
+      throw new InputError(`weight quantiser "${text}": ${what} must be a whole number in ${lo}..${hi}`);
+    return n;
+  };
+  if (kind === 'quantile') return { kind, levels: num(2, 256, 'the level count N') };
+  if (kind === 'uniform') return { kind, bits: num(2, 16, 'the bit count B') };
+  if ((kind === 'binary' || kind === 'ternary') && arg === undefined) return { kind };
+  throw new InputError(
+    `weight quantiser "${text}" is unknown (allowed: quantile:N with N 2..256, uniform:B with B 2..16, binary, ternary)`,
+  );
+}
+
+export function weightQuantizerLabel(spec: WeightQuantizerSpec): string {
+  if (spec.kind === 'quantile') return `quantile:${spec.levels}`;
+  if (spec.kind === 'uniform') return `uniform:${spec.bits}`;
+  return spec.kind;
+}
+
+/** Quantise a weight array; returns the new values and the record stored in the description. */
+export function quantizeWeights(
+  w: Float32Array,
+  spec: WeightQuantizerSpec,
+): { values: Float32Array; quantization: WeightQuantization } {
+  switch (spec.kind) {
+    case 'quantile':
+      return { values: quantileQuantize(w, spec.levels), quantization: spec };
+    case 'uniform':
+      return { values: uniformQuantize(w, spec.bits), quantization: spec };
+    case 'binary': {
+      const { values, alpha } = binarize(w);
+      return { values, quantization: { kind: 'binary', alpha } };
+    }
+    case 'ternary': {
+      const { values, alpha } = ternarize(w);
+      return { values, quantization: { kind: 'ternary', alpha } };
+    }
+  }
+}
+
+/**
+ * Equal-population bins with edges at the weight quantiles; each weight becomes the mean of its bin.
+ * Equal weights always share a bin, so a layer ends with exactly min(N, distinct values) values.
+ */
+export function quantileQuantize(w: Float32Array, levels: number): Float32Array {
+  const sorted = Float32Array.from(w).sort();
+  // Distinct values and their cumulative counts.
+  const distinct: number[] = [];
+  const cumCount: number[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) {
+      distinct.push(sorted[i]);
+      cumCount.push(0);
+    }
+    cumCount[cumCount.length - 1] = i + 1;
+  }
+  const d = distinct.length;
+  const k = Math.min(levels, d);
+  // cut[b] = number of distinct values in bins 0..b-1; pick the cut whose population is nearest the
+  // ideal quantile while leaving at least one distinct value for every later bin.
+  const cuts = [0];
+  for (let b = 1; b < k; b++) {
+    const target = (sorted.length * b) / k;
+    const lo = cuts[b - 1] + 1;
+    const hi = d - (k - b);
+    let best = lo;
+    for (let j = lo; j <= hi; j++) {
+      if (Math.abs(cumCount[j - 1] - target) < Math.abs(cumCount[best - 1] - target)) best = j;
+    }
+    cuts.push(best);
+  }
+  cuts.push(d);
+  // Bin of each distinct value, and each bin's mean (float64 sums).
+  const binOfDistinct = new Int32Array(d);
+  const binMean = new Float64Array(k);
+  for (let b = 0; b < k; b++) {
+    let sum = 0;
+    let count = 0;
+    for (let j = cuts[b]; j < cuts[b + 1]; j++) {
+      binOfDistinct[j] = b;
+      const c = cumCount[j] - (j > 0 ? cumCount[j - 1] : 0);
+      sum += distinct[j] * c;
+      count += c;
+    }
+    binMean[b] = sum / count;
+  }
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = binMean[binOfDistinct[lowerBound(distinct, w[i])]];
+  return out;
+}
+
+function lowerBound(arr: number[], x: number): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (arr[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Symmetric uniform B-bit (sign-magnitude) over [-max|w|, max|w|]: 2^B - 1 levels, zero included,
+ * step = max|w| / (2^(B-1) - 1).
+ */
+export function uniformQuantize(w: Float32Array, bits: number): Float32Array {
+  let maxAbs = 0;
+  for (let i = 0; i < w.length; i++) maxAbs = Math.max(maxAbs, Math.abs(w[i]));
+  const steps = 2 ** (bits - 1) - 1;
+  const out = new Float32Array(w.length);
+  if (maxAbs === 0) return out;
+  const step = maxAbs / steps;
+  // Round magnitudes so the grid stays symmetric (Math.round sends -1.5 to -1); `+ 0` drops -0.
+  for (let i = 0; i < w.length; i++) out[i] = Math.sign(w[i]) * Math.round(Math.abs(w[i]) / step) * step + 0;
+  return out;
+}
+
+/** sign(w) x alpha with alpha = mean |w| (sign(0) = +1, so exactly two values). */
+export function binarize(w: Float32Array): { values: Float32Array; alpha: number } {
+  let sum = 0;
+  for (let i = 0; i < w.length; i++) sum += Math.abs(w[i]);
+  const alpha = Math.fround(sum / w.length);
+  const values = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) values[i] = w[i] >= 0 ? alpha : -alpha;
+  return { values, alpha };
+}
+
+/** Ternary weights (Li & Liu, TWN 2016): delta = 0.7 mean|w|; alpha = mean |w| over |w| > delta. */
+export function ternarize(w: Float32Array): { values: Float32Array; alpha: number; delta: number } {
+  let sum = 0;
+  for (let i = 0; i < w.length; i++) sum += Math.abs(w[i]);
+  const delta = (0.7 * sum) / w.length;
+  let big = 0;
+  let count = 0;
+  for (let i = 0; i < w.length; i++) {
+    if (Math.abs(w[i]) > delta) {
+      big += Math.abs(w[i]);
+      count++;
+    }
+  }
+  const alpha = Math.fround(count ? big / count : 0);
+  const values = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) values[i] = Math.abs(w[i]) > delta ? Math.sign(w[i]) * alpha : 0;
+  return { values, alpha, delta };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Input quantisers.
+
+export type InputQuantizerSpec =
+  | { kind: 'uniform'; bits: number }
+  | { kind: 'expfit'; rule: 'mean' | 'q3' };
+
+export function parseInputQuantizer(text: string): InputQuantizerSpec {
+  const [kind, arg] = text.trim().toLowerCase().split(':');
+  if (kind === 'uniform') {
+    const n = Number(arg);
+    if (Number.isInteger(n) && n >= 1 && n <= 16) return { kind, bits: n };
+  }
+  if (kind === 'expfit' && (arg === 'mean' || arg === 'q3')) return { kind, rule: arg };
+  throw new InputError(
+    `input quantiser "${text}" is unknown (allowed: uniform:B with B 1..16, expfit:mean, expfit:q3)`,
+  );
+}
+
+export function inputQuantizerLabel(spec: InputQuantizerSpec): string {
+  return spec.kind === 'uniform' ? `uniform:${spec.bits}` : `expfit:${spec.rule}`;
+}
+
+/** Exponential fit of the non-zero inputs by maximum likelihood: x0 = min, beta = mean - x0. */
+export function fitExponential(values: Float32Array): { x0: number; beta: number; count: number } {
+  let x0 = Infinity;
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== 0) {
+      x0 = Math.min(x0, v);
+      sum += v;
+      count++;
+    }
+  }
+  if (count === 0) throw new InputError('exponential fit: the layer has no non-zero inputs');
+  return { x0, beta: sum / count - x0, count };
+}
+
+/**
+ * Calibrate an input quantiser on a sample of a layer's (non-negative) training inputs.
+ * uniform:B: 2^B codes over [0, max of the sample].
+ * expfit:mean / expfit:q3: 1 bit, threshold at the fitted exponential's mean (x0 + beta) or third
+ * quartile (x0 + beta ln 4); an input at or above it becomes `high`, the mean of the sample's inputs
+ * at or above the threshold, so the layer keeps its scale.
+ */
+export function calibrateInputQuantizer(spec: InputQuantizerSpec, sample: Float32Array): InputQuantizer {
+  if (spec.kind === 'uniform') {
+    let max = 0;
+    for (let i = 0; i < sample.length; i++) max = Math.max(max, sample[i]);
+    return { kind: 'uniform', bits: spec.bits, max: max || 1 };
+  }
+  const { x0, beta } = fitExponential(sample);
+  const threshold = spec.rule === 'mean' ? x0 + beta : x0 + beta * Math.log(4);
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < sample.length; i++) {
+    if (sample[i] >= threshold) {
+      sum += sample[i];
+      count++;
+    }
+  }
+  return {
+    kind: 'threshold',
+    threshold,
+    high: count ? sum / count : threshold,
+    fit: { distribution: 'exponential', x0, beta, rule: spec.rule },
+  };
+}
+
+/** Apply an input quantiser in place. */
+export function applyInputQuantizer(q: InputQuantizer, x: Float32Array): void {
+  if (q.kind === 'uniform') {
+    const steps = 2 ** q.bits - 1;
+    const scale = steps / q.max;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i] <= 0 ? 0 : x[i] >= q.max ? q.max : x[i];
+      x[i] = Math.round(v * scale) / scale;
+    }
+  } else {
+    for (let i = 0; i < x.length; i++) x[i] = x[i] >= q.threshold ? q.high : 0;
+  }
+}

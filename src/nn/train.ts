@@ -1,0 +1,195 @@
+/**
+ * Seeded training loop. We do not use model.fit: its shuffling is not seeded, and binary/ternary
+ * layers need a straight-through estimator (STE): the layer computes with quantised weights while SGD
+ * updates a float "latent" copy, gradients passing through the quantiser unchanged (BinaryConnect,
+ * Courbariaux et al. 2015). The same hook injects device variation for variation-aware training.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { RandomStream, streamFor } from '../util/random';
+import { binarize, ternarize } from './quantize';
+
+export interface LabelledImages {
+  /** count x 784 pixels in [0, 1]. */
+  images: Float32Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export type SteKind = 'binary' | 'ternary';
+
+/** Weight perturbation applied in the forward pass (variation-aware training). */
+export type WeightNoise = (quantized: Float32Array, rng: RandomStream) => Float32Array;
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  momentum: number;
+  /** Share of the training set held out for validation (taken by a seeded shuffle). */
+  validationSplit: number;
+  seed: number;
+  /** Pixels below this become 0, others 1 (first study: 0.1). Undefined: keep grey levels. */
+  binarizeThreshold?: number;
+  /** Layers trained with an STE quantiser: 'dense' (all dense layers) or 'all' (dense and conv). */
+  ste?: { kind: SteKind; layers: 'dense' | 'all' };
+  /** Device variation injected into quantised weights during training. */
+  weightNoise?: WeightNoise;
+  onEpoch?: (e: EpochLog) => void;
+}
+
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  trainAccuracy: number;
+  validationAccuracy: number;
+  seconds: number;
+}
+
+export const DEFAULT_TRAIN: Omit<TrainOptions, 'seed'> = {
+  epochs: 30,
+  batchSize: 32,
+  learningRate: 0.1,
+  momentum: 0.9,
+  validationSplit: 0.1,
+};
+
+interface SteLayer {
+  kernel: tf.Variable;
+  latent: tf.Variable;
+  index: number;
+}
+
+/** Input tensor for a model: [n, 784] for MLPs, [n, 28, 28, 1] for CNNs. */
+export function toInputTensor(model: tf.LayersModel, pixels: Float32Array, count: number): tf.Tensor {
+  const shape = (model.inputs[0].shape as number[]).slice(1);
+  return tf.tensor(pixels, [count, ...shape]);
+}
+
+export function preparePixels(images: Float32Array, threshold: number | undefined): Float32Array {
+  return threshold === undefined ? images : images.map((v) => (v < threshold ? 0 : 1));
+}
+
+function steQuantize(kind: SteKind, w: Float32Array): Float32Array {
+  return kind === 'binary' ? binarize(w).values : ternarize(w).values;
+}
+
+export async function trainModel(
+  model: tf.LayersModel,
+  data: LabelledImages,
+  opts: TrainOptions,
+): Promise<EpochLog[]> {
+  const rng = streamFor(opts.seed, 'train');
+  const order = Int32Array.from({ length: data.count }, (_, i) => i);
+  rng.child('validation-split').shuffle(order);
+  const valCount = Math.round(data.count * opts.validationSplit);
+  const valIdx = order.slice(0, valCount);
+  const trainIdx = order.slice(valCount);
+
+  const pixels = preparePixels(data.images, opts.binarizeThreshold);
+  const xAll = toInputTensor(model, pixels, data.count);
+  const yAll = tf.oneHot(tf.tensor1d(data.labels, 'int32'), 10).toFloat();
+  const optimizer = tf.train.momentum(opts.learningRate, opts.momentum);
+  const steLayers = opts.ste ? makeSteLayers(model, opts.ste.layers) : [];
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const logs: EpochLog[] = [];
+
+  const syncKernels = (noiseRng: RandomStream | null) => {
+    for (const s of steLayers) {
+      let q = steQuantize(opts.ste!.kind, s.latent.dataSync() as Float32Array);
+      if (noiseRng && opts.weightNoise) q = opts.weightNoise(q, noiseRng.child(s.index));
+      s.kernel.assign(tf.tensor(q, s.kernel.shape));
+    }
+  };
+
+  try {
+    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+      const t0 = Date.now();
+      const epochRng = rng.child('epoch', epoch);
+      const perm = Int32Array.from(trainIdx);
+      epochRng.shuffle(perm);
+      let lossSum = 0;
+      let batches = 0;
+      for (let start = 0; start < perm.length; start += opts.batchSize) {
+        const idx = perm.subarray(start, Math.min(start + opts.batchSize, perm.length));
+        if (steLayers.length) syncKernels(opts.weightNoise ? epochRng.child('noise', batches) : null);
+        const loss = tf.tidy(() => {
+          const ids = tf.tensor1d(idx, 'int32');
+          const xb = tf.gather(xAll, ids);
+          const yb = tf.gather(yAll, ids);
+          const { value, grads } = tf.variableGrads(() => {
+            const pred = model.apply(xb, { training: true }) as tf.Tensor;
+            return tf.metrics.categoricalCrossentropy(yb, pred).mean() as tf.Scalar;
+          }, vars);
+          for (const s of steLayers) {
+            // STE: the kernel's gradient updates the latent weights, cancelled where |w| > 1.
+            const g = grads[s.kernel.name];
+            delete grads[s.kernel.name];
+            grads[s.latent.name] = tf.mul(g, tf.lessEqual(tf.abs(s.latent), 1).toFloat());
+          }
+          optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+          for (const s of steLayers) s.latent.assign(tf.clipByValue(s.latent, -1, 1));
+          return value;
+        });
+        lossSum += (await loss.data())[0];
+        loss.dispose();
+        batches++;
+      }
+      if (steLayers.length) syncKernels(null);
+      const log: EpochLog = {
+        epoch,
+        loss: lossSum / batches,
+        trainAccuracy: accuracy(model, xAll, data.labels, trainIdx.subarray(0, Math.min(trainIdx.length, 5000))),
+        validationAccuracy: valCount ? accuracy(model, xAll, data.labels, valIdx) : NaN,
+        seconds: (Date.now() - t0) / 1000,
+      };
+      logs.push(log);
+      opts.onEpoch?.(log);
+    }
+  } finally {
+    xAll.dispose();
+    yAll.dispose();
+    optimizer.dispose();
+    for (const s of steLayers) s.latent.dispose();
+  }
+  return logs;
+}
+
+function makeSteLayers(model: tf.LayersModel, which: 'dense' | 'all'): SteLayer[] {
+  const out: SteLayer[] = [];
+  model.layers.forEach((layer, index) => {
+    const cls = layer.getClassName();
+    if (cls === 'Dense' || (which === 'all' && cls === 'Conv2D')) {
+      const kernel = layer.trainableWeights[0].read() as tf.Variable;
+      out.push({ kernel, latent: tf.variable(kernel.clone(), true, `${kernel.name}_latent_${index}`), index });
+    }
+  });
+  return out;
+}
+
+/** Accuracy of the model on the given rows of x. */
+export function accuracy(model: tf.LayersModel, x: tf.Tensor, labels: Uint8Array, rows?: Int32Array): number {
+  const n = rows ? rows.length : x.shape[0];
+  if (n === 0) return NaN;
+  let hits = 0;
+  const batch = 1000;
+  for (let s = 0; s < n; s += batch) {
+    const pred = tf.tidy(() => {
+      const xb = rows ? tf.gather(x, tf.tensor1d(rows.subarray(s, s + batch), 'int32')) : x.slice(s, Math.min(batch, n - s));
+      return (model.predict(xb) as tf.Tensor).argMax(-1);
+    });
+    const p = pred.dataSync();
+    pred.dispose();
+    for (let i = 0; i < p.length; i++) if (p[i] === labels[rows ? rows[s + i] : s + i]) hits++;
+  }
+  return hits / n;
+}
+
+/** Test-set accuracy of a TF model on raw images. */
+export function evaluateModel(model: tf.LayersModel, data: LabelledImages, threshold?: number): number {
+  const x = toInputTensor(model, preparePixels(data.images, threshold), data.count);
+  try {
+    return accuracy(model, x, data.labels);
+  } finally {
+    x.dispose();
+  }
+}

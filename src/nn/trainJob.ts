@@ -1,0 +1,91 @@
+/** Train a network end to end and save it: TF.js model, network description and training record. */
+import * as path from 'node:path';
+import { writeDirAtomic, writeFileAtomic } from '../util/files';
+import { parseArch } from './arch';
+import { buildModel } from './model';
+import { trainModel, evaluateModel, type EpochLog, type WeightNoise } from './train';
+import { exportDescription } from './export';
+import { saveModel } from './modelIo';
+import { writeDescription } from './load';
+import { binarize, ternarize } from './quantize';
+
+import type { Dataset } from '../data';
+import type { WeightQuantization } from './description';
+
+export interface TrainJob {
+  arch: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  validationSplit: number;
+  binarize?: number;
+  weights: 'float' | 'binary' | 'ternary';
+  weightLayers: 'dense' | 'all';
+  seed: number;
+  weightNoise?: WeightNoise;
+}
+
+export interface TrainResult {
+  testAccuracy: number;
+  trainAccuracy: number;
+  secondsPerEpoch: number;
+  history: EpochLog[];
+}
+
+export async function trainAndSave(
+  job: TrainJob,
+  data: Dataset,
+  out: string,
+  backend: string,
+  onEpoch?: (e: EpochLog) => void,
+): Promise<TrainResult> {
+  const spec = parseArch(job.arch);
+  const model = buildModel(spec, job.seed, data.classes);
+  const ste = job.weights === 'float' ? undefined : { kind: job.weights, layers: job.weightLayers };
+  const history = await trainModel(model, data.train, {
+    epochs: job.epochs,
+    batchSize: job.batchSize,
+    learningRate: job.lr,
+    momentum: job.momentum,
+    validationSplit: job.validationSplit,
+    seed: job.seed,
+    binarizeThreshold: job.binarize,
+    ste,
+    weightNoise: job.weightNoise,
+    onEpoch,
+  });
+  const testAccuracy = evaluateModel(model, data.test, job.binarize);
+  const trainAccuracy = history[history.length - 1].trainAccuracy;
+  const secondsPerEpoch = history.reduce((a, e) => a + e.seconds, 0) / history.length;
+  const quantOf = (layerName: string): WeightQuantization => {
+    const layer = model.getLayer(layerName);
+    const cls = layer.getClassName();
+    if (!ste || !(cls === 'Dense' || (ste.layers === 'all' && cls === 'Conv2D'))) return { kind: 'float' };
+    const w = layer.getWeights()[0].dataSync() as Float32Array;
+    // The kernels already hold quantised values; recover alpha for the record.
+    return ste.kind === 'binary' ? { kind: 'binary', alpha: binarize(w).alpha } : { kind: 'ternary', alpha: ternarize(w).alpha };
+  };
+  const meta = {
+    arch: spec.text,
+    dataset: data.name,
+    train: { ...job, weightNoise: job.weightNoise ? 'custom' : undefined },
+    backend,
+    testAccuracy,
+    trainAccuracy,
+    secondsPerEpoch,
+  };
+  const desc = exportDescription(model, {
+    name: path.basename(path.resolve(out)),
+    binarizeThreshold: job.binarize,
+    meta,
+    weightQuantization: quantOf,
+  });
+  await writeDirAtomic(out, async (tmp) => {
+    await saveModel(model, tmp);
+    writeDescription(desc, tmp);
+    writeFileAtomic(path.join(tmp, 'training.json'), JSON.stringify({ ...meta, history }, null, 2));
+  });
+  model.dispose();
+  return { testAccuracy, trainAccuracy, secondsPerEpoch, history };
+}

@@ -1,0 +1,186 @@
+/**
+ * Build a simulation plan: choose the analog layers, map their weights onto device levels, split them
+ * over tiles, size the DACs and ADCs, and run the digital layers in front of the first analog layer
+ * once for the whole test set. Browser-safe (no Node APIs).
+ */
+import type { CircuitCard } from '../crossbar/circuit';
+import { calibratedFullScale, fullScaleCurrent } from '../crossbar/adc';
+import { mapLayer } from '../crossbar/mapping';
+import type { DeviceModel } from '../device/model';
+import { InputError } from '../util/errors';
+import { type NetworkDescription, type WeightedLayer, isWeighted, outputShape } from '../nn/description';
+import { type Activations, prepareInput, quantizedInput, runLayer, sizeOf } from '../nn/forward';
+import type { AnalogStage, DacPlan, RowTilePlan, SimPlan, Stage } from './plan';
+import { dacInput } from './trial';
+
+export interface PlanInputs {
+  desc: NetworkDescription;
+  device: DeviceModel;
+  deviceCard: unknown;
+  circuit: CircuitCard;
+  test: { images: Float32Array; labels: Uint8Array; count: number };
+  /** Training images used to size DAC ranges and calibrated ADC ranges. */
+  calibration: { images: Float32Array; count: number };
+  seed: number;
+}
+
+/** Which weighted layers the circuit runs on tiles. */
+export function analogLayerIndices(desc: NetworkDescription, circuit: CircuitCard): number[] {
+  return desc.layers
+    .map((l, i) => ({ l, i }))
+    .filter(({ l }) => isWeighted(l) && (circuit.analogLayers === 'all' || l.kind === 'dense'))
+    .map(({ i }) => i);
+}
+
+export function buildPlan(inp: PlanInputs): SimPlan {
+  const { desc, device, circuit } = inp;
+  const analog = new Set(analogLayerIndices(desc, circuit));
+  if (analog.size === 0)
+    throw new InputError(`circuit ${circuit.name}: no layer of network ${desc.name} is analog (analogLayers: ${JSON.stringify(circuit.analogLayers)})`);
+  const first = Math.min(...analog);
+  let front: Activations = prepareInput(desc, inp.test.images, inp.test.count);
+  let cal: Activations = prepareInput(desc, inp.calibration.images, inp.calibration.count);
+  for (let i = 0; i < first; i++) {
+    front = runLayer(desc.layers[i], front);
+    cal = runLayer(desc.layers[i], cal);
+  }
+  const levelMeans = device.levels.map((l) => l.gMeanSiemens);
+  const stages: Stage[] = [];
+  for (let i = first; i < desc.layers.length; i++) {
+    const layer = desc.layers[i];
+    if (analog.has(i) && isWeighted(layer)) {
+      stages.push(analogStage(layer, i, cal, levelMeans, device.vReadVolts, circuit));
+    } else {
+      stages.push({ kind: 'digital', layer });
+    }
+    cal = runLayer(layer, cal); // calibration follows the digital (nominal) network
+  }
+  return {
+    deviceCard: inp.deviceCard,
+    vReadVolts: device.vReadVolts,
+    seed: inp.seed,
+    front,
+    labels: inp.test.labels,
+    stages,
+    gMaxSiemens: device.faults.gStuckOnSiemens,
+    gOffSiemens: device.faults.gStuckOffSiemens,
+  };
+}
+
+function analogStage(
+  layer: WeightedLayer,
+  layerIndex: number,
+  cal: Activations,
+  levelMeans: number[],
+  vRead: number,
+  circuit: CircuitCard,
+): AnalogStage {
+  const shape = layer.weights.shape;
+  const rows = layer.kind === 'dense' ? shape[0] : shape[0] * shape[1] * shape[2];
+  const cols = layer.kind === 'dense' ? shape[1] : shape[3];
+  const mapped = mapLayer(layer.weights.data, rows, cols, levelMeans, circuit.mapping);
+  const tileRows = circuit.tile.rows;
+  const tileCols = circuit.tile.cols;
+  const differential = circuit.mapping === 'differential';
+  // Offset mapping: each column tile holds tileCols - 1 weight columns and one reference column.
+  const weightColsPerTile = differential ? tileCols : tileCols - 1;
+  const colTiles = differential ? Math.ceil((2 * cols) / tileCols) : Math.ceil(cols / weightColsPerTile);
+  const physCols = differential ? 2 * cols : cols + colTiles;
+  let refColumnOf: Int32Array | null = null;
+  if (!differential) {
+    refColumnOf = new Int32Array(cols);
+    for (let j = 0; j < cols; j++) refColumnOf[j] = cols + Math.floor(j / weightColsPerTile);
+  }
+  const conv =
+    layer.kind === 'conv2d'
+      ? {
+          inShape: cal.shape,
+          outShape: outputShape(layer, cal.shape),
+          kh: shape[0],
+          kw: shape[1],
+          strides: layer.strides,
+          padding: layer.padding,
+        }
+      : undefined;
+
+  // DAC range: the quantiser's top value, else the largest calibration input.
+  const calInput = quantizedInput(layer, cal.data);
+  const q = layer.inputQuantizer;
+  let xMax = q ? (q.kind === 'uniform' ? q.max : q.high) : 0;
+  if (!q) for (let k = 0; k < calInput.length; k++) xMax = Math.max(xMax, calInput[k]);
+  const dac: DacPlan = { kind: circuit.dac.kind, bits: circuit.dac.kind === 'bits' ? circuit.dac.bits : 0, xMax: xMax || 1 };
+
+  const rowTiles: RowTilePlan[] = [];
+  for (let r0 = 0; r0 < rows; r0 += tileRows) {
+    const r1 = Math.min(rows, r0 + tileRows);
+    const byLevel: number[][] = levelMeans.map(() => []);
+    for (let i = r0; i < r1; i++) {
+      const base = (i - r0) * physCols;
+      for (let j = 0; j < cols; j++) {
+        byLevel[mapped.levelPos[i * cols + j]].push(base + j);
+        if (differential) byLevel[mapped.levelNeg![i * cols + j]].push(base + cols + j);
+      }
+      // A rank-order reference between levels is an exact (trimmed) current, not a programmed cell.
+      if (!differential && mapped.refLevel !== null)
+        for (let t = 0; t < colTiles; t++) byLevel[mapped.refLevel].push(base + cols + t);
+    }
+    rowTiles.push({
+      rowStart: r0,
+      rowEnd: r1,
+      cellsByLevel: byLevel.map((c) => Int32Array.from(c)),
+      iFullAmps: new Float32Array(physCols).fill(fullScaleCurrent(r1 - r0, Math.max(...levelMeans), vRead)),
+    });
+  }
+  const stage: AnalogStage = {
+    kind: 'analog',
+    layerIndex,
+    layerName: layer.name,
+    rows,
+    cols,
+    physCols,
+    mapping: circuit.mapping,
+    refColumnOf,
+    refExactSiemens: !differential && mapped.refLevel === null ? mapped.gRefSiemens : null,
+    weightPerSiemens: mapped.weightPerSiemens,
+    rowTiles,
+    dac,
+    adcBits: circuit.adc.kind === 'ideal' ? null : circuit.adc.bits,
+    inputQuantizer: layer.inputQuantizer,
+    bias: layer.bias?.data ?? null,
+    activation: layer.activation,
+    conv,
+    rmsWeightError: mapped.rmsWeightError,
+  };
+  if (circuit.adc.kind === 'ideal') {
+    for (const t of rowTiles) t.iFullAmps.fill(Infinity);
+  } else if (circuit.adc.range.kind === 'calibrated') {
+    calibrateAdc(stage, cal, levelMeans, vRead, circuit.adc.range.percentile);
+  }
+  return stage;
+}
+
+/**
+ * Calibrated ADC range: per row tile, the given percentile of the column currents that the nominal
+ * chip (every cell at its level mean) draws on the calibration images.
+ */
+function calibrateAdc(stage: AnalogStage, cal: Activations, levelMeans: number[], vRead: number, pct: number): void {
+  const sample = Math.min(cal.count, 500);
+  const stageInput = { data: cal.data.subarray(0, sample * sizeOf(cal.shape)), count: sample, shape: cal.shape };
+  const { u, rows: inputRows } = dacInput(stage, stageInput);
+  for (const tile of stage.rowTiles) {
+    const rowsInTile = tile.rowEnd - tile.rowStart;
+    const g = new Float32Array(rowsInTile * stage.physCols);
+    tile.cellsByLevel.forEach((cells, level) => cells.forEach((c) => (g[c] = levelMeans[level])));
+    const currents = new Float64Array(inputRows * stage.physCols);
+    for (let n = 0; n < inputRows; n++) {
+      for (let i = tile.rowStart; i < tile.rowEnd; i++) {
+        const ui = u[n * stage.rows + i];
+        if (ui === 0) continue;
+        const base = (i - tile.rowStart) * stage.physCols;
+        for (let p = 0; p < stage.physCols; p++) currents[n * stage.physCols + p] += ui * g[base + p] * vRead;
+      }
+    }
+    const full = calibratedFullScale(currents, pct);
+    tile.iFullAmps.fill(full > 0 ? full : fullScaleCurrent(rowsInTile, Math.max(...levelMeans), vRead));
+  }
+}

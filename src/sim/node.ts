@@ -1,0 +1,100 @@
+/**
+ * Node adapter for simulations: read the model, cards and dataset from disk, build the plan, run the
+ * trials on worker threads with a progress bar. The core (plan, trials) stays browser-safe.
+ */
+import { type CircuitOverrides, withOverrides } from '../crossbar/circuit';
+import { loadCircuitCard } from '../crossbar/loadCircuit';
+import { loadDeviceCard } from '../device/loadDevice';
+import { resolveDevice } from '../device/model';
+import { type DeviceCard, parseDeviceCard } from '../device/card';
+import { type Dataset, loadDataset } from '../data';
+import { loadNetwork } from '../nn/load';
+import { calibrateInputs, quantizeNetwork, type LayerSelection } from '../nn/network';
+import { parseInputQuantizer, parseWeightQuantizer } from '../nn/quantize';
+import type { NetworkDescription } from '../nn/description';
+import { createProgress } from '../study/progress';
+import { buildPlan } from './buildPlan';
+import type { SimPlan } from './plan';
+import { type SimulationResult, simulate } from './simulate';
+import { defaultWorkers, runTrialsInWorkers } from './workerPool';
+
+export interface SimulationSetup {
+  model: string;
+  /** A card name or path, or a card object (e.g. a variation sweep's modified card). */
+  device: string | DeviceCard;
+  circuit: string;
+  dataset?: string;
+  limit?: number;
+  testLimit?: number;
+  trials: number;
+  seed: number;
+  workers?: number;
+  quantize?: string;
+  quantizeLayers: LayerSelection;
+  input?: string;
+  inputLayers: LayerSelection;
+  calibration: number;
+  adcBits?: number | 'ideal';
+  dacBits?: number | 'ideal' | 'binary';
+  tileRows?: number;
+  tileCols?: number;
+  mapping?: 'differential' | 'offset';
+  adcRange?: CircuitOverrides['adcRange'];
+  analogLayers?: CircuitOverrides['analogLayers'];
+}
+
+export interface PreparedSimulation {
+  plan: SimPlan;
+  refs: { float: NetworkDescription; quantized: NetworkDescription; test: { images: Float32Array; labels: Uint8Array; count: number } };
+  header: Record<string, unknown>;
+}
+
+export async function prepareSimulation(
+  s: SimulationSetup,
+  pre: { desc?: NetworkDescription; data?: Dataset } = {},
+): Promise<PreparedSimulation> {
+  const float = pre.desc ?? (await loadNetwork(s.model));
+  const deviceCard = typeof s.device === 'string' ? loadDeviceCard(s.device) : parseDeviceCard(s.device, `device ${s.device.name}`);
+  const device = resolveDevice(deviceCard);
+  const circuit = withOverrides(loadCircuitCard(s.circuit), {
+    adcBits: s.adcBits,
+    dacBits: s.dacBits,
+    rows: s.tileRows,
+    cols: s.tileCols,
+    mapping: s.mapping,
+    adcRange: s.adcRange,
+    analogLayers: s.analogLayers,
+  });
+  const datasetName = s.dataset ?? String(float.meta.dataset ?? 'mnist');
+  const data = pre.data ?? loadDataset(datasetName, { limit: s.limit, testLimit: s.testLimit });
+  const calCount = Math.min(s.calibration, data.train.count);
+  const calibration = { images: data.train.images.subarray(0, calCount * 784), count: calCount };
+  let quantized = s.quantize ? quantizeNetwork(float, parseWeightQuantizer(s.quantize), s.quantizeLayers) : float;
+  if (s.input) quantized = calibrateInputs(quantized, calibration.images, calCount, parseInputQuantizer(s.input), s.inputLayers);
+  const plan = buildPlan({ desc: quantized, device, deviceCard, circuit, test: data.test, calibration, seed: s.seed });
+  return {
+    plan,
+    refs: { float, quantized, test: data.test },
+    header: {
+      model: s.model,
+      dataset: data.name,
+      device: deviceCard.name,
+      circuit: circuit.name,
+      quantize: s.quantize ?? 'none',
+      input: s.input ?? 'none',
+      workers: s.workers ?? defaultWorkers(),
+    },
+  };
+}
+
+export async function runSimulation(p: PreparedSimulation, s: { trials: number; workers?: number }, label = 'trials'): Promise<SimulationResult> {
+  const workers = s.workers ?? defaultWorkers();
+  const progress = createProgress(s.trials, label);
+  try {
+    return await simulate(p.plan, p.refs, s.trials, (plan, trials, onResult) => runTrialsInWorkers(plan, trials, workers, onResult), () =>
+      progress.tick(),
+    );
+  } finally {
+    progress.stop();
+  }
+}

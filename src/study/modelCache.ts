@@ -1,0 +1,56 @@
+/**
+ * Trained models are cached by a hash of everything that defines them, so reruns and other studies
+ * reuse them. Default location: <project>/.cache/models (XBARSIM_CACHE_DIR overrides the .cache root).
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Dataset } from '../data';
+import { DESCRIPTION_FILE } from '../nn/load';
+import { trainAndSave } from '../nn/trainJob';
+import { DEFAULT_TRAIN } from '../nn/train';
+import type { ModelJob } from './types';
+import { binaryVariationNoise } from './variation';
+
+export function cacheRoot(): string {
+  if (process.env.XBARSIM_CACHE_DIR) return process.env.XBARSIM_CACHE_DIR;
+  return path.resolve(__dirname, __filename.endsWith('.ts') ? '../..' : '../../..', '.cache');
+}
+
+export function modelKey(job: ModelJob): string {
+  const hash = createHash('sha256').update(JSON.stringify(job)).digest('hex').slice(0, 12);
+  return `${job.dataset}-${job.arch.replace(/[^a-z0-9]+/gi, '_')}-${hash}`;
+}
+
+export async function cachedModel(
+  job: ModelJob,
+  data: Dataset,
+  log: (m: string) => void,
+  root = path.join(cacheRoot(), 'models'),
+): Promise<string> {
+  const dir = path.join(root, modelKey(job));
+  if (fs.existsSync(path.join(dir, DESCRIPTION_FILE))) return dir;
+  const { initBackend } = await import('../nn/backend');
+  const backend = await initBackend('auto');
+  log(`training ${job.arch} on ${job.dataset} (${job.epochs} epochs, ${data.train.count} images)`);
+  const r = await trainAndSave(
+    {
+      batchSize: DEFAULT_TRAIN.batchSize,
+      lr: DEFAULT_TRAIN.learningRate,
+      momentum: DEFAULT_TRAIN.momentum,
+      validationSplit: DEFAULT_TRAIN.validationSplit,
+      arch: job.arch,
+      epochs: job.epochs,
+      binarize: job.binarize,
+      weights: job.weights ?? 'float',
+      weightLayers: job.weightLayers ?? 'dense',
+      seed: job.seed ?? 1,
+      weightNoise: job.variation ? binaryVariationNoise(job.variation) : undefined,
+    },
+    data,
+    dir,
+    backend.name,
+  );
+  log(`trained ${job.arch}: test accuracy ${(100 * r.testAccuracy).toFixed(2)} %, ${r.secondsPerEpoch.toFixed(1)} s/epoch`);
+  return dir;
+}

@@ -1,0 +1,134 @@
+/**
+ * Append-only store of finished study configurations, one JSON object per line in DIR/results.jsonl,
+ * so an interrupted study resumes by skipping the keys already present.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InputError } from '../util/errors';
+import { ensureWritableDir } from '../util/files';
+
+export interface ResultRecord {
+  key: string;
+  [field: string]: unknown;
+}
+
+export interface ResultStoreOptions {
+  /** Where repairs and duplicates are reported; console.warn by default. */
+  warn?: (message: string) => void;
+}
+
+export const RESULTS_FILE = 'results.jsonl';
+
+const NEWLINE = 0x0a;
+
+export class ResultStore {
+  readonly file: string;
+  private readonly records: ResultRecord[] = [];
+  private readonly keys = new Set<string>();
+  private readonly warn: (message: string) => void;
+
+  constructor(
+    readonly dir: string,
+    opts: ResultStoreOptions = {},
+  ) {
+    this.warn = opts.warn ?? ((m) => console.warn(`xbarsim: warning: ${m}`));
+    ensureWritableDir(dir);
+    this.file = path.join(dir, RESULTS_FILE);
+    if (fs.existsSync(this.file)) this.load();
+  }
+
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  /** Records in file order, first occurrence of each key only. */
+  all(): ResultRecord[] {
+    return [...this.records];
+  }
+
+  /**
+   * Store one finished configuration. The line goes out in a single append and is fsynced, so after
+   * a crash the file holds whole lines plus at most one partial last line, which the next open drops.
+   */
+  append(key: string, record: object): void {
+    if (typeof key !== 'string' || key === '') throw new InputError('result key must be a non-empty string');
+    if (Object.prototype.hasOwnProperty.call(record, 'key')) {
+      throw new Error(`result for ${key}: the record must not carry its own "key" field`);
+    }
+    if (this.keys.has(key)) throw new Error(`result for ${key} is already stored in ${this.file}`);
+    const full: ResultRecord = { key, ...record };
+    const line = JSON.stringify(full) + '\n';
+    const fd = fs.openSync(this.file, 'a');
+    try {
+      fs.appendFileSync(fd, line);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // Keep what a reopen would read back (NaN becomes null, undefined fields vanish).
+    this.remember(JSON.parse(line) as ResultRecord);
+  }
+
+  private remember(record: ResultRecord): void {
+    this.records.push(record);
+    this.keys.add(record.key);
+  }
+
+  private load(): void {
+    const bytes = fs.readFileSync(this.file);
+    // Split on the newline byte: it never occurs inside a UTF-8 multi-byte character.
+    const lines: { start: number; end: number; terminated: boolean }[] = [];
+    for (let start = 0; start < bytes.length;) {
+      const nl = bytes.indexOf(NEWLINE, start);
+      const end = nl === -1 ? bytes.length : nl;
+      lines.push({ start, end, terminated: nl !== -1 });
+      start = end + 1;
+    }
+    // Blank lines are harmless (a hand edit); they are neither records nor corruption.
+    const content = lines.filter((l) => bytes.subarray(l.start, l.end).toString('utf8').trim() !== '');
+    const parsed: ResultRecord[] = [];
+    let keepBytes = bytes.length;
+    let missingNewline = false;
+    for (let i = 0; i < content.length; i++) {
+      const l = content[i];
+      const record = parseRecord(bytes.subarray(l.start, l.end).toString('utf8'));
+      const isLast = i === content.length - 1;
+      if (record === undefined) {
+        const lineNo = lines.indexOf(l) + 1;
+        if (!isLast) {
+          throw new InputError(`${this.file} line ${lineNo} is not a valid result record; fix or remove it`);
+        }
+        keepBytes = l.start;
+        this.warn(
+          `${this.file} line ${lineNo} is incomplete (interrupted write); dropped it, that configuration will rerun`,
+        );
+        break;
+      }
+      // A valid JSON object can only end at its closing brace, so an unterminated one is whole.
+      if (isLast && !l.terminated) missingNewline = true;
+      parsed.push(record);
+    }
+    if (keepBytes < bytes.length) fs.truncateSync(this.file, keepBytes);
+    if (missingNewline) fs.appendFileSync(this.file, '\n');
+    for (const record of parsed) {
+      if (this.keys.has(record.key)) {
+        this.warn(`${this.file} holds key ${record.key} more than once; keeping the first`);
+        continue;
+      }
+      this.remember(record);
+    }
+  }
+}
+
+function parseRecord(text: string): ResultRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const key = (value as { key?: unknown }).key;
+  if (typeof key !== 'string' || key === '') return undefined;
+  return value as ResultRecord;
+}

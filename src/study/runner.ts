@@ -1,0 +1,99 @@
+/**
+ * Run a study: every configuration not yet in DIR/results.jsonl is run and appended at once, so a crash
+ * or Ctrl-C loses at most the configuration in flight; then the report is rendered.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Dataset, loadDataset } from '../data';
+import { InputError } from '../util/errors';
+import { ensureWritableDir, writeFileAtomic } from '../util/files';
+import { cachedModel } from './modelCache';
+import { createProgress } from './progress';
+import { ResultStore, type ResultRecord } from './results';
+import type { Study, StudyContext, StudyMode, StudyParams } from './types';
+
+export const STUDY_FILE = 'study.json';
+
+export interface StudyRunOptions {
+  mode: StudyMode;
+  out: string;
+  trials?: number;
+  seed: number;
+  workers: number;
+  params?: StudyParams;
+  log?: (m: string) => void;
+}
+
+interface StudyStamp {
+  study: string;
+  mode: StudyMode;
+  trials: number;
+  seed: number;
+  params: StudyParams;
+}
+
+/** Refuse to mix runs with different settings in one directory: their records would not compare. */
+function checkStamp(out: string, stamp: StudyStamp): void {
+  const file = path.join(out, STUDY_FILE);
+  if (fs.existsSync(file)) {
+    const old = JSON.parse(fs.readFileSync(file, 'utf8')) as StudyStamp;
+    for (const k of ['study', 'mode', 'trials', 'seed', 'params'] as const) {
+      if (JSON.stringify(old[k] ?? {}) !== JSON.stringify(stamp[k]))
+        throw new InputError(
+          `${out} holds a run of study ${old.study} with ${k} ${JSON.stringify(old[k])}, not ${JSON.stringify(stamp[k])}: choose another --out or repeat the same settings to resume`,
+        );
+    }
+  } else {
+    writeFileAtomic(file, JSON.stringify(stamp, null, 2));
+  }
+}
+
+export async function runStudy(study: Study, o: StudyRunOptions): Promise<{ records: ResultRecord[]; files: string[] }> {
+  ensureWritableDir(o.out);
+  const trials = o.trials ?? study.defaultTrials[o.mode];
+  const params = o.params ?? {};
+  checkStamp(o.out, { study: study.name, mode: o.mode, trials, seed: o.seed, params });
+  const log = o.log ?? ((m: string) => process.stderr.write(`[${study.name}] ${m}\n`));
+  const datasets = new Map<string, Dataset>();
+  const limits = study.data[o.mode];
+  const ctx: StudyContext = {
+    out: o.out,
+    mode: o.mode,
+    trials,
+    seed: o.seed,
+    workers: o.workers,
+    params,
+    log,
+    dataset(name) {
+      let d = datasets.get(name);
+      if (!d) {
+        d = loadDataset(name, { limit: limits.trainLimit, testLimit: limits.testLimit });
+        datasets.set(name, d);
+      }
+      return d;
+    },
+    model: (job) => cachedModel({ ...job, limit: limits.trainLimit }, ctx.dataset(job.dataset), log),
+  };
+  const store = new ResultStore(o.out);
+  const configs = study.configurations(ctx);
+  const keys = new Set<string>();
+  for (const c of configs) {
+    if (keys.has(c.key)) throw new Error(`study ${study.name}: configuration key ${c.key} is not unique`);
+    keys.add(c.key);
+  }
+  const todo = configs.filter((c) => !store.has(c.key));
+  if (todo.length < configs.length) log(`resuming: ${configs.length - todo.length} of ${configs.length} configurations already done`);
+  const progress = createProgress(todo.length, study.name);
+  try {
+    for (const c of todo) {
+      const record = await c.run(ctx);
+      store.append(c.key, record);
+      progress.tick(c.key);
+    }
+  } finally {
+    progress.stop();
+  }
+  const records = store.all().filter((r) => keys.has(r.key));
+  const files = await study.report(records, o.out);
+  return { records, files };
+}

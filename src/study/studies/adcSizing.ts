@@ -1,0 +1,102 @@
+/**
+ * ADC sizing: Monte-Carlo accuracy (mean, 95 % CI) against ADC bits for both range rules, with the
+ * lossless resolution of each analog layer marked: the figure a designer uses to pick the ADC.
+ * Defaults: the shipped reference MLP, uniform:4 weights, hfo2-1t1r-igvva-8, tile128-adc8.
+ */
+import * as path from 'node:path';
+import { withOverrides } from '../../crossbar/circuit';
+import { loadCircuitCard } from '../../crossbar/loadCircuit';
+import { projectRoot } from '../../device/cardFiles';
+import { loadNetwork } from '../../nn/load';
+import { quantizeNetwork } from '../../nn/network';
+import { parseWeightQuantizer } from '../../nn/quantize';
+import { errorBarChart } from '../../report/errorBarChart';
+import { writeChart } from '../../report/render';
+import { markdownTable, toCsv } from '../../report/tables';
+import { losslessBitsTable } from '../../sim/adcBits';
+import { writeFileAtomic } from '../../util/files';
+import type { ResultRecord } from '../results';
+import { simulateConfig } from '../simulateConfig';
+import type { Study, StudyContext } from '../types';
+import { REFERENCE_MODEL } from './default';
+
+const RANGES = [
+  { name: 'full-scale', range: 'full-scale' as const },
+  { name: 'calibrated p99.9', range: { calibrated: 99.9 } },
+];
+
+function settings(ctx: StudyContext) {
+  return {
+    model: ctx.params.model ?? path.join(projectRoot(), REFERENCE_MODEL),
+    device: ctx.params.device ?? 'hfo2-1t1r-igvva-8',
+    circuit: ctx.params.circuit ?? 'tile128-adc8',
+    quantize: ctx.params.quantize ?? 'uniform:4',
+  };
+}
+
+export const adcSizingStudy: Study = {
+  name: 'adc-sizing',
+  description: 'accuracy against ADC bits and range rule, lossless bits marked',
+  defaultTrials: { quick: 5, full: 50 },
+  data: { quick: { trainLimit: 2000, testLimit: 2000 }, full: {} },
+  configurations(ctx) {
+    const bits = ctx.mode === 'quick' ? [3, 5, 7, 9, 11] : [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+    return RANGES.flatMap((r) =>
+      bits.map((b) => ({
+        key: `${r.name}/${b}`,
+        async run(c: StudyContext) {
+          const s = settings(c);
+          const desc = await loadNetwork(s.model);
+          const circuit = withOverrides(loadCircuitCard(s.circuit), { adcBits: b, adcRange: r.range });
+          const quantized = s.quantize === 'none' ? desc : quantizeNetwork(desc, parseWeightQuantizer(s.quantize));
+          const lossless = losslessBitsTable(quantized, circuit);
+          const sim = await simulateConfig(
+            c,
+            String(desc.meta.dataset ?? 'mnist'),
+            { ...s, quantize: s.quantize === 'none' ? undefined : s.quantize, adcBits: b, adcRange: r.range },
+            desc,
+          );
+          return { ...s, range: r.name, adcBits: b, lossless, ...sim };
+        },
+      })),
+    );
+  },
+  async report(records: ResultRecord[], out: string) {
+    const rows = records.map((r) => ({
+      range: String(r.range),
+      adcBits: Number(r.adcBits),
+      mean: 100 * Number(r.mean),
+      lo: 100 * (r.ci95 as number[])[0],
+      hi: 100 * (r.ci95 as number[])[1],
+      nominal: 100 * Number(r.nominalAccuracy),
+      clip: (r.clipRate as number[]).map((c) => (100 * c).toFixed(3)).join(' / '),
+    }));
+    const lossless = (records[0]?.lossless ?? []) as Array<{ layer: string; losslessBits: number | null }>;
+    const first = records[0] ?? {};
+    const spec = errorBarChart({
+      rows,
+      x: 'adcBits',
+      group: 'range',
+      title: 'Accuracy against ADC resolution',
+      subtitle: `${first.model ? path.basename(String(first.model)) : ''}, ${first.quantize} weights, ${first.device}, ${first.circuit}; band: 95 % CI over chips; rules: lossless bits`,
+      xTitle: 'ADC bits',
+      yTitle: 'test accuracy (%)',
+      groupTitle: 'ADC range',
+      rules: lossless.filter((l) => l.losslessBits !== null).map((l) => ({ x: l.losslessBits!, label: `${l.layer} lossless` })),
+    });
+    await writeChart(spec, path.join(out, 'adc-sizing'));
+    const table = markdownTable(
+      ['ADC range', 'ADC bits', 'mean accuracy (%)', '95 % CI (%)', 'nominal chip (%)', 'clipping per layer (%)'],
+      rows
+        .sort((a, b) => a.range.localeCompare(b.range) || a.adcBits - b.adcBits)
+        .map((r) => [r.range, r.adcBits, r.mean.toFixed(2), `${r.lo.toFixed(2)} .. ${r.hi.toFixed(2)}`, r.nominal.toFixed(2), r.clip]),
+    );
+    const losslessText = lossless.map((l) => `- ${l.layer}: ${l.losslessBits ?? 'n/a (ideal DAC)'} bits`).join('\n');
+    writeFileAtomic(
+      path.join(out, 'summary.md'),
+      `# ADC sizing\n\nLossless ADC resolution per analog layer:\n\n${losslessText}\n\n${table}\n\n![ADC sizing](adc-sizing.png)\n`,
+    );
+    writeFileAtomic(path.join(out, 'results.csv'), toCsv(records.map(({ perTrial, lossless: _l, ...rest }) => ({ ...rest, perTrial: (perTrial as number[]).join(' ') }))));
+    return ['adc-sizing.svg', 'adc-sizing.png', 'summary.md', 'results.csv'].map((f) => path.join(out, f));
+  },
+};

@@ -1,0 +1,59 @@
+/** What a study is: a list of keyed configurations, each run once, and a report over their records. */
+import type { Dataset } from '../data';
+import type { ResultRecord } from './results';
+
+export type StudyMode = 'quick' | 'full';
+
+export interface StudyContext {
+  out: string;
+  mode: StudyMode;
+  /** Monte-Carlo trials per simulated configuration. */
+  trials: number;
+  seed: number;
+  workers: number;
+  /** Dataset loader shared by the configurations of one run (loaded once). */
+  dataset(name: string): Dataset;
+  /** A trained model directory for the job, trained now unless the model cache already has it. */
+  model(job: ModelJob): Promise<string>;
+  log(message: string): void;
+  /** Study parameters from the command line (--model, --device, --circuit, --quantize). */
+  params: StudyParams;
+}
+
+export interface StudyParams {
+  model?: string;
+  device?: string;
+  circuit?: string;
+  quantize?: string;
+}
+
+export interface ModelJob {
+  dataset: string;
+  arch: string;
+  epochs: number;
+  /** Training images (first N); undefined: all. */
+  limit?: number;
+  binarize?: number;
+  weights?: 'float' | 'binary' | 'ternary';
+  weightLayers?: 'dense' | 'all';
+  seed?: number;
+  /** Device variation injected during training (variation-aware training), as a binary card spec. */
+  variation?: { distribution: 'gaussian' | 'lognormal'; sigma: number; device: string };
+}
+
+export interface StudyConfig {
+  key: string;
+  run(ctx: StudyContext): Promise<object>;
+}
+
+export interface Study {
+  name: string;
+  description: string;
+  /** Trials per configuration when --trials is not given. */
+  defaultTrials: Record<StudyMode, number>;
+  /** Images per dataset used by each mode (subsets in quick mode). */
+  data: Record<StudyMode, { trainLimit?: number; testLimit?: number }>;
+  configurations(ctx: StudyContext): StudyConfig[];
+  /** Render figures, tables and CSV into ctx.out; returns the files written. */
+  report(records: ResultRecord[], out: string): Promise<string[]>;
+}

@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs';
+import { exportDescription } from '../src/nn/export';
+import { runLayers, prepareInput } from '../src/nn/forward';
+import { deserializeDescription, serializeDescription } from '../src/nn/description';
+import { streamFor } from '../src/util/random';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function randomBatchNormWeights(model: tf.LayersModel, seed: number) {
+  const rng = streamFor(seed, 'bn');
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    layer.setWeights(
+      layer.getWeights().map((w, i) =>
+        tf.tensor(Float32Array.from({ length: w.size }, () => (i === 3 ? 0.5 + rng.uniform() : rng.normal() * 0.3)), w.shape),
+      ),
+    );
+  }
+}
+
+function compare(model: tf.LayersModel, inputShape: number[], seed: number) {
+  const rng = streamFor(seed, 'input');
+  const n = 5;
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const x = Float32Array.from({ length: n * size }, () => rng.uniform());
+  const expected = (model.predict(tf.tensor(x, [n, ...inputShape])) as tf.Tensor).dataSync();
+  const desc = exportDescription(model, { name: 't' });
+  const got = runLayers(desc, prepareInput(desc, x, n)).data;
+  expect(got.length).toBe(expected.length);
+  for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(expected[i], 4);
+  return desc;
+}
+
+describe('digital forward pass matches TF.js', () => {
+  test('MLP with relu, sigmoid, tanh and softmax', () => {
+    const m = tf.sequential();
+    m.add(tf.layers.dense({ units: 7, activation: 'relu', inputShape: [12] }));
+    m.add(tf.layers.dense({ units: 5, activation: 'sigmoid' }));
+    m.add(tf.layers.dense({ units: 4, activation: 'tanh', useBias: false }));
+    m.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
+    compare(m, [12], 1);
+  });
+
+  test.each([
+    ['valid', 1, 'valid'],
+    ['same', 2, 'same'],
+    ['same', 1, 'valid'],
+  ])('CNN conv padding %s stride %d, pool padding %s, batch norm', (pad, stride, poolPad) => {
+    const m = tf.sequential();
+    m.add(
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: stride as number, padding: pad as 'same', inputShape: [9, 8, 2] }),
+    );
+    m.add(tf.layers.batchNormalization());
+    m.add(tf.layers.activation({ activation: 'relu' }));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: poolPad as 'same' }));
+    m.add(tf.layers.conv2d({ filters: 3, kernelSize: [2, 3], activation: 'relu' }));
+    m.add(tf.layers.flatten());
+    m.add(tf.layers.dense({ units: 6, activation: 'relu' }));
+    m.add(tf.layers.batchNormalization());
+    m.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
+    randomBatchNormWeights(m, 2);
+    compare(m, [9, 8, 2], 3);
+  });
+
+  test('description survives serialisation bit for bit', () => {
+    const m = tf.sequential();
+    m.add(tf.layers.conv2d({ filters: 2, kernelSize: 3, inputShape: [6, 6, 1] }));
+    m.add(tf.layers.flatten());
+    m.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
+    const desc = exportDescription(m, { name: 'rt', binarizeThreshold: 0.1, meta: { a: 1 } });
+    const back = deserializeDescription(serializeDescription(desc));
+    expect(back.input).toEqual({ binarizeThreshold: 0.1 });
+    expect(back.meta).toEqual({ a: 1 });
+    expect(back.layers.length).toBe(desc.layers.length);
+    for (let i = 0; i < desc.layers.length; i++) {
+      const a = desc.layers[i];
+      const b = back.layers[i];
+      expect(b.kind).toBe(a.kind);
+      if ((a.kind === 'dense' || a.kind === 'conv2d') && (b.kind === 'dense' || b.kind === 'conv2d')) {
+        expect(b.weights.shape).toEqual(a.weights.shape);
+        expect(Array.from(b.weights.data)).toEqual(Array.from(a.weights.data));
+        expect(Array.from(b.bias!.data)).toEqual(Array.from(a.bias!.data));
+      }
+    }
+  });
+
+  test('bad descriptions are rejected with the field named', () => {
+    expect(() => deserializeDescription('{"format":"other"}')).toThrow(/"format"/);
+    expect(() => deserializeDescription('{"format":"xbarsim-network","version":9}')).toThrow(/"version"/);
+    expect(() => deserializeDescription('not json')).toThrow(/not valid JSON/);
+  });
+});

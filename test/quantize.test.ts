@@ -1,0 +1,124 @@
+import {
+  binarize,
+  calibrateInputQuantizer,
+  fitExponential,
+  applyInputQuantizer,
+  parseInputQuantizer,
+  parseWeightQuantizer,
+  quantileQuantize,
+  ternarize,
+  uniformQuantize,
+} from '../src/nn/quantize';
+import { InputError } from '../src/util/errors';
+import { streamFor } from '../src/util/random';
+
+const f32 = (a: number[]) => Float32Array.from(a);
+const distinct = (a: Float32Array) => [...new Set(a)].sort((x, y) => x - y);
+
+describe('quantile quantiser', () => {
+  test('equal-population bins, each weight the mean of its bin (exact small case)', () => {
+    const w = f32([1, 2, 3, 4, 5, 6, 7, 8]);
+    // 4 bins of 2 values each: {1,2} {3,4} {5,6} {7,8}
+    expect(Array.from(quantileQuantize(w, 4))).toEqual([1.5, 1.5, 3.5, 3.5, 5.5, 5.5, 7.5, 7.5]);
+    // 2 bins: {1..4} mean 2.5, {5..8} mean 6.5
+    expect(Array.from(quantileQuantize(w, 2))).toEqual([2.5, 2.5, 2.5, 2.5, 6.5, 6.5, 6.5, 6.5]);
+  });
+
+  test('order of the input does not matter', () => {
+    const w = f32([8, 1, 7, 2, 6, 3, 5, 4]);
+    expect(Array.from(quantileQuantize(w, 4))).toEqual([7.5, 1.5, 7.5, 1.5, 5.5, 3.5, 5.5, 3.5]);
+  });
+
+  test('ties share a bin; fewer distinct values than N keeps them all', () => {
+    const w = f32([0, 0, 0, 0, 0, 1, 2]);
+    const q = quantileQuantize(w, 3);
+    expect(distinct(q)).toEqual([0, 1, 2]);
+    expect(Array.from(quantileQuantize(f32([3, 3, 1]), 8))).toEqual([3, 3, 1]);
+  });
+
+  test('ends with exactly min(N, distinct) values, each the mean of its bin, on random layers', () => {
+    const rng = streamFor(7, 'quantile-test');
+    for (const n of [2, 3, 4, 5, 8]) {
+      const w = new Float32Array(1000);
+      for (let i = 0; i < w.length; i++) w[i] = Math.round(rng.normal() * 20) / 20; // many ties
+      const q = quantileQuantize(w, n);
+      const values = distinct(q);
+      expect(values.length).toBe(Math.min(n, distinct(w).length));
+      // Each output value is the mean of the inputs mapped to it, and bins are contiguous in rank.
+      for (const v of values) {
+        const members = Array.from(w).filter((_, i) => q[i] === v);
+        const mean = members.reduce((a, b) => a + b, 0) / members.length;
+        expect(v).toBeCloseTo(mean, 5);
+      }
+      const sortedIdx = Array.from(w.keys()).sort((a, b) => w[a] - w[b]);
+      for (let i = 1; i < sortedIdx.length; i++) expect(q[sortedIdx[i]]).toBeGreaterThanOrEqual(q[sortedIdx[i - 1]]);
+    }
+  });
+});
+
+describe('uniform, binary and ternary quantisers', () => {
+  test('uniform:3 has 2^3 - 1 = 7 symmetric levels including zero', () => {
+    const w = f32([-1, -0.6, -0.1, 0, 0.2, 0.34, 0.9, 1]);
+    const q = uniformQuantize(w, 3);
+    const step = 1 / 3;
+    expect(Array.from(q)).toEqual(Array.from(f32([-3, -2, 0, 0, 1, 1, 3, 3].map((k) => k * step))));
+    const rng = streamFor(1, 'u');
+    const big = Float32Array.from({ length: 5000 }, () => rng.normal());
+    expect(distinct(uniformQuantize(big, 3)).length).toBe(7);
+    // Symmetric: q(-w) = -q(w), also at exact half steps.
+    expect(Array.from(uniformQuantize(f32([-0.5, 0.5, -1]), 2))).toEqual([-1, 1, -1]);
+  });
+
+  test('binary: sign x mean|w|, exactly two values', () => {
+    const { values, alpha } = binarize(f32([-2, 1, 0, 3]));
+    expect(alpha).toBe(1.5);
+    expect(Array.from(values)).toEqual([-1.5, 1.5, 1.5, 1.5]);
+  });
+
+  test('ternary: threshold 0.7 mean|w|, alpha = mean of the large |w|', () => {
+    // mean|w| = 6 / 6 = 1, delta = 0.7: |w| > 0.7 are -2, 1.5, 0.9, 1 -> alpha = 5.4 / 4
+    const { values, alpha, delta } = ternarize(f32([-2, 0.1, 1.5, 0.5, 0.9, 1]));
+    expect(delta).toBeCloseTo(0.7, 6);
+    expect(alpha).toBeCloseTo(1.35, 6);
+    expect(distinct(values).length).toBe(3);
+    expect(Array.from(values).map((v) => Math.sign(v))).toEqual([-1, 0, 1, 0, 1, 1]);
+  });
+});
+
+describe('input quantisers', () => {
+  test('uniform:2 over [0, max]: 4 codes', () => {
+    const q = calibrateInputQuantizer({ kind: 'uniform', bits: 2 }, f32([0, 0.5, 3]));
+    expect(q).toEqual({ kind: 'uniform', bits: 2, max: 3 });
+    const x = f32([-1, 0.4, 0.6, 1.4, 2.6, 5]);
+    applyInputQuantizer(q, x);
+    expect(Array.from(x)).toEqual([0, 0, 1, 1, 3, 3]);
+  });
+
+  test('exponential fit by maximum likelihood recovers location and scale', () => {
+    const rng = streamFor(3, 'exp');
+    const x0 = 0.2;
+    const beta = 0.5;
+    const sample = Float32Array.from({ length: 200000 }, (_, i) => (i % 4 === 0 ? 0 : x0 - beta * Math.log(1 - rng.uniform())));
+    const fit = fitExponential(sample);
+    expect(fit.count).toBe(150000);
+    expect(fit.x0).toBeCloseTo(x0, 3);
+    expect(Math.abs(fit.beta - beta) / beta).toBeLessThan(0.01);
+    const mean = calibrateInputQuantizer({ kind: 'expfit', rule: 'mean' }, sample);
+    const q3 = calibrateInputQuantizer({ kind: 'expfit', rule: 'q3' }, sample);
+    expect(mean.kind === 'threshold' && mean.threshold).toBeCloseTo(fit.x0 + fit.beta, 6);
+    expect(q3.kind === 'threshold' && q3.threshold).toBeCloseTo(fit.x0 + fit.beta * Math.log(4), 6);
+    // Memorylessness: E[x | x >= t] = t + beta for an exponential.
+    expect(q3.kind === 'threshold' && q3.high).toBeCloseTo(fit.x0 + fit.beta * Math.log(4) + beta, 1);
+  });
+});
+
+describe('quantiser strings', () => {
+  test('parse and reject', () => {
+    expect(parseWeightQuantizer('quantile:4')).toEqual({ kind: 'quantile', levels: 4 });
+    expect(parseWeightQuantizer('uniform:3')).toEqual({ kind: 'uniform', bits: 3 });
+    expect(parseInputQuantizer('expfit:q3')).toEqual({ kind: 'expfit', rule: 'q3' });
+    expect(() => parseWeightQuantizer('quantile:1')).toThrow(/2\.\.256/);
+    expect(() => parseWeightQuantizer('log:3')).toThrow(InputError);
+    expect(() => parseInputQuantizer('expfit:median')).toThrow(/expfit:mean/);
+  });
+});

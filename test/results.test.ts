@@ -1,0 +1,126 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RESULTS_FILE, ResultStore } from '../src/study/results';
+import { InputError } from '../src/util/errors';
+
+let dir: string;
+let warnings: string[];
+const open = () => new ResultStore(dir, { warn: (m) => warnings.push(m) });
+const file = () => path.join(dir, RESULTS_FILE);
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xbarsim-results-'));
+  warnings = [];
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('ResultStore', () => {
+  test('a new directory starts empty; appends are visible and survive a reopen', () => {
+    const store = open();
+    expect(store.all()).toEqual([]);
+    expect(store.has('a')).toBe(false);
+    store.append('a', { accuracy: 0.91, trials: 20 });
+    store.append('b', { accuracy: 0.87, tags: ['mlp'] });
+    expect(store.has('a')).toBe(true);
+    const again = open();
+    expect(again.has('a')).toBe(true);
+    expect(again.has('b')).toBe(true);
+    expect(again.has('c')).toBe(false);
+    expect(again.all()).toEqual([
+      { key: 'a', accuracy: 0.91, trials: 20 },
+      { key: 'b', accuracy: 0.87, tags: ['mlp'] },
+    ]);
+    expect(warnings).toEqual([]);
+  });
+
+  test('one JSON line per record, key first', () => {
+    const store = open();
+    store.append('cfg-1', { acc: 0.5 });
+    expect(fs.readFileSync(file(), 'utf8')).toBe('{"key":"cfg-1","acc":0.5}\n');
+  });
+
+  test('what all() returns is what a reopen reads (NaN stored as null)', () => {
+    const store = open();
+    store.append('a', { p: NaN });
+    expect(store.all()).toEqual([{ key: 'a', p: null }]);
+    expect(open().all()).toEqual(store.all());
+  });
+
+  test('an interrupted last line is dropped, the file truncated and the key recomputable', () => {
+    const store = open();
+    store.append('a', { acc: 0.9 });
+    store.append('b', { acc: 0.8 });
+    const good = fs.readFileSync(file(), 'utf8');
+    fs.appendFileSync(file(), '{"key":"c","acc":0.7'); // crash mid-write
+    const resumed = open();
+    expect(resumed.all().map((r) => r.key)).toEqual(['a', 'b']);
+    expect(resumed.has('c')).toBe(false);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/line 3/);
+    expect(fs.readFileSync(file(), 'utf8')).toBe(good);
+    resumed.append('c', { acc: 0.7 });
+    expect(
+      open()
+        .all()
+        .map((r) => r.key),
+    ).toEqual(['a', 'b', 'c']);
+  });
+
+  test('a corrupt last line with its newline is dropped too (e.g. zero-filled after power loss)', () => {
+    fs.writeFileSync(file(), '{"key":"a","v":1}\n\u0000\u0000\u0000\n');
+    const store = open();
+    expect(store.all()).toEqual([{ key: 'a', v: 1 }]);
+    expect(fs.readFileSync(file(), 'utf8')).toBe('{"key":"a","v":1}\n');
+    expect(warnings).toHaveLength(1);
+  });
+
+  test('a whole last record missing only its newline is kept and the newline restored', () => {
+    fs.writeFileSync(file(), '{"key":"a","v":1}\n{"key":"b","v":2}');
+    const store = open();
+    expect(store.all().map((r) => r.key)).toEqual(['a', 'b']);
+    store.append('c', { v: 3 });
+    expect(fs.readFileSync(file(), 'utf8')).toBe('{"key":"a","v":1}\n{"key":"b","v":2}\n{"key":"c","v":3}\n');
+  });
+
+  test('a corrupt line before the last is an InputError naming its line', () => {
+    fs.writeFileSync(file(), '{"key":"a"}\n{"key": broken\n{"key":"c"}\n');
+    expect(open).toThrow(InputError);
+    expect(open).toThrow(/line 2/);
+    // Nothing was repaired behind the user's back.
+    expect(fs.readFileSync(file(), 'utf8')).toBe('{"key":"a"}\n{"key": broken\n{"key":"c"}\n');
+  });
+
+  test('a line without a string key is corrupt', () => {
+    fs.writeFileSync(file(), '{"acc":1}\n{"key":"b"}\n');
+    expect(open).toThrow(/line 1/);
+  });
+
+  test('duplicate keys: the first is kept, with a warning, and keys are unique after resume', () => {
+    fs.writeFileSync(file(), '{"key":"a","v":1}\n{"key":"b","v":2}\n{"key":"a","v":3}\n');
+    const store = open();
+    expect(store.all()).toEqual([
+      { key: 'a', v: 1 },
+      { key: 'b', v: 2 },
+    ]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/a/);
+    const keys = store.all().map((r) => r.key);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  test('appending a stored key, or a record with its own key field, is refused', () => {
+    const store = open();
+    store.append('a', { v: 1 });
+    expect(() => store.append('a', { v: 2 })).toThrow(/already stored/);
+    expect(() => store.append('b', { key: 'x' })).toThrow(/key/);
+    expect(() => store.append('', { v: 1 })).toThrow(InputError);
+    expect(open().all()).toEqual([{ key: 'a', v: 1 }]);
+  });
+
+  test('blank lines are ignored and unicode survives', () => {
+    fs.writeFileSync(file(), '{"key":"σ=0.1 µS","v":1}\n\n');
+    expect(open().all()).toEqual([{ key: 'σ=0.1 µS', v: 1 }]);
+    expect(warnings).toEqual([]);
+  });
+});
