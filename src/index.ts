@@ -45,7 +45,7 @@ export { prepareSimulation, runSimulation, type SimulationSetup } from './sim/no
 export { runTrialsInWorkers } from './sim/workerPool';
 export { losslessBitsTable } from './sim/adcBits';
 // Studies and reports
-export { summarize, kruskalWallis } from './study/stats';
+export { summarize, kruskalWallis } from './util/stats';
 export { runStudy } from './study/runner';
 export { findStudy, studyNames } from './study/registry';
 export { streamFor, RandomStream } from './util/random';

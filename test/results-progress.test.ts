@@ -1,4 +1,4 @@
-import { createProgress, formatSeconds, ProgressStream } from '../src/study/progress';
+import { createProgress, formatSeconds, ProgressStream } from '../src/util/progress';
 import { InputError } from '../src/util/errors';
 
 /** A non-TTY stream that records what is written. */

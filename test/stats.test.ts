@@ -1,4 +1,4 @@
-import { kruskalWallis, summarize } from '../src/study/stats';
+import { kruskalWallis, summarize } from '../src/util/stats';
 import { InputError } from '../src/util/errors';
 
 describe('summarize', () => {

@@ -12,7 +12,7 @@ import { loadNetwork } from '../nn/load';
 import { calibrateInputs, quantizeNetwork, type LayerSelection } from '../nn/network';
 import { parseInputQuantizer, parseWeightQuantizer } from '../nn/quantize';
 import type { NetworkDescription } from '../nn/description';
-import { createProgress } from '../study/progress';
+import { createProgress } from '../util/progress';
 import { buildPlan } from './buildPlan';
 import type { SimPlan } from './plan';
 import { type SimulationResult, simulate } from './simulate';

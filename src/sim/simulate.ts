@@ -4,7 +4,7 @@
  */
 import type { NetworkDescription } from '../nn/description';
 import { accuracyOf, classify } from '../nn/forward';
-import { type Summary, summarize } from '../study/stats'; // TODO(integration): move stats to util
+import { type Summary, summarize } from '../util/stats';
 import type { SimPlan } from './plan';
 import { runTrial, type TrialResult, TrialScratch } from './trial';
 import { samplersForPlan } from './samplers';

@@ -8,7 +8,7 @@ import { type Dataset, loadDataset } from '../data';
 import { InputError } from '../util/errors';
 import { ensureWritableDir, writeFileAtomic } from '../util/files';
 import { cachedModel } from './modelCache';
-import { createProgress } from './progress';
+import { createProgress } from '../util/progress';
 import { ResultStore, type ResultRecord } from './results';
 import type { Study, StudyContext, StudyMode, StudyParams } from './types';
 

@@ -1,5 +1,5 @@
 /** Summary statistics and the Kruskal-Wallis rank test used to compare Monte-Carlo trial groups. */
-import { InputError } from '../util/errors';
+import { InputError } from './errors';
 
 // jstat ships no type declarations; these are the only two distributions we need.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

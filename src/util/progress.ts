@@ -3,7 +3,7 @@
  * redirected (CI logs, nohup), and silence with XBARSIM_QUIET=1.
  */
 import { SingleBar } from 'cli-progress';
-import { InputError } from '../util/errors';
+import { InputError } from './errors';
 
 export interface Progress {
   /** One item finished; `note` names it, e.g. `configuration mlp-4bit`. */
