@@ -1,4 +1,6 @@
 /** Pieces shared by several commands: dataset flags, backend flag, output helpers. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { enumFlag, intFlag } from './flags';
 import { loadDataset, type Dataset } from '../data';
@@ -34,4 +36,13 @@ export function printJson(value: unknown): void {
 
 export function pct(x: number): string {
   return Number.isFinite(x) ? (100 * x).toFixed(2) + ' %' : 'n/a';
+}
+
+/** xbarsim's version, from the nearest package.json above this module (from src/ as from dist/src/). */
+export function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) return String(JSON.parse(fs.readFileSync(file, 'utf8')).version);
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
 }

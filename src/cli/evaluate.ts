@@ -1,8 +1,20 @@
 /** `xbarsim evaluate`: float accuracy and accuracy per weight/input quantiser, digitally. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
-import { addDatasetOptions, datasetFlagSchema, openDataset, pct, printJson } from './common';
+import {
+  addBackendOption,
+  addDatasetOptions,
+  backendFlagSchema,
+  datasetFlagSchema,
+  openDataset,
+  pct,
+  printJson,
+} from './common';
 import { enumFlag, intFlag, validateFlags } from './flags';
-import { loadNetwork } from '../nn/load';
+import { PIXELS_PER_IMAGE } from '../data/types';
+import { DESCRIPTION_FILE, loadNetwork } from '../nn/load';
+import { InputError } from '../util/errors';
 import { evaluateQuantizers, type EvaluationRow } from '../nn/evaluate';
 import { parseInputQuantizer, parseWeightQuantizer } from '../nn/quantize';
 
@@ -20,6 +32,7 @@ export function registerEvaluate(program: Command): void {
     .option('--calibration <n>', 'training images used to calibrate input quantisers', '2000')
     .option('--binarize <t>', 'override the input binarisation threshold (models without a description)')
     .option('--json', 'print one machine-readable JSON object');
+  addBackendOption(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     const f = validateFlags<{
       model: string;
@@ -33,6 +46,7 @@ export function registerEvaluate(program: Command): void {
       calibration: number;
       binarize?: number;
       json?: boolean;
+      backend: string;
     }>(
       {
         type: 'object',
@@ -42,13 +56,25 @@ export function registerEvaluate(program: Command): void {
           inputLayers: enumFlag('all', 'dense'),
           calibration: intFlag(1, 60000),
           binarize: { type: 'number', minimum: 0, maximum: 1 },
+          ...backendFlagSchema,
         },
       },
       opts,
     );
     const weightQs = (f.quantize ?? '').split(',').filter(Boolean).map(parseWeightQuantizer);
     const inputQs = (f.input ?? '').split(',').filter(Boolean).map(parseInputQuantizer);
+    if (fs.existsSync(f.model) && !fs.existsSync(path.join(f.model, DESCRIPTION_FILE))) {
+      // A model without our description is read with TF.js: give it the chosen backend, not TF.js's
+      // default cpu backend with its console banner.
+      const { initBackend } = await import('../nn/backend');
+      await initBackend(f.backend as 'auto');
+    }
     const desc = await loadNetwork(f.model, { binarizeThreshold: f.binarize });
+    const pixels = desc.inputShape.reduce((a, b) => a * b, 1);
+    if (pixels !== PIXELS_PER_IMAGE)
+      throw new InputError(
+        `--model ${f.model}: the network takes inputs of shape [${desc.inputShape.join(', ')}], the datasets have 28x28 images`,
+      );
     const data = openDataset(f);
     const rows = evaluateQuantizers(desc, data, {
       weightQuantizers: weightQs,
@@ -58,7 +84,17 @@ export function registerEvaluate(program: Command): void {
       calibrationImages: f.calibration,
     });
     if (f.json) {
-      printJson({ model: f.model, dataset: data.name, testImages: data.test.count, results: rows });
+      printJson({
+        model: f.model,
+        dataset: data.name,
+        testImages: data.test.count,
+        float: rows[0].accuracy,
+        // Accuracy per weight quantiser, float inputs (the first study's table).
+        weightQuantizers: Object.fromEntries(
+          rows.filter((r) => r.weights !== 'float' && r.inputs === 'float').map((r) => [r.weights, r.accuracy]),
+        ),
+        results: rows,
+      });
     } else {
       process.stdout.write(formatRows(rows));
     }

@@ -2,6 +2,7 @@
 /** xbarsim command line. Each command lives in its own module; errors exit 2 for bad input, else 1. */
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from '../util/errors';
+import { packageVersion } from './common';
 import { registerTrain } from './train';
 import { registerEvaluate } from './evaluate';
 import { registerSimulate } from './simulate';
@@ -12,7 +13,7 @@ import { registerDevice } from './device';
 export function buildProgram(): Command {
   const program = new Command('xbarsim')
     .description('Monte-Carlo simulator of neural-network inference on analog resistive crossbars')
-    .version(require('../../../package.json').version)
+    .version(packageVersion())
     .showHelpAfterError()
     .exitOverride();
   registerTrain(program);

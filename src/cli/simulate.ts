@@ -1,4 +1,5 @@
 /** `xbarsim simulate`: Monte-Carlo accuracy of a trained network on a simulated crossbar chip. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { addDatasetOptions, datasetFlagSchema, pct, printJson } from './common';
@@ -7,6 +8,7 @@ import { type SimulationSetup, prepareSimulation, runSimulation } from '../sim/n
 import type { SimulationResult } from '../sim/simulate';
 import { toCsv } from '../report/tables';
 import { writeFileAtomic } from '../util/files';
+import { InputError } from '../util/errors';
 
 export interface SimulateFlags extends SimulationSetup {
   json?: boolean;
@@ -62,12 +64,30 @@ export function registerSimulate(program: Command): void {
     .option('--out <file>', 'write the result as JSON to FILE and per-trial values as CSV beside it');
   cmd.action(async (opts: Record<string, unknown>) => {
     const f = validateFlags<SimulateFlags>(simulateFlagSchema, opts);
+    // Fail on an unwritable --out before the trials run, not after.
+    if (f.out) checkOutputPath(f.out);
     const setup = await prepareSimulation(f);
     const result = await runSimulation(setup, f);
     if (f.out) writeResultFiles(f.out, setup.header, result);
     if (f.json) printJson({ ...setup.header, ...result });
     else process.stdout.write(formatResult(setup.header, result));
   });
+}
+
+/**
+ * --out must be creatable: its nearest existing ancestor is a writable directory. Checked without
+ * creating anything, so a run that fails later leaves no trace.
+ */
+export function checkOutputPath(out: string): void {
+  let dir = path.dirname(path.resolve(out));
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  let writable = fs.statSync(dir).isDirectory();
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    writable = false;
+  }
+  if (!writable) throw new InputError(`flag --out: cannot write ${out} (${dir} is not a writable directory)`);
 }
 
 export function writeResultFiles(out: string, header: object, result: SimulationResult): void {

@@ -1,8 +1,14 @@
 /** `xbarsim train`: train a network on a dataset and save it with its description. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { addBackendOption, addDatasetOptions, backendFlagSchema, datasetFlagSchema, openDataset, pct } from './common';
 import { enumFlag, intFlag, numFlag, validateFlags } from './flags';
+import { featureCount, parseArch } from '../nn/arch';
+import { MODEL_FILE } from '../nn/modelIo';
+import { DESCRIPTION_FILE } from '../nn/load';
 import { trainAndSave, type TrainJob } from '../nn/trainJob';
+import { InputError } from '../util/errors';
 
 export function registerTrain(program: Command): void {
   const cmd = program
@@ -16,6 +22,7 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'mini-batch size', '32')
     .option('--lr <x>', 'SGD learning rate', '0.1')
     .option('--momentum <x>', 'SGD momentum', '0.9')
+    .option('--lr-schedule <s>', 'constant | cosine (decay to 0 over the run; see docs/training.md)', 'cosine')
     .option('--validation-split <x>', 'share of training data held out', '0.1')
     .option('--binarize <t>', 'input binarisation threshold, or "none"', '0.1')
     .option('--weights <kind>', 'float | binary | ternary (binary/ternary trained with an STE)', 'float')
@@ -35,6 +42,7 @@ export function registerTrain(program: Command): void {
           batchSize: intFlag(1, 65536),
           lr: numFlag(1e-9, 100),
           momentum: numFlag(0, 0.9999),
+          lrSchedule: enumFlag('constant', 'cosine'),
           validationSplit: numFlag(0, 0.9),
           binarize: { anyOf: [{ type: 'string', enum: ['none'] }, { type: 'number', minimum: 0, maximum: 1 }] },
           weights: enumFlag('float', 'binary', 'ternary'),
@@ -44,9 +52,12 @@ export function registerTrain(program: Command): void {
       },
       opts,
     );
+    // Everything that can be checked without training is checked first, so bad input fails fast.
+    featureCount(parseArch(f.arch));
+    checkOutDir(f.out);
+    const data = openDataset(f);
     const { initBackend } = await import('../nn/backend');
     const backend = await initBackend(f.backend as 'auto');
-    const data = openDataset(f);
     const result = await trainAndSave(
       { ...f, binarize: f.binarize === 'none' ? undefined : Number(f.binarize) },
       data,
@@ -61,4 +72,28 @@ export function registerTrain(program: Command): void {
       `${f.arch} on ${f.dataset}: test accuracy ${pct(result.testAccuracy)} (${result.secondsPerEpoch.toFixed(1)} s/epoch, backend ${backend.name}); saved to ${f.out}\n`,
     );
   });
+}
+
+/**
+ * The model directory is written as a whole at the end (and replaces an older model there), so check
+ * now that it can be: never replace a directory that holds something other than an xbarsim model.
+ */
+export function checkOutDir(out: string): void {
+  const dir = path.resolve(out);
+  if (fs.existsSync(dir)) {
+    if (!fs.statSync(dir).isDirectory()) throw new InputError(`--out ${out}: exists and is not a directory`);
+    const entries = fs.readdirSync(dir);
+    const isModel = entries.includes(MODEL_FILE) || entries.includes(DESCRIPTION_FILE);
+    if (entries.length > 0 && !isModel)
+      throw new InputError(`--out ${out}: directory exists and is not a model directory; refusing to replace it`);
+  }
+  // The nearest existing ancestor must be a writable directory (the rest is created at the end).
+  let parent = path.dirname(dir);
+  while (!fs.existsSync(parent)) parent = path.dirname(parent);
+  try {
+    if (!fs.statSync(parent).isDirectory()) throw new Error(`${parent} is not a directory`);
+    fs.accessSync(parent, fs.constants.W_OK);
+  } catch (err) {
+    throw new InputError(`--out ${out}: cannot be created (${(err as Error).message})`);
+  }
 }

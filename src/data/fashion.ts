@@ -9,13 +9,15 @@
  *   - both sets are interleaved by class (image k of class 0, of class 1, ..., of class 9, then k+1),
  *     so the first N images of either are near-balanced.
  *
- * Parsing 150 MB of JSON takes seconds, so the result is cached as four IDX files
- * (see docs/datasets.md); later loads read the cache.
+ * Parsing 150 MB of JSON takes seconds, so the result is cached as four IDX files with a checksum
+ * manifest (see docs/datasets.md); later loads read the cache.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, XbarsimError } from '../util/errors';
-import { readIdxDir, writeIdxDir } from './idxDir';
+import { readFileOrFail } from '../util/files';
+import { IDX_FILES, readIdxDir, writeIdxDir } from './idxDir';
 import type { RawSplit } from './types';
 import { CLASSES, PIXELS_PER_IMAGE } from './types';
 
@@ -108,27 +110,100 @@ export function buildFashion(clothesDir: string = fashionClothesDir()): { train:
   return splitFashion(byClass);
 }
 
-/** The split, from the cache in `cacheDir` when it is there and sound, else built and cached. */
-export function readFashion(cacheDir: string): { train: RawSplit; test: RawSplit } {
+export interface FashionLoad {
+  train: RawSplit;
+  test: RawSplit;
+  /** 'cache': read from a sound cache; 'package': parsed from the npm package (and cached if possible). */
+  source: 'cache' | 'package';
+}
+
+const MANIFEST_FILE = 'manifest.json';
+
+interface CacheManifest {
+  rule: string;
+  files: Record<string, { bytes: number; sha256: string }>;
+}
+
+const sha256 = (data: Uint8Array) => crypto.createHash('sha256').update(data).digest('hex');
+
+/**
+ * Read the cache in `dir`; throws InputError naming the problem when it is incomplete or damaged. The
+ * manifest's checksums catch damage that keeps the IDX sizes intact (flipped bytes).
+ */
+function readCache(dir: string): { train: RawSplit; test: RawSplit } {
+  const manifestFile = path.join(dir, MANIFEST_FILE);
+  let manifest: CacheManifest;
+  try {
+    manifest = JSON.parse(readFileOrFail(manifestFile, 'cache manifest').toString('utf8'));
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`${manifestFile}: not valid JSON`);
+  }
+  if (manifest?.rule !== FASHION_CACHE_NAME || typeof manifest.files !== 'object')
+    throw new InputError(`${manifestFile}: not a ${FASHION_CACHE_NAME} manifest`);
+  for (const name of Object.values(IDX_FILES)) {
+    const file = path.join(dir, name);
+    const want = manifest.files[name];
+    const bytes = readFileOrFail(file, 'cache file');
+    if (!want || want.bytes !== bytes.byteLength || want.sha256 !== sha256(bytes))
+      throw new InputError(`${file}: does not match the cache manifest`);
+  }
+  const cached = readIdxDir(dir);
+  if (
+    cached.train.count !== CLASSES * (FASHION_PER_CLASS - FASHION_TEST_PER_CLASS) ||
+    cached.test.count !== CLASSES * FASHION_TEST_PER_CLASS
+  )
+    throw new InputError(`${dir}: cached split has ${cached.train.count}/${cached.test.count} images`);
+  return cached;
+}
+
+/** Write the cache as a whole: a temporary sibling directory renamed into place. */
+function writeCache(dir: string, data: { train: RawSplit; test: RawSplit }): void {
+  const tmp = `${dir}.partial-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    writeIdxDir(tmp, data);
+    const files: CacheManifest['files'] = {};
+    for (const name of Object.values(IDX_FILES)) {
+      const bytes = fs.readFileSync(path.join(tmp, name));
+      files[name] = { bytes: bytes.byteLength, sha256: sha256(bytes) };
+    }
+    const manifest: CacheManifest = { rule: FASHION_CACHE_NAME, files };
+    fs.writeFileSync(path.join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
+    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (err) {
+      // Another process may have put its (identical) cache in place first; keep that one.
+      if (!fs.existsSync(path.join(dir, MANIFEST_FILE))) throw err;
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The split, from the cache under `cacheDir` when it is there and sound, else built by `build` (the
+ * npm package, by default) and cached. A damaged cache is reported as a warning and rebuilt.
+ */
+export function readFashion(
+  cacheDir: string,
+  build: () => { train: RawSplit; test: RawSplit } = () => buildFashion(),
+): FashionLoad {
   const dir = path.join(cacheDir, FASHION_CACHE_NAME);
   if (fs.existsSync(dir)) {
     try {
-      const cached = readIdxDir(dir);
-      if (
-        cached.train.count === CLASSES * (FASHION_PER_CLASS - FASHION_TEST_PER_CLASS) &&
-        cached.test.count === CLASSES * FASHION_TEST_PER_CLASS
-      )
-        return cached;
+      return { ...readCache(dir), source: 'cache' };
     } catch (err) {
-      if (!(err instanceof InputError)) throw err; // a partial or corrupt cache is rebuilt below
+      if (!(err instanceof InputError)) throw err;
+      process.emitWarning(`Fashion-MNIST cache is damaged, rebuilding it (${err.message})`);
     }
   }
-  const data = buildFashion();
+  const data = build();
   try {
-    writeIdxDir(dir, data);
+    writeCache(dir, data);
   } catch (err) {
     // The cache only saves time; an unwritable cache directory must not stop the run.
     process.emitWarning(`could not cache Fashion-MNIST in ${dir}: ${(err as Error).message}`);
   }
-  return data;
+  return { ...data, source: 'package' };
 }

@@ -2,8 +2,19 @@
  * Physical quantities in cards: a mathjs unit string ("225 uS", "5 kOhm", "0.2 V", "2 uA") or a plain
  * JSON number already in SI units. Everything is converted to SI here, once, at card-parse time.
  */
-import { unit, type Unit } from 'mathjs';
+import type { Unit } from 'mathjs';
 import { cardError } from './validate';
+
+/**
+ * mathjs is loaded on the first unit string, not at import: a normalised card (SI numbers only, as plans
+ * carry it to trial workers) never needs it, and loading it costs each worker thread about a second.
+ */
+let mathjsUnit: ((text: string) => Unit) | null = null;
+function unit(text: string): Unit {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  mathjsUnit ??= (require('mathjs') as typeof import('mathjs')).unit;
+  return mathjsUnit(text);
+}
 
 export type Dimension = 'conductance' | 'resistance' | 'voltage' | 'current';
 

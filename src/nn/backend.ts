@@ -36,7 +36,7 @@ function loadNode(): Loaded {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const missing = e.code === 'MODULE_NOT_FOUND' && e.message.includes("'@tensorflow/tfjs-node'");
-    return { error: missing ? 'it is not installed' : `it failed to load: ${e.message.split('\n')[0]}` };
+    return { error: missing ? 'it is not installed' : `it failed to load (${e.message.split('\n')[0].trim()})` };
   }
 }
 
@@ -94,12 +94,15 @@ async function select(choice: BackendChoice): Promise<ActiveBackend> {
   if (choice === 'node' || choice === 'auto') {
     const node = await tryNode();
     if (typeof node !== 'string') return node;
-    if (choice === 'node') throw new InputError(`backend 'node' needs @tensorflow/tfjs-node, but ${node}`);
+    if (choice === 'node')
+      throw new InputError(
+        `--backend node needs @tensorflow/tfjs-node, but ${node}; use --backend auto, wasm or cpu`,
+      );
   }
   if (choice === 'wasm' || choice === 'auto') {
     const wasm = await tryWasm();
     if (typeof wasm !== 'string') return wasm;
-    if (choice === 'wasm') throw new InputError(`backend 'wasm' is not available: ${wasm}`);
+    if (choice === 'wasm') throw new InputError(`--backend wasm is not available: ${wasm}; use --backend cpu`);
   }
   return useCpu();
 }
@@ -110,7 +113,7 @@ async function select(choice: BackendChoice): Promise<ActiveBackend> {
  */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<ActiveBackend> {
   if (!BACKEND_CHOICES.includes(choice))
-    throw new InputError(`unknown backend '${choice}': allowed values are ${BACKEND_CHOICES.join(', ')}`);
+    throw new InputError(`--backend ${choice}: unknown backend, allowed values are ${BACKEND_CHOICES.join(', ')}`);
   if (pending) await pending.catch(() => undefined);
   if (active && (choice === 'auto' || backendChoiceOf(active.name) === choice)) {
     // Someone may have called tf.setBackend since (tests do); put ours back.

@@ -15,7 +15,8 @@ const WEIGHTS_FILE = 'weights.bin';
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = artifacts.weightData as ArrayBuffer;
+      // tfjs 4.22 may hand the weights over in several buffers.
+      const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0));
       writeFileAtomic(path.join(dir, WEIGHTS_FILE), new Uint8Array(weightData));
       const json = {
         format: 'layers-model',
@@ -47,6 +48,8 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
+    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights))
+      throw new InputError(`${file}: a weightsManifest entry lacks paths or weights`);
     specs.push(...group.weights);
     for (const p of group.paths) {
       const shard = path.join(dir, p);
@@ -55,6 +58,11 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
     }
   }
   const total = buffers.reduce((a, b) => a + b.byteLength, 0);
+  const expected = expectedWeightBytes(specs);
+  if (expected !== null && expected !== total)
+    throw new InputError(
+      `${file}: the weight files hold ${total} bytes, the manifest describes ${expected} (truncated or mismatched)`,
+    );
   const weightData = new Uint8Array(total);
   let off = 0;
   for (const b of buffers) {
@@ -62,8 +70,24 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
     off += b.byteLength;
   }
   try {
-    return await tf.loadLayersModel(tf.io.fromMemory(json.modelTopology, specs, weightData.buffer));
+    return await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: weightData.buffer }),
+    );
   } catch (err) {
     throw new InputError(`${file}: cannot load model (${(err as Error).message})`);
   }
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes the manifest's weights occupy (null when that is not fixed: string weights, unknown dtypes). */
+function expectedWeightBytes(specs: tf.io.WeightsManifestEntry[]): number | null {
+  let total = 0;
+  for (const spec of specs) {
+    const dtype = spec.quantization?.dtype ?? spec.dtype;
+    const bytes = DTYPE_BYTES[dtype];
+    if (bytes === undefined) return null;
+    total += spec.shape.reduce((a, b) => a * b, 1) * bytes;
+  }
+  return total;
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from '../util/files';
 import { parseArch } from './arch';
 import { buildModel } from './model';
-import { trainModel, evaluateModel, type EpochLog, type WeightNoise } from './train';
+import { DEFAULT_TRAIN, trainModel, evaluateModel, type EpochLog, type LrSchedule, type WeightNoise } from './train';
 import { exportDescription } from './export';
 import { saveModel } from './modelIo';
 import { writeDescription } from './load';
@@ -18,6 +18,8 @@ export interface TrainJob {
   batchSize: number;
   lr: number;
   momentum: number;
+  /** Default 'cosine' (DEFAULT_TRAIN). */
+  lrSchedule?: LrSchedule;
   validationSplit: number;
   binarize?: number;
   weights: 'float' | 'binary' | 'ternary';
@@ -48,6 +50,7 @@ export async function trainAndSave(
     batchSize: job.batchSize,
     learningRate: job.lr,
     momentum: job.momentum,
+    lrSchedule: job.lrSchedule ?? DEFAULT_TRAIN.lrSchedule,
     validationSplit: job.validationSplit,
     seed: job.seed,
     binarizeThreshold: job.binarize,
@@ -69,7 +72,7 @@ export async function trainAndSave(
   const meta = {
     arch: spec.text,
     dataset: data.name,
-    train: { ...job, weightNoise: job.weightNoise ? 'custom' : undefined },
+    train: { ...job, lrSchedule: job.lrSchedule ?? DEFAULT_TRAIN.lrSchedule, weightNoise: job.weightNoise ? 'custom' : undefined },
     backend,
     testAccuracy,
     trainAccuracy,

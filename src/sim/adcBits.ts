@@ -28,12 +28,17 @@ export function weightBits(layer: WeightedLayer): number {
   return Math.max(1, Math.ceil(Math.log2(distinct)));
 }
 
-/** Bits of a layer's inputs: its input quantiser, else the circuit's DAC; null for an ideal DAC. */
+/**
+ * Bits of a layer's inputs as the rows see them: the input quantiser's and the DAC's resolution, the
+ * coarser of the two when both apply (a binary DAC passes 1 bit whatever the quantiser); null when
+ * neither quantises (ideal DAC, no quantiser).
+ */
 export function inputBits(layer: WeightedLayer, circuit: CircuitCard): number | null {
   const q = layer.inputQuantizer;
-  if (q) return q.kind === 'threshold' ? 1 : q.bits;
-  if (circuit.dac.kind === 'binary') return 1;
-  return circuit.dac.kind === 'bits' ? circuit.dac.bits : null;
+  const quantizerBits = q ? (q.kind === 'threshold' ? 1 : q.bits) : null;
+  const dacBits = circuit.dac.kind === 'binary' ? 1 : circuit.dac.kind === 'bits' ? circuit.dac.bits : null;
+  if (quantizerBits === null) return dacBits;
+  return dacBits === null ? quantizerBits : Math.min(quantizerBits, dacBits);
 }
 
 export function losslessBitsTable(desc: NetworkDescription, circuit: CircuitCard): AdcBitsRow[] {

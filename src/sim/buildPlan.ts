@@ -32,8 +32,22 @@ export function analogLayerIndices(desc: NetworkDescription, circuit: CircuitCar
     .map(({ i }) => i);
 }
 
+/**
+ * The images must have the network's input size: a model trained on other images would otherwise run
+ * on misaligned pixels without any error.
+ */
+export function checkInputSize(desc: NetworkDescription, valuesPerImage: number, what: string): void {
+  const inputSize = sizeOf(desc.inputShape);
+  if (valuesPerImage !== inputSize)
+    throw new InputError(
+      `network ${desc.name}: field inputShape [${desc.inputShape.join(', ')}] needs ${inputSize} values per image, but the ${what} has ${valuesPerImage}`,
+    );
+}
+
 export function buildPlan(inp: PlanInputs): SimPlan {
   const { desc, device, circuit } = inp;
+  for (const [what, set] of [['test set', inp.test], ['calibration set', inp.calibration]] as const)
+    if (set.count > 0) checkInputSize(desc, set.images.length / set.count, what);
   const analog = new Set(analogLayerIndices(desc, circuit));
   if (analog.size === 0)
     throw new InputError(`circuit ${circuit.name}: no layer of network ${desc.name} is analog (analogLayers: ${JSON.stringify(circuit.analogLayers)})`);
@@ -161,26 +175,46 @@ function analogStage(
 
 /**
  * Calibrated ADC range: per row tile, the given percentile of the column currents that the nominal
- * chip (every cell at its level mean) draws on the calibration images.
+ * chip (every cell at its level mean, exact references at gRef) draws on the calibration images.
  */
 function calibrateAdc(stage: AnalogStage, cal: Activations, levelMeans: number[], vRead: number, pct: number): void {
   const sample = Math.min(cal.count, 500);
   const stageInput = { data: cal.data.subarray(0, sample * sizeOf(cal.shape)), count: sample, shape: cal.shape };
   const { u, rows: inputRows } = dacInput(stage, stageInput);
+  const { cols, physCols } = stage;
   for (const tile of stage.rowTiles) {
     const rowsInTile = tile.rowEnd - tile.rowStart;
-    const g = new Float32Array(rowsInTile * stage.physCols);
+    const g = new Float32Array(rowsInTile * physCols);
     tile.cellsByLevel.forEach((cells, level) => cells.forEach((c) => (g[c] = levelMeans[level])));
-    const currents = new Float64Array(inputRows * stage.physCols);
+    const currents = new Float64Array(inputRows * physCols);
     for (let n = 0; n < inputRows; n++) {
+      const cur = currents.subarray(n * physCols, (n + 1) * physCols);
+      let sumU = 0;
       for (let i = tile.rowStart; i < tile.rowEnd; i++) {
         const ui = u[n * stage.rows + i];
         if (ui === 0) continue;
-        const base = (i - tile.rowStart) * stage.physCols;
-        for (let p = 0; p < stage.physCols; p++) currents[n * stage.physCols + p] += ui * g[base + p] * vRead;
+        sumU += ui;
+        const base = (i - tile.rowStart) * physCols;
+        for (let p = 0; p < physCols; p++) cur[p] += ui * g[base + p];
       }
+      // Exact (trimmed) references carry gRef per unit of input, like the trial computes them.
+      if (stage.refExactSiemens !== null) for (let p = cols; p < physCols; p++) cur[p] = sumU * stage.refExactSiemens;
+      for (let p = 0; p < physCols; p++) cur[p] *= vRead;
     }
     const full = calibratedFullScale(currents, pct);
-    tile.iFullAmps.fill(full > 0 ? full : fullScaleCurrent(rowsInTile, Math.max(...levelMeans), vRead));
+    tile.iFullAmps.fill(full > 0 ? atLeastInFloat32(full * CALIBRATION_HEADROOM) : fullScaleCurrent(rowsInTile, Math.max(...levelMeans), vRead));
   }
+}
+
+/**
+ * Relative headroom on a calibrated range, so that the largest calibration current itself does not clip
+ * when a trial sums the same currents in another order or precision (percentile 100 means no clipping).
+ */
+const CALIBRATION_HEADROOM = 1 + 2 ** -20;
+
+/** The smallest float32 >= x (iFullAmps is a Float32Array; rounding down would clip the top current). */
+function atLeastInFloat32(x: number): number {
+  const f = Math.fround(x);
+  if (f >= x) return f;
+  return Math.fround(f + 2 ** (Math.floor(Math.log2(f)) - 23));
 }

@@ -13,7 +13,7 @@ import { calibrateInputs, quantizeNetwork, type LayerSelection } from '../nn/net
 import { parseInputQuantizer, parseWeightQuantizer } from '../nn/quantize';
 import type { NetworkDescription } from '../nn/description';
 import { createProgress } from '../util/progress';
-import { buildPlan } from './buildPlan';
+import { buildPlan, checkInputSize } from './buildPlan';
 import type { SimPlan } from './plan';
 import { type SimulationResult, simulate } from './simulate';
 import { defaultWorkers, runTrialsInWorkers } from './workerPool';
@@ -67,8 +67,10 @@ export async function prepareSimulation(
   });
   const datasetName = s.dataset ?? String(float.meta.dataset ?? 'mnist');
   const data = pre.data ?? loadDataset(datasetName, { limit: s.limit, testLimit: s.testLimit });
+  const imageSize = data.imageShape.reduce((a: number, b: number) => a * b, 1);
+  checkInputSize(float, imageSize, `dataset ${data.name} (images ${data.imageShape.join(' x ')})`);
   const calCount = Math.min(s.calibration, data.train.count);
-  const calibration = { images: data.train.images.subarray(0, calCount * 784), count: calCount };
+  const calibration = { images: data.train.images.subarray(0, calCount * imageSize), count: calCount };
   let quantized = s.quantize ? quantizeNetwork(float, parseWeightQuantizer(s.quantize), s.quantizeLayers) : float;
   if (s.input) quantized = calibrateInputs(quantized, calibration.images, calCount, parseInputQuantizer(s.input), s.inputLayers);
   const plan = buildPlan({ desc: quantized, device, deviceCard, circuit, test: data.test, calibration, seed: s.seed });

@@ -1,55 +1,32 @@
 /**
  * One Monte-Carlo trial: program a fresh chip (draw every cell's conductance, draw faults), then run
  * the test set through it. Trial t's random stream depends only on (seed, t). Browser-safe.
+ *
+ * This is the fast path. It gives bit-for-bit the results of the plain reference (referenceTrial.ts,
+ * whose header states the semantics); test/sim-fastpath.test.ts checks that. Programming the chip is the
+ * reference's own code (the random draws and their order define results). The analog stages run so:
+ * - each input row's active rows (u != 0) per row tile are listed once (CSR); the first analog stage's
+ *   lists are built once per plan, since its input is the same every trial;
+ * - column sums are taken by a WebAssembly SIMD kernel in float32, four columns per instruction, over
+ *   blocks of 32 columns that stay in registers (simdKernel.ts), images in chunks so a tile's block of
+ *   conductances stays in cache;
+ * - the ADC only needs each sum's code. All terms are non-negative, so the float32 sum is within a known
+ *   relative bound of the float64 sum of the reference (recursive-summation bound gamma_n). Where that
+ *   interval cannot contain a rounding boundary or the full-scale edge, the code is certain; the rare
+ *   others (about 0.1 %) are recomputed exactly as the reference does (float64, rows in order);
+ * - the digital combination then adds code * iFull / steps per tile in the reference's order.
+ * Stages it does not cover (read noise, ideal ADC, negative or non-finite inputs or conductances, no
+ * WebAssembly SIMD) run through the reference code.
  */
-import { type Activations, addBiasAndActivate, argmaxRows, accuracyOf, im2col, runLayer, sizeOf } from '../nn/forward';
-import { applyInputQuantizer } from '../nn/quantize';
-import { RandomStream, streamFor } from '../util/random';
+import { type Activations, addBiasAndActivate, argmaxRows, accuracyOf, runLayer, sizeOf } from '../nn/forward';
+import { streamFor } from '../util/random';
 import type { AnalogStage, SimPlan } from './plan';
+import { programStage, referenceAnalogForward } from './referenceTrial';
+import { BLOCK_BYTES_PER_ROW, BLOCK_COLS, createKernel, type KernelExports } from './simdKernel';
+import { dacInput, type DeviceSamplers, type TrialOptions, type TrialResult, TrialScratch } from './trialCommon';
 
-/** What a trial needs from a device: a sampler per programmed level. */
-export interface LevelSampler {
-  gMeanSiemens: number;
-  sample(rng: RandomStream, count: number, out: Float32Array, offset: number): void;
-}
-
-export interface DeviceSamplers {
-  levels: LevelSampler[];
-  faults: { stuckAtOn: number; stuckAtOff: number };
-  readNoiseRelSigma: number;
-}
-
-export interface TrialResult {
-  trial: number;
-  accuracy: number;
-  /** Per analog stage: share of ADC conversions whose current exceeded full scale. */
-  clipRate: number[];
-}
-
-export interface TrialOptions {
-  /** Program every cell at its level's mean and draw no faults or read noise (the nominal chip). */
-  nominal?: boolean;
-}
-
-/**
- * Buffers reused across the trials a worker runs (no per-trial allocation on the hot path), and the
- * first analog stage's DAC input, which is the same in every trial.
- */
-export class TrialScratch {
-  readonly conductances = new Map<string, Float32Array>();
-  readonly squares = new Map<string, Float32Array>();
-  sampleBuffer = new Float32Array(0);
-  firstInput: { stage: number; u: Float32Array; rows: number } | null = null;
-
-  buffer(map: Map<string, Float32Array>, key: string, size: number): Float32Array {
-    let b = map.get(key);
-    if (!b || b.length !== size) {
-      b = new Float32Array(size);
-      map.set(key, b);
-    }
-    return b;
-  }
-}
+export { dacInput, TrialScratch };
+export type { DeviceSamplers, LevelSampler, TrialOptions, TrialResult } from './trialCommon';
 
 export function runTrial(
   plan: SimPlan,
@@ -67,8 +44,10 @@ export function runTrial(
       return;
     }
     const g = programStage(plan, device, stage, rng.child('program', s), scratch, opts);
-    const noise = !opts.nominal && device.readNoiseRelSigma > 0 ? rng.child('read', s) : null;
-    const r = analogForward(plan, stage, s, g, x, scratch, noise ? { rng: noise, rel: device.readNoiseRelSigma } : null);
+    const noisy = !opts.nominal && device.readNoiseRelSigma > 0;
+    const r =
+      (noisy ? null : fastAnalogForward(plan, stage, s, g, x, scratch)) ??
+      referenceAnalogForward(plan, stage, s, g, x, scratch, noisy ? { rng: rng.child('read', s), rel: device.readNoiseRelSigma } : null);
     x = r.out;
     clipRate.push(r.clipRate);
   });
@@ -76,162 +55,421 @@ export function runTrial(
   return { trial, accuracy: accuracyOf(predicted, plan.labels), clipRate };
 }
 
-/** Draw the conductance of every used cell of a stage's row tiles (siemens). */
-function programStage(
-  plan: SimPlan,
-  device: DeviceSamplers,
-  stage: AnalogStage,
-  rng: RandomStream,
-  scratch: TrialScratch,
-  opts: TrialOptions,
-): Float32Array[] {
-  return stage.rowTiles.map((tile, r) => {
-    const rows = tile.rowEnd - tile.rowStart;
-    const g = scratch.buffer(scratch.conductances, `${stage.layerIndex}/${r}`, rows * stage.physCols);
-    const tileRng = rng.child('tile', r);
-    tile.cellsByLevel.forEach((cells, level) => {
-      const sampler = device.levels[level];
-      if (opts.nominal) {
-        for (let i = 0; i < cells.length; i++) g[cells[i]] = sampler.gMeanSiemens;
-        return;
-      }
-      if (scratch.sampleBuffer.length < cells.length) scratch.sampleBuffer = new Float32Array(cells.length);
-      const buf = scratch.sampleBuffer;
-      sampler.sample(tileRng.child('level', level), cells.length, buf, 0);
-      for (let i = 0; i < cells.length; i++) g[cells[i]] = buf[i];
-    });
-    const { stuckAtOn, stuckAtOff } = device.faults;
-    if (!opts.nominal && stuckAtOn + stuckAtOff > 0) {
-      const faultRng = tileRng.child('faults');
-      for (const cells of tile.cellsByLevel) {
-        for (let i = 0; i < cells.length; i++) {
-          const u = faultRng.uniform();
-          if (u < stuckAtOn) g[cells[i]] = plan.gMaxSiemens;
-          else if (u < stuckAtOn + stuckAtOff) g[cells[i]] = plan.gOffSiemens;
-        }
-      }
-    }
-    return g;
-  });
+/** Input rows per chunk: a chunk's column sums and codes (chunk x padded columns x 4 bytes each) stay in cache. */
+const CHUNK_ROWS = 128;
+/** Cache a stage's active-row lists across trials up to this many entries (8 bytes each). */
+const MAX_CACHED_ENTRIES = 16 << 20;
+const F32_UNIT_ROUNDOFF = 2 ** -24;
+/** rowOffset >>> ROW_SHIFT is the row within the tile (BLOCK_BYTES_PER_ROW = 2^ROW_SHIFT). */
+const ROW_SHIFT = Math.log2(BLOCK_BYTES_PER_ROW);
+
+/** Active-row lists of one row tile (byte addresses in kernel memory). */
+interface TileCsr {
+  /** rowStart[n] .. rowStart[n + 1]: entries of input row n. For chunk lists, already offset by -n0. */
+  rowStartPtr: number;
+  rowOffPtr: number;
+  uPtr: number;
 }
 
-/** Inputs as DAC fractions of vRead: u = V / vRead, one row per image (dense) or patch (conv). */
-export function dacInput(stage: AnalogStage, x: Activations): { u: Float32Array; rows: number } {
-  let input = x.data;
-  if (stage.inputQuantizer) {
-    input = Float32Array.from(input);
-    applyInputQuantizer(stage.inputQuantizer, input);
+interface TileState {
+  rows: number;
+  gPtr: number;
+  blockBytes: number;
+  /** Per padded column: vRead steps / iFull as float32 (x = sum k is the code before rounding). */
+  kPtr: number;
+  /**
+   * Relative bound on |x_float32 - x_reference| / x (see header), with a factor 2 to spare:
+   * rho = rhoA (terms + 1) + rhoB for an input row with `terms` active rows.
+   */
+  rhoA: number;
+  rhoB: number;
+  iFull: Float64Array;
+  /** float64 table code * iFull / steps when every column of the tile has the same iFull; else 0. */
+  tablePtr: number;
+}
+
+interface StageState {
+  inputRows: number;
+  physPad: number;
+  nBlocks: number;
+  tiles: TileState[];
+  codePtr: number;
+  listPtr: number;
+  clipPtr: number;
+  refPtr: number;
+  accPtr: number;
+  /** Per-chunk lists, rebuilt for every chunk (stages whose input changes per trial). */
+  chunkCsr: TileCsr[];
+  /** Lists for all input rows, built once (the first analog stage), or null. */
+  cachedCsr: TileCsr[] | null;
+  cachedFor: Float32Array | null;
+  cachedWeighted: boolean;
+  out: Float32Array;
+  refOf: Int32Array;
+}
+
+/** The fast path's kernel instance and its memory, one per TrialScratch (one per worker). */
+class FastEngine {
+  f32: Float32Array;
+  f64: Float64Array;
+  i32: Int32Array;
+  private top = 64;
+  readonly stages = new Map<AnalogStage, StageState>();
+  /** Stages run on this path, and conversions recomputed in float64 (for tests and benchmarks). */
+  readonly stats = { fastStages: 0, exactConversions: 0 };
+
+  constructor(readonly k: KernelExports) {
+    this.f32 = new Float32Array(k.mem.buffer);
+    this.f64 = new Float64Array(k.mem.buffer);
+    this.i32 = new Int32Array(k.mem.buffer);
   }
-  let rows = x.count;
-  if (stage.conv) {
-    const c = stage.conv;
-    const positions = c.outShape[0] * c.outShape[1];
-    const patch = stage.rows;
-    const inSize = sizeOf(c.inShape);
-    const cols = new Float32Array(x.count * positions * patch);
-    for (let n = 0; n < x.count; n++)
-      im2col(input, n * inSize, c.inShape, c.kh, c.kw, c.strides, c.padding, cols, n * positions * patch);
-    input = cols;
-    rows = x.count * positions;
+
+  /** A zeroed 16-byte-aligned block of `bytes` bytes (a bump allocator: stage buffers live as long as the engine). */
+  alloc(bytes: number): number {
+    const ptr = this.top;
+    this.top = (ptr + bytes + 15) & ~15;
+    const need = this.top - this.k.mem.buffer.byteLength;
+    if (need > 0) {
+      this.k.mem.grow(Math.ceil(need / 65536));
+      this.f32 = new Float32Array(this.k.mem.buffer);
+      this.f64 = new Float64Array(this.k.mem.buffer);
+      this.i32 = new Int32Array(this.k.mem.buffer);
+    }
+    this.f32.fill(0, ptr >> 2, this.top >> 2);
+    return ptr;
   }
-  const u = new Float32Array(input.length);
-  const { kind, bits, xMax } = stage.dac;
-  const steps = 2 ** bits - 1;
-  for (let i = 0; i < input.length; i++) {
-    const f = input[i] / xMax;
-    if (kind === 'ideal') u[i] = f;
-    else if (kind === 'binary') u[i] = input[i] > 0 ? 1 : 0;
-    else u[i] = Math.round((f <= 0 ? 0 : f >= 1 ? 1 : f) * steps) / steps;
+}
+
+/** How often the fast path ran for trials using this scratch, and how many conversions it recomputed exactly. */
+export function fastPathStats(scratch: TrialScratch): { fastStages: number; exactConversions: number } {
+  return scratch.fast instanceof FastEngine ? { ...scratch.fast.stats } : { fastStages: 0, exactConversions: 0 };
+}
+
+function engineOf(scratch: TrialScratch): FastEngine | null {
+  if (scratch.fast === null) {
+    const k = createKernel();
+    scratch.fast = k ? new FastEngine(k) : false;
   }
-  return { u, rows };
+  return scratch.fast instanceof FastEngine ? scratch.fast : null;
+}
+
+function stageState(e: FastEngine, plan: SimPlan, stage: AnalogStage, inputRows: number, steps: number): StageState | null {
+  const known = e.stages.get(stage);
+  if (known && known.inputRows === inputRows) return known;
+  const { cols, physCols } = stage;
+  const nBlocks = Math.ceil(physCols / BLOCK_COLS);
+  const physPad = nBlocks * BLOCK_COLS;
+  const tiles: TileState[] = [];
+  for (const tile of stage.rowTiles) {
+    const rows = tile.rowEnd - tile.rowStart;
+    const iFull = Float64Array.from(tile.iFullAmps);
+    if (!iFull.every((v) => v > 0 && v < Infinity)) return null;
+    const kPtr = e.alloc(physPad * 4);
+    for (let p = 0; p < physCols; p++) e.f32[(kPtr >> 2) + p] = (plan.vReadVolts * steps) / iFull[p];
+    // A float32 dot product of m = terms + 1 non-negative products is within gamma_m / (1 - gamma_m) of
+    // the exact sum (gamma_m = m u / (1 - m u)), below 1.03 m u while m u <= 0.01; then the float32 k and
+    // product (2 u), the reference's own float64 sum and conversions; all doubled to spare.
+    if ((rows + 1) * F32_UNIT_ROUNDOFF > 0.01) return null;
+    const rhoA = 2 * 1.03 * F32_UNIT_ROUNDOFF;
+    const rhoB = 2 * (3 * F32_UNIT_ROUNDOFF + (rows + 3) * 2 ** -52);
+    let tablePtr = 0;
+    if (iFull.every((v) => v === iFull[0])) {
+      tablePtr = e.alloc((steps + 1) * 8);
+      for (let c = 0; c <= steps; c++) e.f64[(tablePtr >> 3) + c] = (c * iFull[0]) / steps; // the reference's i'
+    }
+    const blockBytes = rows * BLOCK_BYTES_PER_ROW;
+    tiles.push({ rows, gPtr: e.alloc(nBlocks * blockBytes), blockBytes, kPtr, rhoA, rhoB, iFull, tablePtr });
+  }
+  const chunkCsr = stage.rowTiles.map((t) => ({
+    rowStartPtr: e.alloc((CHUNK_ROWS + 1) * 4),
+    rowOffPtr: e.alloc(CHUNK_ROWS * (t.rowEnd - t.rowStart) * 4),
+    uPtr: e.alloc(CHUNK_ROWS * (t.rowEnd - t.rowStart) * 4),
+  }));
+  const refOf = stage.refColumnOf ? Int32Array.from(stage.refColumnOf) : Int32Array.from({ length: cols }, (_, j) => cols + j);
+  // Differential: the kernel takes cols + j itself (refPtr 0).
+  const refPtr = stage.refColumnOf ? e.alloc(cols * 4) : 0;
+  if (refPtr) e.i32.set(refOf, refPtr >> 2);
+  const st: StageState = {
+    inputRows,
+    physPad,
+    nBlocks,
+    tiles,
+    codePtr: e.alloc(CHUNK_ROWS * physPad * 4),
+    listPtr: e.alloc(CHUNK_ROWS * physPad * 4),
+    clipPtr: e.alloc(4),
+    refPtr,
+    accPtr: e.alloc(CHUNK_ROWS * cols * 8),
+    chunkCsr,
+    cachedCsr: null,
+    cachedFor: null,
+    cachedWeighted: true,
+    out: new Float32Array(inputRows * cols),
+    refOf,
+  };
+  e.stages.set(stage, st);
+  return st;
+}
+
+/** How a stage's raw inputs become DAC fractions (dacInput's arithmetic), for fusing it into list building. */
+interface DacStep {
+  kind: 'ideal' | 'binary' | 'bits';
+  xMax: number;
+  steps: number;
 }
 
 /**
- * Column currents of every row tile for every input row, each converted by the ADC at once (fused, so
- * no full current matrix is stored), then combined digitally: partial sums over row tiles, G+ minus
- * G- (or minus the reference column), scaled back to weights; then bias and activation.
+ * Write the active-row lists of input rows [n0, n1) into `csr` (rowStart indexed by n - base), from the
+ * DAC fractions u, or from raw inputs when `dac` is given (then u = dacInput's value, as float32).
+ * Returns 'fail' if a u is negative or not finite (the float32 error bound needs non-negative terms),
+ * 'ones' if every listed u is 1 (binary inputs: the kernel adds conductances without multiplying), else
+ * 'weighted'.
  */
-function analogForward(
+function buildCsr(
+  e: FastEngine,
+  stage: AnalogStage,
+  src: Float32Array,
+  n0: number,
+  n1: number,
+  base: number,
+  csr: TileCsr[],
+  dac: DacStep | null,
+): 'fail' | 'ones' | 'weighted' {
+  let ones = true;
+  const fanIn = stage.rows;
+  const { f32, i32 } = e;
+  // 0: src is u already; 1: bits; 2: binary; 3: ideal (a number: cheap to test per element).
+  const mode = dac === null ? 0 : dac.kind === 'bits' ? 1 : dac.kind === 'binary' ? 2 : 3;
+  const xMax = dac?.xMax ?? 1;
+  const steps = dac?.steps ?? 1;
+  for (let r = 0; r < stage.rowTiles.length; r++) {
+    const { rowStart: t0, rowEnd: t1 } = stage.rowTiles[r];
+    const c = csr[r];
+    const starts = c.rowStartPtr >> 2;
+    const offs = c.rowOffPtr >> 2;
+    const us = c.uPtr >> 2;
+    let k = base === n0 ? 0 : i32[starts + n0 - base];
+    for (let n = n0; n < n1; n++) {
+      i32[starts + n - base] = k;
+      const row = n * fanIn;
+      for (let i = t0; i < t1; i++) {
+        let v = src[row + i];
+        if (v === 0) continue; // u is 0 too: the reference skips such rows
+        if (mode === 1) {
+          const f = v / xMax;
+          v = Math.fround(Math.round((f <= 0 ? 0 : f >= 1 ? 1 : f) * steps) / steps);
+          if (v === 0) continue;
+        } else if (mode === 2) {
+          if (!(v > 0)) continue;
+          v = 1;
+        } else if (mode === 3) v = Math.fround(v / xMax);
+        if (!(v > 0 && v < Infinity)) return 'fail';
+        if (v !== 1) ones = false;
+        i32[offs + k] = (i - t0) * BLOCK_BYTES_PER_ROW;
+        f32[us + k] = v;
+        k++;
+      }
+    }
+    i32[starts + n1 - base] = k;
+  }
+  return ones ? 'ones' : 'weighted';
+}
+
+/** The first stage's lists for all input rows, built once per plan if they fit the budget. */
+function cachedCsr(e: FastEngine, st: StageState, stage: AnalogStage, u: Float32Array, inputRows: number): TileCsr[] | null {
+  if (st.cachedFor === u) return st.cachedCsr;
+  // Leaving the old lists allocated is fine: a worker's scratch serves one plan.
+  st.cachedFor = u;
+  st.cachedCsr = null;
+  const counts = stage.rowTiles.map((t) => {
+    let c = 0;
+    for (let n = 0; n < inputRows; n++) for (let i = t.rowStart; i < t.rowEnd; i++) if (u[n * stage.rows + i] !== 0) c++;
+    return c;
+  });
+  if (counts.reduce((a, b) => a + b, 0) > MAX_CACHED_ENTRIES) return null;
+  const csr = counts.map((c) => ({ rowStartPtr: e.alloc((inputRows + 1) * 4), rowOffPtr: e.alloc(c * 4), uPtr: e.alloc(c * 4) }));
+  const kind = buildCsr(e, stage, u, 0, inputRows, 0, csr, null);
+  if (kind === 'fail') return null;
+  st.cachedCsr = csr;
+  st.cachedWeighted = kind === 'weighted';
+  return csr;
+}
+
+/** Copy the tiles' conductances into the kernel's column-block layout; false if one is negative or not finite. */
+function loadConductances(e: FastEngine, st: StageState, stage: AnalogStage, g: Float32Array[]): boolean {
+  const { physCols } = stage;
+  const f32 = e.f32;
+  for (let r = 0; r < g.length; r++) {
+    const { rows, gPtr, blockBytes } = st.tiles[r];
+    const gt = g[r];
+    for (let b = 0; b < st.nBlocks; b++) {
+      const p0 = b * BLOCK_COLS;
+      const width = Math.min(BLOCK_COLS, physCols - p0);
+      const dst = (gPtr + b * blockBytes) >> 2;
+      for (let i = 0; i < rows; i++) {
+        const src = i * physCols + p0;
+        const d = dst + i * BLOCK_COLS;
+        for (let c = 0; c < width; c++) {
+          const v = gt[src + c];
+          if (!(v >= 0 && v < Infinity)) return false;
+          f32[d + c] = v;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+/** The reference's ADC conversion of one column current (float64, same operations). Counts i > iFull in clip. */
+function exactCode(sum: number, vRead: number, full: number, steps: number, clip: { n: number }): number {
+  let i = sum * vRead;
+  if (i > full) {
+    clip.n++;
+    i = full;
+  } else if (i < 0) i = 0;
+  return Math.round((i / full) * steps);
+}
+
+/** ReLU and linear layers get bias and activation in writeOutputs; others through addBiasAndActivate after. */
+function fusedActivation(stage: AnalogStage): boolean {
+  return stage.activation === 'relu' || stage.activation === 'linear';
+}
+
+/**
+ * out = acc * scale as float32, then (for fused activations) + bias as float32 and ReLU: the reference's
+ * arithmetic (it stores acc * scale in a Float32Array, then adds the bias in place).
+ */
+function writeOutputs(
+  acc: Float64Array,
+  a: number,
+  rows: number,
+  cols: number,
+  scale: number,
+  stage: AnalogStage,
+  out: Float32Array,
+  o: number,
+): void {
+  if (!fusedActivation(stage)) {
+    for (let i = 0, end = rows * cols; i < end; i++) out[o + i] = acc[a + i] * scale;
+    return;
+  }
+  const relu = stage.activation === 'relu';
+  const bias = stage.bias;
+  for (let n = 0; n < rows; n++) {
+    for (let j = 0; j < cols; j++) {
+      const i = n * cols + j;
+      let v = Math.fround(acc[a + i] * scale);
+      if (bias) v = Math.fround(v + bias[j]);
+      out[o + i] = relu && v < 0 ? 0 : v;
+    }
+  }
+}
+
+function fastAnalogForward(
   plan: SimPlan,
   stage: AnalogStage,
   stageIndex: number,
   g: Float32Array[],
   x: Activations,
   scratch: TrialScratch,
-  readNoise: { rng: RandomStream; rel: number } | null,
-): { out: Activations; clipRate: number } {
-  let input = scratch.firstInput?.stage === stageIndex ? scratch.firstInput : null;
-  if (!input) {
-    input = { stage: stageIndex, ...dacInput(stage, x) };
-    // The first stage reads the cached front, the same every trial: keep its DAC input.
-    if (plan.stages.findIndex((st) => st.kind === 'analog') === stageIndex) scratch.firstInput = input;
+): { out: Activations; clipRate: number } | null {
+  if (stage.adcBits === null) return null; // an ideal ADC needs the float64 current itself
+  const e = engineOf(scratch);
+  if (!e) return null;
+  const steps = 2 ** stage.adcBits - 1;
+  const isFirst = plan.stages.findIndex((st) => st.kind === 'analog') === stageIndex;
+  // Later stages: the DAC is fused into list building unless the input needs reshaping first.
+  const fuseDac = !isFirst && !stage.conv && !stage.inputQuantizer;
+  let src: Float32Array;
+  let inputRows: number;
+  if (fuseDac) {
+    src = x.data;
+    inputRows = x.count;
+  } else {
+    ({ u: src, rows: inputRows } = scratch.stageInput(plan, stageIndex, stage, x));
   }
-  const { u, rows: inputRows } = input;
-  const { cols, physCols, rows: fanIn, weightPerSiemens } = stage;
+  const dac: DacStep | null = fuseDac ? { kind: stage.dac.kind, xMax: stage.dac.xMax, steps: 2 ** stage.dac.bits - 1 } : null;
+  const st = stageState(e, plan, stage, inputRows, steps);
+  if (!st) return null;
+  if (!loadConductances(e, st, stage, g)) return null;
+  const cached = isFirst ? cachedCsr(e, st, stage, src, inputRows) : null;
+
+  const { cols, physCols, rowTiles } = stage;
+  const { physPad, tiles, out, refOf, codePtr, listPtr, clipPtr, accPtr } = st;
   const vRead = plan.vReadVolts;
-  const out = new Float32Array(inputRows * cols);
-  const cur = new Float64Array(physCols);
-  const varCur = readNoise ? new Float64Array(physCols) : null;
-  const squares = readNoise ? g.map((gt, r) => squareOf(scratch, `${stage.layerIndex}/${r}`, gt)) : null;
-  const adcSteps = stage.adcBits === null ? 0 : 2 ** stage.adcBits - 1;
-  let clipped = 0;
-  const acc = new Float64Array(cols);
-  for (let n = 0; n < inputRows; n++) {
-    const uRow = n * fanIn;
-    acc.fill(0);
-    for (let r = 0; r < stage.rowTiles.length; r++) {
-      const tile = stage.rowTiles[r];
+  const scale = (stage.weightPerSiemens * stage.dac.xMax) / vRead;
+  // The float32 rounding of the code arithmetic itself: a few roundings of values up to steps + 1, each
+  // at most half an ulp there (2^(ceil log2(steps + 1) - 24)); 16 ulps spare it fourfold.
+  const eAbs = 16 * 2 ** (Math.ceil(Math.log2(steps + 1)) - 24);
+  const clip = { n: 0 };
+  e.i32[clipPtr >> 2] = 0;
+  const refExact = stage.refExactSiemens;
+  for (let n0 = 0; n0 < inputRows; n0 += CHUNK_ROWS) {
+    const n1 = Math.min(inputRows, n0 + CHUNK_ROWS);
+    let csr = cached;
+    let weighted = st.cachedWeighted;
+    if (!csr) {
+      const kind = buildCsr(e, stage, src, n0, n1, n0, st.chunkCsr, dac);
+      if (kind === 'fail') return null;
+      weighted = kind === 'weighted';
+      // rowStart of a chunk list is indexed from n0: hand the kernel a base pointer shifted back by n0.
+      csr = st.chunkCsr.map((c) => ({ ...c, rowStartPtr: c.rowStartPtr - n0 * 4 }));
+    }
+    const rowsInChunk = n1 - n0;
+    e.f64.fill(0, accPtr >> 3, (accPtr >> 3) + rowsInChunk * cols);
+    for (let r = 0; r < rowTiles.length; r++) {
+      const t = tiles[r];
+      const c = csr[r];
+      // prettier-ignore
+      const ambiguous = e.k.accumulateCodes(
+        t.gPtr, st.nBlocks, t.blockBytes, c.rowStartPtr, c.rowOffPtr, c.uPtr, n0, n1, codePtr, physPad * 4, weighted ? 1 : 0,
+        t.kPtr, t.rhoA, t.rhoB, eAbs, steps, listPtr, clipPtr,
+      );
+      const mem = e.i32; // codes and the lists' integer arrays
+      const uMem = e.f32;
+      const cBase = codePtr >> 2;
+      const starts = c.rowStartPtr >> 2;
+      const offs = c.rowOffPtr >> 2;
+      const us = c.uPtr >> 2;
       const gt = g[r];
-      cur.fill(0);
-      varCur?.fill(0);
-      let sumU = 0;
-      for (let i = tile.rowStart; i < tile.rowEnd; i++) {
-        const ui = u[uRow + i];
-        if (ui === 0) continue;
-        sumU += ui;
-        const base = (i - tile.rowStart) * physCols;
-        for (let p = 0; p < physCols; p++) cur[p] += ui * gt[base + p];
-        if (varCur) {
-          const sq = squares![r];
-          const u2 = ui * ui;
-          for (let p = 0; p < physCols; p++) varCur[p] += u2 * sq[base + p];
+      for (let a = 0, list = listPtr >> 2; a < ambiguous; a++) {
+        // Too close to a code boundary for the float32 sum: the reference's float64 sum, rows in order.
+        const idx = mem[list + a];
+        const p = idx % physPad;
+        if (p >= physCols) continue;
+        const n = n0 + (idx - p) / physPad;
+        let sum = 0;
+        for (let k = mem[starts + n], k1 = mem[starts + n + 1]; k < k1; k++) sum += uMem[us + k] * gt[(mem[offs + k] >>> ROW_SHIFT) * physCols + p];
+        mem[cBase + idx] = exactCode(sum, vRead, t.iFull[p], steps, clip);
+      }
+      e.stats.exactConversions += ambiguous;
+      if (refExact !== null) {
+        // Trimmed references carry sum(u) gRef, not programmed cells.
+        for (let n = n0; n < n1; n++) {
+          let sumU = 0;
+          for (let k = mem[starts + n], k1 = mem[starts + n + 1]; k < k1; k++) sumU += uMem[us + k];
+          const row = cBase + (n - n0) * physPad;
+          for (let p = cols; p < physCols; p++) mem[row + p] = exactCode(sumU * refExact, vRead, t.iFull[p], steps, clip);
         }
       }
-      if (stage.refExactSiemens !== null) for (let p = cols; p < physCols; p++) cur[p] = sumU * stage.refExactSiemens;
-      // Currents in amperes through the ADC.
-      const iFull = tile.iFullAmps;
-      for (let p = 0; p < physCols; p++) {
-        let i = cur[p] * vRead;
-        if (varCur) i += readNoise!.rel * vRead * Math.sqrt(varCur[p]) * readNoise!.rng.normal();
-        if (adcSteps) {
-          const full = iFull[p];
-          if (i > full) {
-            clipped++;
-            i = full;
-          } else if (i < 0) i = 0;
-          i = (Math.round((i / full) * adcSteps) * full) / adcSteps;
-        }
-        cur[p] = i;
-      }
-      if (stage.refColumnOf) {
-        const ref = stage.refColumnOf;
-        for (let j = 0; j < cols; j++) acc[j] += cur[j] - cur[ref[j]];
+      if (t.tablePtr) {
+        e.k.combine(codePtr, rowsInChunk, physPad, cols, st.refPtr, t.tablePtr, accPtr);
       } else {
-        for (let j = 0; j < cols; j++) acc[j] += cur[j] - cur[cols + j];
+        const full = t.iFull;
+        const acc = e.f64;
+        for (let n = 0; n < rowsInChunk; n++) {
+          const row = cBase + n * physPad;
+          const a = (accPtr >> 3) + n * cols;
+          for (let j = 0; j < cols; j++)
+            acc[a + j] += (mem[row + j] * full[j]) / steps - (mem[row + refOf[j]] * full[refOf[j]]) / steps;
+        }
       }
     }
-    // sum_i w_ij x_i = a (I+ - I-) xMax / vRead, since V_i = x_i / xMax * vRead.
-    const scale = (weightPerSiemens * stage.dac.xMax) / vRead;
-    for (let j = 0; j < cols; j++) out[n * cols + j] = acc[j] * scale;
+    writeOutputs(e.f64, accPtr >> 3, rowsInChunk, cols, scale, stage, out, n0 * cols);
   }
-  addBiasAndActivate(out, stage.bias, stage.activation, cols);
-  const conversions = inputRows * physCols * stage.rowTiles.length;
+  clip.n += e.i32[clipPtr >> 2];
+  if (!fusedActivation(stage)) addBiasAndActivate(out, stage.bias, stage.activation, cols);
+  e.stats.fastStages++;
+  const conversions = inputRows * physCols * rowTiles.length;
   const shape = stage.conv ? stage.conv.outShape : [cols];
-  return { out: { data: out, count: x.count, shape }, clipRate: adcSteps ? clipped / conversions : 0 };
-}
-
-function squareOf(scratch: TrialScratch, key: string, g: Float32Array): Float32Array {
-  const sq = scratch.buffer(scratch.squares, key, g.length);
-  for (let i = 0; i < g.length; i++) sq[i] = g[i] * g[i];
-  return sq;
+  return { out: { data: out, count: x.count, shape }, clipRate: clip.n / conversions };
 }

@@ -2,9 +2,12 @@
 import { InputError } from '../util/errors';
 import { defaultStudy } from './studies/default';
 import { adcSizingStudy } from './studies/adcSizing';
+import { denseResolutionStudy } from './studies/denseResolution';
+import { quantizedMlpCnnStudy } from './studies/quantizedMlpCnn';
+import { binarizedVariationStudy } from './studies/binarizedVariation';
 import type { Study } from './types';
 
-const STUDIES: Study[] = [defaultStudy, adcSizingStudy];
+const STUDIES: Study[] = [defaultStudy, adcSizingStudy, denseResolutionStudy, quantizedMlpCnnStudy, binarizedVariationStudy];
 
 export function studyNames(): string[] {
   return STUDIES.map((s) => s.name);

@@ -1,0 +1,77 @@
+/**
+ * Seconds per training epoch under the first study's protocol (SGD 0.1, momentum 0.9, batch 32, 10 %
+ * held out, inputs binarised at 0.1) for the reference MLP and CNN on MNIST.
+ *
+ *   npm run bench:train                 quick figure: a 6000-image subset, scaled to a full epoch
+ *   npm run bench:train -- --full       one whole epoch (54,000 training images)
+ *   options: --limit N, --arch A[,A...], --backend auto|node|wasm|cpu, --seed N
+ *
+ * The estimate scales the measured epoch by 54,000 / (training images used); an epoch also runs the
+ * accuracy passes (at most 5000 training + the held-out images), which are cheap next to training.
+ * A warm-up epoch on 320 images first keeps one-time costs (kernel set-up, memory growth) out.
+ */
+import * as os from 'node:os';
+import { parseArgs } from 'node:util';
+import { loadDataset } from '../src/data';
+import { parseArch } from '../src/nn/arch';
+import { type BackendChoice, initBackend } from '../src/nn/backend';
+import { buildModel } from '../src/nn/model';
+import { DEFAULT_TRAIN, trainModel } from '../src/nn/train';
+
+const FULL_TRAIN_IMAGES = 60000 * (1 - DEFAULT_TRAIN.validationSplit);
+
+async function epochSeconds(arch: string, images: ReturnType<typeof loadDataset>['train'], seed: number) {
+  const model = buildModel(parseArch(arch), seed);
+  const opts = { ...DEFAULT_TRAIN, epochs: 1, seed, binarizeThreshold: 0.1 };
+  const warm = { images: images.images.subarray(0, 320 * 784), labels: images.labels.subarray(0, 320), count: 320 };
+  await trainModel(model, warm, opts);
+  const t0 = process.hrtime.bigint();
+  const [log] = await trainModel(model, images, opts);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  model.dispose();
+  return { seconds, log };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      full: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '6000' },
+      arch: { type: 'string', default: 'mlp:128x1,cnn:c32p2:h128' },
+      backend: { type: 'string', default: 'auto' },
+      seed: { type: 'string', default: '1' },
+    },
+  });
+  const limit = values.full ? 60000 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 400 || limit > 60000)
+    throw new Error(`--limit must be an integer 400..60000, got ${values.limit}`);
+  const backend = await initBackend(values.backend as BackendChoice);
+  const data = loadDataset('mnist', { limit, testLimit: 1 });
+  const trainImages = Math.round(data.train.count * (1 - DEFAULT_TRAIN.validationSplit));
+  const cpus = os.cpus();
+  console.log(`backend:  ${backend.description}`);
+  console.log(
+    `machine:  ${cpus[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores available, ` +
+      `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${os.loadavg()[0].toFixed(2)}, ` +
+      `${os.platform()} ${os.arch()}, Node ${process.versions.node}`,
+  );
+  console.log(
+    `protocol: SGD lr ${DEFAULT_TRAIN.learningRate}, momentum ${DEFAULT_TRAIN.momentum}, batch ${DEFAULT_TRAIN.batchSize}, ` +
+      `${trainImages} training images${values.full ? ' (one whole epoch)' : ` (subset; scaled to ${FULL_TRAIN_IMAGES})`}`,
+  );
+  for (const arch of String(values.arch).split(',')) {
+    const { seconds } = await epochSeconds(arch, data.train, Number(values.seed));
+    const perEpoch = (seconds * FULL_TRAIN_IMAGES) / trainImages;
+    const perImageMs = (1000 * seconds) / trainImages;
+    console.log(
+      `${arch.padEnd(18)} ${seconds.toFixed(1).padStart(7)} s measured  ` +
+        `${perImageMs.toFixed(3)} ms/image  ${values.full ? '' : '~'}${perEpoch.toFixed(0)} s/epoch`,
+    );
+  }
+  console.log(`load average after: ${os.loadavg()[0].toFixed(2)}`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench/train: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+});

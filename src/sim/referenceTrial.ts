@@ -1,0 +1,169 @@
+/**
+ * The plain reference trial: the obvious per-image implementation of a trial's semantics, kept for
+ * checking the fast path (trial.ts), which must give bit-for-bit the same results. It also serves the
+ * cases the fast path does not cover (read noise, ideal ADC, negative inputs). Browser-safe.
+ *
+ * Semantics that define a trial's results:
+ * - random streams: trial t draws from streamFor(seed, 'trial', t); stage s programs its row tile r
+ *   from child('program', s).child('tile', r), level by level (child('level', L), cells in plan order),
+ *   then faults (child('faults'), one uniform per cell in level order); read noise from child('read', s),
+ *   one normal per (input row, row tile, physical column) in that order;
+ * - column current of tile r, column p: sum over the tile's rows i in ascending order, skipping u_i = 0,
+ *   of u_i * G_ip, in float64 (u and G are float32 values); then i = sum * vRead, plus read noise;
+ * - ADC: clip to [0, iFull] (counting i > iFull), code = Math.round(i / iFull * (2^bits - 1)),
+ *   i' = code * iFull / (2^bits - 1);
+ * - digital: acc_j += i'_j - i'_ref(j) over row tiles in order (float64), out_j = acc_j * a xMax / vRead
+ *   stored as float32, then bias and activation.
+ */
+import { type Activations, addBiasAndActivate, argmaxRows, accuracyOf, runLayer, sizeOf } from '../nn/forward';
+import { RandomStream, streamFor } from '../util/random';
+import type { AnalogStage, SimPlan } from './plan';
+import { type DeviceSamplers, type TrialOptions, type TrialResult, TrialScratch } from './trialCommon';
+
+export function runReferenceTrial(
+  plan: SimPlan,
+  device: DeviceSamplers,
+  trial: number,
+  scratch = new TrialScratch(),
+  opts: TrialOptions = {},
+): TrialResult {
+  const rng = streamFor(plan.seed, 'trial', trial);
+  let x: Activations = plan.front;
+  const clipRate: number[] = [];
+  plan.stages.forEach((stage, s) => {
+    if (stage.kind === 'digital') {
+      x = runLayer(stage.layer, x);
+      return;
+    }
+    const g = programStage(plan, device, stage, rng.child('program', s), scratch, opts);
+    const noise = !opts.nominal && device.readNoiseRelSigma > 0 ? rng.child('read', s) : null;
+    const r = referenceAnalogForward(plan, stage, s, g, x, scratch, noise ? { rng: noise, rel: device.readNoiseRelSigma } : null);
+    x = r.out;
+    clipRate.push(r.clipRate);
+  });
+  const predicted = argmaxRows(x.data, sizeOf(x.shape));
+  return { trial, accuracy: accuracyOf(predicted, plan.labels), clipRate };
+}
+
+/** Draw the conductance of every used cell of a stage's row tiles (siemens), row-major rows x physCols. */
+export function programStage(
+  plan: SimPlan,
+  device: DeviceSamplers,
+  stage: AnalogStage,
+  rng: RandomStream,
+  scratch: TrialScratch,
+  opts: TrialOptions,
+): Float32Array[] {
+  return stage.rowTiles.map((tile, r) => {
+    const rows = tile.rowEnd - tile.rowStart;
+    const g = scratch.buffer(scratch.conductances, `${stage.layerIndex}/${r}`, rows * stage.physCols);
+    const tileRng = rng.child('tile', r);
+    tile.cellsByLevel.forEach((cells, level) => {
+      const sampler = device.levels[level];
+      if (opts.nominal) {
+        for (let i = 0; i < cells.length; i++) g[cells[i]] = sampler.gMeanSiemens;
+        return;
+      }
+      if (scratch.sampleBuffer.length < cells.length) scratch.sampleBuffer = new Float32Array(cells.length);
+      const buf = scratch.sampleBuffer;
+      sampler.sample(tileRng.child('level', level), cells.length, buf, 0);
+      for (let i = 0; i < cells.length; i++) g[cells[i]] = buf[i];
+    });
+    const { stuckAtOn, stuckAtOff } = device.faults;
+    if (!opts.nominal && stuckAtOn + stuckAtOff > 0) {
+      const faultRng = tileRng.child('faults');
+      for (const cells of tile.cellsByLevel) {
+        for (let i = 0; i < cells.length; i++) {
+          const u = faultRng.uniform();
+          if (u < stuckAtOn) g[cells[i]] = plan.gMaxSiemens;
+          else if (u < stuckAtOn + stuckAtOff) g[cells[i]] = plan.gOffSiemens;
+        }
+      }
+    }
+    return g;
+  });
+}
+
+/**
+ * Column currents of every row tile for every input row, each converted by the ADC at once, then
+ * combined digitally: partial sums over row tiles, G+ minus G- (or minus the reference column), scaled
+ * back to weights; then bias and activation.
+ */
+export function referenceAnalogForward(
+  plan: SimPlan,
+  stage: AnalogStage,
+  stageIndex: number,
+  g: Float32Array[],
+  x: Activations,
+  scratch: TrialScratch,
+  readNoise: { rng: RandomStream; rel: number } | null,
+): { out: Activations; clipRate: number } {
+  const { u, rows: inputRows } = scratch.stageInput(plan, stageIndex, stage, x);
+  const { cols, physCols, rows: fanIn, weightPerSiemens } = stage;
+  const vRead = plan.vReadVolts;
+  const out = new Float32Array(inputRows * cols);
+  const cur = new Float64Array(physCols);
+  const varCur = readNoise ? new Float64Array(physCols) : null;
+  const squares = readNoise ? g.map((gt, r) => squareOf(scratch, `${stage.layerIndex}/${r}`, gt)) : null;
+  const adcSteps = stage.adcBits === null ? 0 : 2 ** stage.adcBits - 1;
+  let clipped = 0;
+  const acc = new Float64Array(cols);
+  for (let n = 0; n < inputRows; n++) {
+    const uRow = n * fanIn;
+    acc.fill(0);
+    for (let r = 0; r < stage.rowTiles.length; r++) {
+      const tile = stage.rowTiles[r];
+      const gt = g[r];
+      cur.fill(0);
+      varCur?.fill(0);
+      let sumU = 0;
+      for (let i = tile.rowStart; i < tile.rowEnd; i++) {
+        const ui = u[uRow + i];
+        if (ui === 0) continue;
+        sumU += ui;
+        const base = (i - tile.rowStart) * physCols;
+        for (let p = 0; p < physCols; p++) cur[p] += ui * gt[base + p];
+        if (varCur) {
+          const sq = squares![r];
+          const u2 = ui * ui;
+          for (let p = 0; p < physCols; p++) varCur[p] += u2 * sq[base + p];
+        }
+      }
+      if (stage.refExactSiemens !== null) for (let p = cols; p < physCols; p++) cur[p] = sumU * stage.refExactSiemens;
+      // Currents in amperes through the ADC.
+      const iFull = tile.iFullAmps;
+      for (let p = 0; p < physCols; p++) {
+        let i = cur[p] * vRead;
+        if (varCur) i += readNoise!.rel * vRead * Math.sqrt(varCur[p]) * readNoise!.rng.normal();
+        if (adcSteps) {
+          const full = iFull[p];
+          if (i > full) {
+            clipped++;
+            i = full;
+          } else if (i < 0) i = 0;
+          i = (Math.round((i / full) * adcSteps) * full) / adcSteps;
+        }
+        cur[p] = i;
+      }
+      if (stage.refColumnOf) {
+        const ref = stage.refColumnOf;
+        for (let j = 0; j < cols; j++) acc[j] += cur[j] - cur[ref[j]];
+      } else {
+        for (let j = 0; j < cols; j++) acc[j] += cur[j] - cur[cols + j];
+      }
+    }
+    // sum_i w_ij x_i = a (I+ - I-) xMax / vRead, since V_i = x_i / xMax * vRead.
+    const scale = (weightPerSiemens * stage.dac.xMax) / vRead;
+    for (let j = 0; j < cols; j++) out[n * cols + j] = acc[j] * scale;
+  }
+  addBiasAndActivate(out, stage.bias, stage.activation, cols);
+  const conversions = inputRows * physCols * stage.rowTiles.length;
+  const shape = stage.conv ? stage.conv.outShape : [cols];
+  return { out: { data: out, count: x.count, shape }, clipRate: adcSteps ? clipped / conversions : 0 };
+}
+
+function squareOf(scratch: TrialScratch, key: string, g: Float32Array): Float32Array {
+  const sq = scratch.buffer(scratch.squares, key, g.length);
+  for (let i = 0; i < g.length; i++) sq[i] = g[i] * g[i];
+  return sq;
+}

@@ -1,0 +1,343 @@
+/**
+ * Two small WebAssembly SIMD kernels for the trial fast path, assembled here from opcodes (no toolchain,
+ * no download): `accumulateCodes` (column sums of a tile over each input row's active rows, f32x4 lanes
+ * over columns, then each column's ADC code, or -1 where float32 rounding could change the code: the
+ * caller recomputes those few conversions exactly) and `combine` (the digital sum over row tiles of
+ * G+ minus G- currents, float64, in the reference's order). Browser-safe.
+ *
+ * Memory layout the kernels expect (byte addresses into the module's memory):
+ * - a tile's conductances in column blocks of BLOCK_COLS floats: block b holds rows x BLOCK_COLS
+ *   float32 values, row-major, so one active row of one block is 8 consecutive v128 loads;
+ * - per input row n: active entries [rowStart[n], rowStart[n + 1]) of rowOffset (byte offset of the row
+ *   inside a block) and u (the DAC fraction, float32);
+ * - codes out, one row of `codeRowBytes` per input row (int32 per padded column).
+ */
+
+/** Columns per block: 8 v128 accumulators, which stay in registers. */
+export const BLOCK_COLS = 32;
+export const BLOCK_BYTES_PER_ROW = BLOCK_COLS * 4;
+
+/** The parts of the WebAssembly API used here (the project's TypeScript lib has no WebAssembly types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+
+export interface KernelExports {
+  mem: WasmMemory;
+  /**
+   * For each column block b < nBlocks and input row n in [n0, n1): the column sums
+   * s = sum over the row's entries k (in order) of (weighted ? u[k] : 1) * G[block b, row of k] in float32,
+   * then each column's ADC code, written to codes[(n - n0) codeRowBytes / 4 + 32 b + c]: with
+   * x = s k[p] (k: float32 per padded column) and e = x rho + eAbs, where rho = rhoA (terms + 1) + rhoB
+   * for the row's number of terms, the code is round(x) when [x - e, x + e] holds no rounding boundary
+   * and stays below `steps`; `steps` when x - e > steps (certainly clipped); else -1. Writes the element
+   * index of each -1 to list[] and returns how many; adds the certainly clipped count to the i32 at clipPtr.
+   */
+  accumulateCodes(
+    gBase: number,
+    nBlocks: number,
+    blockBytes: number,
+    rowStartPtr: number,
+    rowOffPtr: number,
+    uPtr: number,
+    n0: number,
+    n1: number,
+    codePtr: number,
+    codeRowBytes: number,
+    weighted: number,
+    kPtr: number,
+    rhoA: number,
+    rhoB: number,
+    eAbs: number,
+    steps: number,
+    listPtr: number,
+    clipPtr: number,
+  ): number;
+  /**
+   * acc[n][j] += table[codes[n][j]] - table[codes[n][ref(j)]] (float64, acc row stride cols) for
+   * n < rows, j < cols; codes have row stride codeCols; ref(j) = refs[j], or cols + j when refPtr is 0.
+   */
+  combine(codePtr: number, rows: number, codeCols: number, cols: number, refPtr: number, tablePtr: number, accPtr: number): void;
+}
+
+// --- a minimal WebAssembly binary encoder -------------------------------------------------------
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
+
+// Instructions (https://webassembly.github.io/spec/core/binary/instructions.html).
+const get = (i: number) => [0x20, ...uleb(i)];
+const set = (i: number) => [0x21, ...uleb(i)];
+const i32c = (v: number) => [0x41, ...sleb(v)];
+const i32add = [0x6a];
+const i32sub = [0x6b];
+const i32mul = [0x6c];
+const i32geU = [0x4f];
+const i32eq = [0x46];
+const i32shl = [0x74];
+const i32shrU = [0x76];
+const i32store = (offset = 0) => [0x36, 2, ...uleb(offset)];
+const f64load = [0x2b, 3, 0];
+const f32add = [0x92];
+const f32mul = [0x94];
+const f32convertI32 = [0xb2];
+const ifI32 = [0x04, I32];
+const f64store = [0x39, 3, 0];
+const f64add = [0xa0];
+const f64sub = [0xa1];
+const i32load = (offset = 0) => [0x28, 2, ...uleb(offset)];
+const f32load = [0x2a, 2, 0];
+const block = [0x02, 0x40];
+const loop = [0x03, 0x40];
+const ifEmpty = [0x04, 0x40];
+const elseOp = [0x05];
+const end = [0x0b];
+const br = (d: number) => [0x0c, ...uleb(d)];
+const brIf = (d: number) => [0x0d, ...uleb(d)];
+const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
+const v128load = (offset = 0) => simd(0x00, 0, ...uleb(offset)); // align hint 1 byte: always valid
+const v128store = (offset = 0) => simd(0x0b, 0, ...uleb(offset));
+const v128zero = simd(0x0c, ...new Array<number>(16).fill(0));
+const i32x4splat = simd(0x11);
+const f32x4splat = simd(0x13);
+const i32x4lane = (l: number) => simd(0x1b, l);
+const f32x4eq = simd(0x41);
+const f32x4lt = simd(0x43);
+const f32x4gt = simd(0x44);
+const v128and = simd(0x4e);
+const bitselect = simd(0x52);
+const f32x4floor = simd(0x68);
+const i32x4eq = simd(0x37);
+const anyTrue = simd(0x53);
+const i32x4sub = simd(0xb1);
+const f32x4add = simd(0xe4);
+const f32x4sub = simd(0xe5);
+const f32x4mul = simd(0xe6);
+const i32x4truncSatF32 = simd(0xf8);
+
+/** `while (local a < local b) { body }` (unsigned compare). */
+function whileLt(a: number, b: number, body: number[]): number[] {
+  return [...block, ...loop, ...get(a), ...get(b), ...i32geU, ...brIf(1), ...body, ...br(0), ...end, ...end];
+}
+
+/**
+ * accumulateCodes(gBase, nBlocks, blockBytes, rowStartPtr, rowOffPtr, uPtr, n0, n1, codePtr, codeRowBytes,
+ * weighted, kPtr, rhoA, rhoB, eAbs, steps, listPtr, clipPtr) -> ambiguous count. See KernelExports.
+ */
+function accumulateCodesBody(): { params: number[]; locals: Array<[number, number]>; code: number[] } {
+  // params
+  const [gBase, nBlocks, blockBytes, rowStartPtr, rowOffPtr, uPtr, n0, n1, codePtr, codeRowBytes, weighted, kPtr] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+  ];
+  const [rhoA, rhoB, eAbs, steps, listPtr, clipPtr] = [12, 13, 14, 15, 16, 17];
+  // i32 locals
+  const [b, gb, n, k, kEnd, addr, cOut, kb, count, idx] = [18, 19, 20, 21, 22, 23, 24, 25, 26, 27];
+  // v128 locals
+  const acc = [28, 29, 30, 31, 32, 33, 34, 35];
+  const [w, x, e, lo, hi, cl, ok, sure, code, stepsV, stepsI, half, minusOne, rhoV, eAbsV, clip] = [
+    36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,
+  ];
+  const kStart = 52; // i32
+  const lanes = acc.map((_, m) => m);
+  const rowAddr = [...get(gb), ...get(rowOffPtr), ...get(k), ...i32c(2), ...i32shl, ...i32add, ...i32load(), ...i32add, ...set(addr)];
+  const incK = [...get(k), ...i32c(1), ...i32add, ...set(k)];
+  const plainRow = [
+    ...rowAddr,
+    ...lanes.flatMap((m) => [...get(acc[m]), ...get(addr), ...v128load(16 * m), ...f32x4add, ...set(acc[m])]),
+    ...incK,
+  ];
+  const weightedRow = [
+    ...rowAddr,
+    ...get(uPtr), ...get(k), ...i32c(2), ...i32shl, ...i32add, ...f32load, ...f32x4splat, ...set(w),
+    ...lanes.flatMap((m) => [...get(acc[m]), ...get(addr), ...v128load(16 * m), ...get(w), ...f32x4mul, ...f32x4add, ...set(acc[m])]),
+    ...incK,
+  ];
+  // The ADC code of 4 column sums (acc[m]): x = sum k, e = x rho + eAbs; code round(x) if [x - e, x + e]
+  // holds no rounding boundary and stays below steps; steps if x - e > steps (certainly clipped); else -1.
+  const codes = (m: number) => [
+    ...get(acc[m]), ...get(kb), ...v128load(16 * m), ...f32x4mul, ...set(x),
+    ...get(x), ...get(rhoV), ...f32x4mul, ...get(eAbsV), ...f32x4add, ...set(e),
+    ...get(x), ...get(e), ...f32x4sub, ...set(lo),
+    ...get(x), ...get(e), ...f32x4add, ...set(hi),
+    ...get(lo), ...get(stepsV), ...f32x4gt, ...set(sure),
+    ...get(lo), ...get(half), ...f32x4add, ...f32x4floor, ...set(cl),
+    ...get(cl), ...get(hi), ...get(half), ...f32x4add, ...f32x4floor, ...f32x4eq, ...get(hi), ...get(stepsV), ...f32x4lt, ...v128and, ...set(ok),
+    ...get(stepsI), ...get(cl), ...i32x4truncSatF32, ...get(minusOne), ...get(ok), ...bitselect, ...get(sure), ...bitselect, ...set(code),
+    ...get(cOut), ...get(code), ...v128store(16 * m),
+    ...get(clip), ...get(sure), ...i32x4sub, ...set(clip), // a true lane is -1
+    // Rare: list the element index of each -1 lane for the exact recomputation.
+    ...get(code), ...get(minusOne), ...i32x4eq, ...anyTrue, ...ifEmpty,
+    ...[0, 1, 2, 3].flatMap((l) => [
+      ...get(code), ...i32x4lane(l), ...i32c(-1), ...i32eq, ...ifEmpty,
+      ...get(listPtr), ...get(count), ...i32c(2), ...i32shl, ...i32add,
+      ...get(idx), ...i32c(4 * m + l), ...i32add, ...i32store(),
+      ...get(count), ...i32c(1), ...i32add, ...set(count),
+      ...end,
+    ]),
+    ...end,
+  ];
+  const perRow = [
+    ...get(rowStartPtr), ...get(n), ...i32c(2), ...i32shl, ...i32add, ...set(addr),
+    ...get(addr), ...i32load(0), ...set(k),
+    ...get(addr), ...i32load(4), ...set(kEnd),
+    ...get(k), ...set(kStart),
+    ...acc.flatMap((a) => [...v128zero, ...set(a)]),
+    ...get(weighted), ...ifEmpty, ...whileLt(k, kEnd, weightedRow), ...elseOp, ...whileLt(k, kEnd, plainRow), ...end,
+    // rho for this input row: the error bound grows with its number of terms (kEnd - kStart + 1).
+    ...get(kEnd), ...get(kStart), ...i32sub, ...i32c(1), ...i32add, ...f32convertI32, ...get(rhoA), ...f32mul, ...get(rhoB), ...f32add, ...f32x4splat, ...set(rhoV),
+    // element index of this row's block in the code array, and its address
+    ...get(n), ...get(n0), ...i32sub, ...get(codeRowBytes), ...i32mul, ...get(b), ...i32c(BLOCK_BYTES_PER_ROW), ...i32mul, ...i32add, ...set(idx),
+    ...get(codePtr), ...get(idx), ...i32add, ...set(cOut),
+    ...get(idx), ...i32c(2), ...i32shrU, ...set(idx),
+    ...lanes.flatMap(codes),
+    ...get(n), ...i32c(1), ...i32add, ...set(n),
+  ];
+  const perBlock = [
+    ...get(gBase), ...get(b), ...get(blockBytes), ...i32mul, ...i32add, ...set(gb),
+    ...get(kPtr), ...get(b), ...i32c(BLOCK_BYTES_PER_ROW), ...i32mul, ...i32add, ...set(kb),
+    ...get(n0), ...set(n),
+    ...whileLt(n, n1, perRow),
+    ...get(b), ...i32c(1), ...i32add, ...set(b),
+  ];
+  return {
+    params: [...new Array<number>(12).fill(I32), F32, F32, F32, F32, I32, I32],
+    locals: [
+      [10, I32],
+      [24, V128],
+      [1, I32],
+    ],
+    code: [
+      ...get(steps), ...f32x4splat, ...set(stepsV),
+      ...get(stepsV), ...i32x4truncSatF32, ...set(stepsI),
+      ...get(eAbs), ...f32x4splat, ...set(eAbsV),
+      ...f32c(0.5), ...f32x4splat, ...set(half),
+      ...i32c(-1), ...i32x4splat, ...set(minusOne),
+      ...v128zero, ...set(clip),
+      ...i32c(0), ...set(count),
+      ...i32c(0), ...set(b),
+      ...whileLt(b, nBlocks, perBlock),
+      ...get(clipPtr),
+      ...get(clipPtr), ...i32load(),
+      ...get(clip), ...i32x4lane(0), ...i32add, ...get(clip), ...i32x4lane(1), ...i32add,
+      ...get(clip), ...i32x4lane(2), ...i32add, ...get(clip), ...i32x4lane(3), ...i32add,
+      ...i32store(),
+      ...get(count),
+    ],
+  };
+}
+
+/** combine(codePtr, rows, codeCols, cols, refPtr, tablePtr, accPtr). See KernelExports. */
+function combineBody(): { params: number[]; locals: Array<[number, number]>; code: number[] } {
+  const [codePtr, rows, codeCols, cols, refPtr, tablePtr, accPtr] = [0, 1, 2, 3, 4, 5, 6];
+  const [n, j, row, a, refOffset] = [7, 8, 9, 10, 11];
+  const tableAt = (codeAddr: number[]) => [...get(tablePtr), ...codeAddr, ...i32load(), ...i32c(3), ...i32shl, ...i32add, ...f64load];
+  // refPtr 0: the reference column of j is cols + j (differential), no lookup.
+  const refCode = [
+    ...get(refPtr), ...ifI32,
+    ...get(row), ...get(refPtr), ...get(j), ...i32c(2), ...i32shl, ...i32add, ...i32load(), ...i32c(2), ...i32shl, ...i32add,
+    ...elseOp,
+    ...get(row), ...get(refOffset), ...i32add, ...get(j), ...i32c(2), ...i32shl, ...i32add,
+    ...end,
+  ];
+  const perCol = [
+    ...get(a), // address of acc[n][j]
+    ...get(a), ...f64load,
+    ...tableAt([...get(row), ...get(j), ...i32c(2), ...i32shl, ...i32add]),
+    ...tableAt(refCode),
+    ...f64sub, ...f64add, ...f64store,
+    ...get(a), ...i32c(8), ...i32add, ...set(a),
+    ...get(j), ...i32c(1), ...i32add, ...set(j),
+  ];
+  const perRow = [
+    ...get(codePtr), ...get(n), ...get(codeCols), ...i32mul, ...i32c(2), ...i32shl, ...i32add, ...set(row),
+    ...i32c(0), ...set(j), ...whileLt(j, cols, perCol),
+    ...get(n), ...i32c(1), ...i32add, ...set(n),
+  ];
+  return {
+    params: new Array<number>(7).fill(I32),
+    locals: [[5, I32]],
+    code: [
+      ...get(cols), ...i32c(2), ...i32shl, ...set(refOffset),
+      ...get(accPtr), ...set(a),
+      ...i32c(0), ...set(n),
+      ...whileLt(n, rows, perRow),
+    ],
+  };
+}
+
+function f32c(v: number): number[] {
+  const b = new Uint8Array(new Float32Array([v]).buffer);
+  return [0x43, ...b];
+}
+
+function moduleBytes(): Uint8Array {
+  const funcs = [
+    { name: 'accumulateCodes', ...accumulateCodesBody(), results: [I32] },
+    { name: 'combine', ...combineBody(), results: [] as number[] },
+  ];
+  const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
+  const bodies = funcs.map((f) => {
+    const body = [...vec(f.locals.map(([count, t]) => [...uleb(count), t])), ...f.code, ...end];
+    return [...uleb(body.length), ...body];
+  });
+  return Uint8Array.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec(types)),
+    ...section(3, vec(funcs.map((_, i) => uleb(i)))),
+    ...section(5, vec([[0x00, ...uleb(1)]])), // one memory, 1 page to start, grown by the caller
+    ...section(7, vec([[...name('mem'), 0x02, 0], ...funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])])),
+    ...section(10, vec(bodies)),
+  ]);
+}
+
+const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+let compiled: object | null | undefined;
+
+/** A fresh kernel instance (own memory), or null where WebAssembly SIMD is unavailable. */
+export function createKernel(): KernelExports | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = moduleBytes();
+      compiled = wasm && wasm.validate(bytes) ? new wasm.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  if (!compiled || !wasm) return null;
+  return new wasm.Instance(compiled, {}).exports as KernelExports;
+}

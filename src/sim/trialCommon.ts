@@ -1,0 +1,99 @@
+/**
+ * What the fast trial (trial.ts) and the reference trial (referenceTrial.ts) share: result and device
+ * types, reusable buffers, and the DAC step that turns a stage's inputs into row-voltage fractions.
+ * Browser-safe.
+ */
+import { type Activations, im2col, sizeOf } from '../nn/forward';
+import { applyInputQuantizer } from '../nn/quantize';
+import type { RandomStream } from '../util/random';
+import type { AnalogStage, SimPlan } from './plan';
+
+/** What a trial needs from a device: a sampler per programmed level. */
+export interface LevelSampler {
+  gMeanSiemens: number;
+  sample(rng: RandomStream, count: number, out: Float32Array, offset: number): void;
+}
+
+export interface DeviceSamplers {
+  levels: LevelSampler[];
+  faults: { stuckAtOn: number; stuckAtOff: number };
+  readNoiseRelSigma: number;
+}
+
+export interface TrialResult {
+  trial: number;
+  accuracy: number;
+  /** Per analog stage: share of ADC conversions whose current exceeded full scale. */
+  clipRate: number[];
+}
+
+export interface TrialOptions {
+  /** Program every cell at its level's mean and draw no faults or read noise (the nominal chip). */
+  nominal?: boolean;
+}
+
+/**
+ * Buffers reused across the trials a worker runs (no per-trial allocation on the hot path), and the
+ * first analog stage's DAC input, which is the same in every trial.
+ */
+export class TrialScratch {
+  readonly conductances = new Map<string, Float32Array>();
+  readonly squares = new Map<string, Float32Array>();
+  sampleBuffer = new Float32Array(0);
+  firstInput: { plan: SimPlan; stage: number; u: Float32Array; rows: number } | null = null;
+  /** The fast path's state (its WebAssembly kernel and memory); see trial.ts. */
+  fast: unknown = null;
+
+  buffer(map: Map<string, Float32Array>, key: string, size: number): Float32Array {
+    let b = map.get(key);
+    if (!b || b.length !== size) {
+      b = new Float32Array(size);
+      map.set(key, b);
+    }
+    return b;
+  }
+
+  /** The first analog stage's DAC input for this plan, computed once. */
+  stageInput(plan: SimPlan, stageIndex: number, stage: AnalogStage, x: Activations): { u: Float32Array; rows: number } {
+    const cached = this.firstInput;
+    if (cached && cached.plan === plan && cached.stage === stageIndex) return cached;
+    const input = dacInput(stage, x);
+    // The first stage reads the cached front, the same every trial: keep its DAC input.
+    if (plan.stages.findIndex((st) => st.kind === 'analog') === stageIndex) this.firstInput = { plan, stage: stageIndex, ...input };
+    return input;
+  }
+}
+
+/**
+ * Inputs as DAC fractions of vRead: u = V / vRead, one row per image (dense) or patch (conv). `into`,
+ * when large enough, receives u (no allocation).
+ */
+export function dacInput(stage: AnalogStage, x: Activations, into?: Float32Array): { u: Float32Array; rows: number } {
+  let input = x.data;
+  if (stage.inputQuantizer) {
+    input = Float32Array.from(input);
+    applyInputQuantizer(stage.inputQuantizer, input);
+  }
+  let rows = x.count;
+  if (stage.conv) {
+    const c = stage.conv;
+    const positions = c.outShape[0] * c.outShape[1];
+    const patch = stage.rows;
+    const inSize = sizeOf(c.inShape);
+    const cols = new Float32Array(x.count * positions * patch);
+    for (let n = 0; n < x.count; n++)
+      im2col(input, n * inSize, c.inShape, c.kh, c.kw, c.strides, c.padding, cols, n * positions * patch);
+    input = cols;
+    rows = x.count * positions;
+  }
+  const u = into && into.length >= input.length ? into.subarray(0, input.length) : new Float32Array(input.length);
+  const { kind, bits, xMax } = stage.dac;
+  const steps = 2 ** bits - 1;
+  for (let i = 0; i < input.length; i++) {
+    const f = input[i] / xMax;
+    if (kind === 'ideal') u[i] = f;
+    else if (kind === 'binary') u[i] = input[i] > 0 ? 1 : 0;
+    else u[i] = Math.round((f <= 0 ? 0 : f >= 1 ? 1 : f) * steps) / steps;
+  }
+  return { u, rows };
+}

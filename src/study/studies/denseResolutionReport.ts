@@ -1,0 +1,334 @@
+/**
+ * Report of the dense-resolution study: Markdown summary with tables, CSV files, and figures
+ * (accuracy per case and head; accuracy against ADC bits with the lossless resolutions marked;
+ * histogram of dense-layer inputs with the fitted exponential density and the two thresholds).
+ */
+import * as path from 'node:path';
+import { errorBarChart } from '../../report/errorBarChart';
+import { histogramWithDensity } from '../../report/histogram';
+import { type VegaLiteSpec, writeChart } from '../../report/render';
+import { markdownTable, toCsv } from '../../report/tables';
+import { baseConfig, PALETTE, titleOf } from '../../report/theme';
+import { writeFileAtomic } from '../../util/files';
+import type { ResultRecord } from '../results';
+import type { AdcResult, DenseResolutionRecord } from './denseResolution';
+import { CASE_GROUPS, FLOAT_INPUT_DAC_BITS, MAX_CONVERTER_BITS, denseCases } from './denseResolutionCases';
+
+type Rec = DenseResolutionRecord & ResultRecord;
+
+const pct = (v: number) => 100 * v;
+const fmt = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
+const slug = (s: string) => s.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+
+function distinctInOrder<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** The finite ADC setting nearest to lossless: lossless itself, or 16 bits when lossless exceeds the card. */
+export function nearestLossless(r: Rec): AdcResult | undefined {
+  return r.adc
+    .filter((a) => a.adcBits !== 'ideal')
+    .sort((a, b) => (a.belowLossless ?? 0) - (b.belowLossless ?? 0))[0];
+}
+
+function idealAdc(r: Rec): AdcResult | undefined {
+  return r.adc.find((a) => a.adcBits === 'ideal');
+}
+
+function sortRecords(records: Rec[]): Rec[] {
+  const caseOrder = new Map(denseCases().map((c, i) => [c.id, i]));
+  const datasets = distinctInOrder(records.map((r) => r.dataset));
+  const heads = distinctInOrder(records.map((r) => r.head));
+  return [...records].sort(
+    (a, b) =>
+      datasets.indexOf(a.dataset) - datasets.indexOf(b.dataset) ||
+      heads.indexOf(a.head) - heads.indexOf(b.head) ||
+      (caseOrder.get(a.case) ?? 99) - (caseOrder.get(b.case) ?? 99),
+  );
+}
+
+function floatOf(records: Rec[], r: Rec): number | undefined {
+  return records.find((x) => x.dataset === r.dataset && x.head === r.head && x.case === 'float')?.digitalAccuracy;
+}
+
+function headsTable(records: Rec[]): string {
+  const keys = distinctInOrder(records.map((r) => `${r.dataset}\u0000${r.head}`));
+  const rows = keys.map((k) => {
+    const [dataset, head] = k.split('\u0000');
+    const get = (id: string) => records.find((r) => r.dataset === dataset && r.head === head && r.case === id);
+    const f = get('float');
+    return [
+      dataset,
+      `paper2:${head}`,
+      fmt(f ? pct(f.digitalAccuracy) : null),
+      fmt(f?.modelTestAccuracy !== null && f?.modelTestAccuracy !== undefined ? pct(f.modelTestAccuracy) : null),
+      fmt(get('binary') ? pct(get('binary')!.digitalAccuracy) : null),
+      fmt(get('ternary') ? pct(get('ternary')!.digitalAccuracy) : null),
+    ];
+  });
+  return markdownTable(
+    ['dataset', 'architecture', 'float head (%)', 'float, TF.js at training (%)', 'binary head, STE (%)', 'ternary head, STE (%)'],
+    rows,
+  );
+}
+
+function casesTable(records: Rec[]): string {
+  return markdownTable(
+    ['dataset', 'head', 'case', 'weights', 'inputs', 'w bits', 'l = DAC bits', 'lossless ADC bits', 'digital (%)', 'vs float (pp)', 'ideal ADC (%)', 'chip at lossless (%)', 'ADC sweep: bits mean % [95 % CI]'],
+    records.map((r) => {
+      const f = floatOf(records, r);
+      const near = nearestLossless(r);
+      const ideal = idealAdc(r);
+      const sweep = r.adc
+        .filter((a) => a.adcBits !== 'ideal')
+        .map((a) => `${a.adcBits}: ${fmt(pct(a.mean))} [${fmt(pct(a.ci95[0]))}, ${fmt(pct(a.ci95[1]))}]`)
+        .join('; ');
+      return [
+        r.dataset,
+        r.head,
+        r.case,
+        r.weights,
+        r.input,
+        r.weightBits,
+        r.inputBits,
+        r.losslessBits,
+        fmt(pct(r.digitalAccuracy)),
+        f === undefined ? 'n/a' : fmt(pct(r.digitalAccuracy - f)),
+        fmt(ideal ? pct(ideal.mean) : null),
+        near && near.belowLossless === 0 ? fmt(pct(near.mean)) : `n/a (> ${MAX_CONVERTER_BITS} bits)`,
+        sweep,
+      ];
+    }),
+  );
+}
+
+function fitRows(records: Rec[]) {
+  return records.flatMap((r) =>
+    r.fits.map((f) => ({ dataset: r.dataset, head: r.head, case: r.case, training: r.training, layer: f.layer, rule: f.rule, x0: f.x0, beta: f.beta, threshold: f.threshold, high: f.high })),
+  );
+}
+
+function fitsTable(records: Rec[]): string {
+  return markdownTable(
+    ['dataset', 'head', 'case', 'trained', 'layer', 'rule', 'x0', 'beta', 'threshold', 'high'],
+    fitRows(records).map((f) => [f.dataset, f.head, f.case, f.training, f.layer, f.rule, f.x0, f.beta, f.threshold, f.high]),
+  );
+}
+
+/** One row per case and ADC setting (long format for R / pandas). */
+function csvRows(records: Rec[]) {
+  return records.flatMap((r) =>
+    r.adc.map((a) => ({
+      key: r.key,
+      dataset: r.dataset,
+      head: r.head,
+      case: r.case,
+      group: r.group,
+      training: r.training,
+      weights: r.weights,
+      input: r.input,
+      weightBits: r.weightBits,
+      inputBits: r.inputBits,
+      dacBits: r.dacBits,
+      losslessBits: r.losslessBits,
+      testImages: r.testImages,
+      floatAccuracy: r.floatAccuracy,
+      digitalAccuracy: r.digitalAccuracy,
+      adcBits: a.adcBits,
+      belowLossless: a.belowLossless,
+      nominalChip: a.nominal,
+      mean: a.mean,
+      std: a.std,
+      ci95Low: a.ci95[0],
+      ci95High: a.ci95[1],
+      trials: a.perTrial.length,
+      perTrial: a.perTrial.join(' '),
+      clipRate: a.clipRate.join(' '),
+    })),
+  );
+}
+
+/** Accuracy per case: digital (hollow diamond) and the chip at the ADC nearest lossless (dot, 95 % CI). */
+export function caseChart(records: Rec[], dataset: string): VegaLiteSpec {
+  const rows = records
+    .filter((r) => r.dataset === dataset)
+    .flatMap((r) => {
+      const near = nearestLossless(r);
+      const out = [{ case: r.case, head: r.head, measure: 'digital', value: pct(r.digitalAccuracy), lo: pct(r.digitalAccuracy), hi: pct(r.digitalAccuracy) }];
+      if (near) out.push({ case: r.case, head: r.head, measure: 'chip, ADC at lossless bits', value: pct(near.mean), lo: pct(near.ci95[0]), hi: pct(near.ci95[1]) });
+      return out;
+    });
+  const cases = distinctInOrder(rows.map((r) => r.case));
+  const heads = distinctInOrder(rows.map((r) => r.head));
+  const y = { field: 'case', type: 'nominal', title: 'case', sort: cases, scale: { paddingInner: 0.25 } };
+  const yOffset = { field: 'head', type: 'nominal', sort: heads };
+  const x = { type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false, padding: 10 } };
+  const color = { field: 'head', type: 'nominal', title: 'head', scale: { domain: heads, range: PALETTE } };
+  const images = records.find((r) => r.dataset === dataset)?.testImages;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: titleOf(
+      `Dense-head resolution on ${dataset}: accuracy per case`,
+      `${images} test images; hollow diamond: digital; dot and bar: mean and 95 % CI over chips, ADC at the lossless bits (16 where lossless > 16)`,
+    ),
+    config: baseConfig(),
+    width: 460,
+    height: { step: Math.max(14, 9 * heads.length) } as unknown as number,
+    data: { values: rows },
+    layer: [
+      {
+        transform: [{ filter: "datum.measure !== 'digital'" }],
+        mark: { type: 'rule', strokeWidth: 1.5 },
+        encoding: { y, yOffset, x: { ...x, field: 'lo' }, x2: { field: 'hi' }, color },
+      },
+      {
+        mark: { type: 'point', size: 60, strokeWidth: 1.8, opacity: 1 },
+        encoding: {
+          y,
+          yOffset,
+          x: { ...x, field: 'value' },
+          color,
+          shape: { field: 'measure', type: 'nominal', title: 'measure', scale: { domain: ['digital', 'chip, ADC at lossless bits'], range: ['diamond', 'circle'] } },
+          fill: {
+            field: 'measure',
+            type: 'nominal',
+            title: 'measure',
+            scale: { domain: ['digital', 'chip, ADC at lossless bits'], range: ['white', '#555555'] },
+          },
+        },
+      },
+    ],
+  } as unknown as VegaLiteSpec;
+}
+
+/** Accuracy against ADC bits for one group of cases on one head, lossless resolutions as labelled rules. */
+export function adcChart(records: Rec[], dataset: string, head: string, group: string): VegaLiteSpec | null {
+  const sel = records.filter((r) => r.dataset === dataset && r.head === head && r.group === group);
+  const rows = sel.flatMap((r) =>
+    r.adc
+      .filter((a) => a.adcBits !== 'ideal')
+      .map((a) => ({ case: r.case, adcBits: a.adcBits as number, mean: pct(a.mean), lo: pct(a.ci95[0]), hi: pct(a.ci95[1]) })),
+  );
+  if (rows.length === 0) return null;
+  const byBits = new Map<number, string[]>();
+  for (const r of sel) byBits.set(r.losslessBits, [...(byBits.get(r.losslessBits) ?? []), r.case]);
+  const rules = [...byBits.entries()].sort((a, b) => a[0] - b[0]).map(([x, ids]) => ({ x, label: `${ids.join(', ')} lossless` }));
+  const spec = errorBarChart({
+    rows,
+    x: 'adcBits',
+    group: 'case',
+    title: `${group} on paper2:${head} (${dataset}): accuracy against ADC bits`,
+    subtitle: `line and band: mean and 95 % CI over chips; dashed rules: lossless bits (cases ${rules.some((r) => r.x > MAX_CONVERTER_BITS) ? `above ${MAX_CONVERTER_BITS} bits simulated at ${MAX_CONVERTER_BITS}` : 'as labelled'}); dotted: ideal ADC`,
+    xTitle: 'ADC bits',
+    yTitle: 'test accuracy (%)',
+    groupTitle: 'case',
+    rules,
+  }) as unknown as { layer: Record<string, unknown>[] };
+  // Rule labels run up along their rules, so labels of neighbouring resolutions do not overlap.
+  for (const l of spec.layer) {
+    const mark = l.mark as { type?: string } | undefined;
+    if (mark?.type === 'text') l.mark = { ...mark, angle: -90, align: 'left', baseline: 'bottom', dx: 6, dy: -4 };
+  }
+  // The ideal ADC of each case as a dotted level, in the case's colour.
+  const cases = distinctInOrder(rows.map((r) => r.case));
+  const ideal = sel.flatMap((r) => {
+    const a = idealAdc(r);
+    return a ? [{ case: r.case, idealMean: pct(a.mean) }] : [];
+  });
+  if (ideal.length)
+    spec.layer.push({
+      data: { values: ideal },
+      mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5, opacity: 0.9 },
+      encoding: {
+        y: { field: 'idealMean', type: 'quantitative', title: 'test accuracy (%)' },
+        // Same field, title and domain as the lines: Vega-Lite merges this into their legend.
+        color: { field: 'case', type: 'nominal', title: 'case', scale: { domain: cases, range: PALETTE } },
+      },
+    });
+  return spec as unknown as VegaLiteSpec;
+}
+
+/** Histogram of a first dense layer's non-zero inputs with the fitted exponential and both thresholds. */
+export function inputHistogramChart(records: Rec[], dataset: string, head: string): VegaLiteSpec | null {
+  const r = records.find((x) => x.dataset === dataset && x.head === head && x.inputHistogram);
+  const h = r?.inputHistogram;
+  if (!r || !h || h.sample.length === 0) return null;
+  const maxX = Math.max(...h.sample);
+  const points = 200;
+  const density = Array.from({ length: points + 1 }, (_, i) => {
+    const x = h.x0 + ((maxX - h.x0) * i) / points;
+    return { x, y: Math.exp(-(x - h.x0) / h.beta) / h.beta };
+  });
+  const spec = histogramWithDensity({
+    values: h.sample,
+    density,
+    title: `Inputs of ${h.layer}, paper2:${head} (${dataset}, float-trained)`,
+    subtitle: `non-zero inputs (${h.nonZero} of ${h.total}, ${fmt((100 * h.nonZero) / h.total, 1)} %; ${h.sample.length} plotted); exponential fit x0 = ${h.x0.toPrecision(3)}, beta = ${h.beta.toPrecision(3)}; dashed: 1-bit thresholds`,
+    xTitle: 'dense-layer input',
+    histogramLabel: 'non-zero inputs',
+    densityLabel: 'fitted exponential',
+    bins: 60,
+  }) as unknown as { layer: Record<string, unknown>[] };
+  const thresholds = [
+    { x: h.x0 + h.beta, label: 'mean threshold' },
+    { x: h.x0 + h.beta * Math.log(4), label: 'q3 threshold' },
+  ];
+  spec.layer.push(
+    { data: { values: thresholds }, mark: { type: 'rule', strokeDash: [5, 4], color: '#333333', strokeWidth: 1.5 }, encoding: { x: { field: 'x', type: 'quantitative', title: 'dense-layer input' } } },
+    {
+      data: { values: thresholds },
+      mark: { type: 'text', angle: -90, align: 'right', baseline: 'bottom', dx: -8, dy: -4, fontSize: 12, color: '#333333' },
+      encoding: { x: { field: 'x', type: 'quantitative', title: 'dense-layer input' }, y: { value: 0 }, text: { field: 'label' } },
+    },
+  );
+  return spec as unknown as VegaLiteSpec;
+}
+
+export async function writeDenseResolutionReport(all: Rec[], out: string): Promise<string[]> {
+  const records = sortRecords(all);
+  const files: string[] = [];
+  const chart = async (spec: VegaLiteSpec | null, base: string) => {
+    if (!spec) return null;
+    await writeChart(spec, path.join(out, base));
+    files.push(...['svg', 'png', 'vl.json'].map((e) => path.join(out, `${base}.${e}`)));
+    return `${base}.png`;
+  };
+  const datasets = distinctInOrder(records.map((r) => r.dataset));
+  const sections: string[] = [];
+  for (const ds of datasets) {
+    const dsRecords = records.filter((r) => r.dataset === ds);
+    const heads = distinctInOrder(dsRecords.map((r) => r.head));
+    const parts: string[] = [`## ${ds}`];
+    const casePng = await chart(caseChart(records, ds), `cases-${slug(ds)}`);
+    if (casePng) parts.push(`![accuracy per case](${casePng})`);
+    for (const head of heads) {
+      parts.push(`### paper2:${head}`);
+      const hist = await chart(inputHistogramChart(records, ds, head), `inputs-${slug(ds)}-${slug(head)}`);
+      if (hist) parts.push(`![dense-layer inputs](${hist})`);
+      for (const g of CASE_GROUPS) {
+        const png = await chart(adcChart(records, ds, head, g), `adc-${slug(ds)}-${slug(head)}-${slug(g)}`);
+        if (png) parts.push(`![${g}](${png})`);
+      }
+    }
+    sections.push(parts.join('\n\n'));
+  }
+  const md = [
+    '# Dense-layer resolution (paper2 CNNs)',
+    `Conv layers float and digital; dense layers on \`hfo2-1t1r-igvva-8\` crossbars, 128 x 128 tiles, differential pairs, full-scale ADC range. ` +
+      `Lossless ADC bits z = log2(d) + w + l (minus 1 when w = 1 or l = 1), d = 128 rows; w: binary 1, ternary 2, uniform:B B, float weights 4 ` +
+      `(the 15 differential values of the 8-level device); l = DAC bits: uniform:B inputs B, 1-bit expfit inputs 1, float inputs ${FLOAT_INPUT_DAC_BITS}. ` +
+      `Resolutions above ${MAX_CONVERTER_BITS} bits are simulated at ${MAX_CONVERTER_BITS}. Accuracies in %; CI: 95 % over chips.`,
+    '## Float, binary and ternary heads',
+    headsTable(records),
+    '## Every case',
+    casesTable(records),
+    '## Exponential fits of the dense-layer inputs (1-bit threshold cases)',
+    fitRows(records).length ? fitsTable(records) : 'No expfit case in these records.',
+    ...sections,
+  ].join('\n\n');
+  writeFileAtomic(path.join(out, 'summary.md'), md + '\n');
+  writeFileAtomic(path.join(out, 'results.csv'), toCsv(csvRows(records)));
+  writeFileAtomic(path.join(out, 'fits.csv'), toCsv(fitRows(records)));
+  files.push(...['summary.md', 'results.csv', 'fits.csv'].map((f) => path.join(out, f)));
+  return files;
+}
