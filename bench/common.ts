@@ -9,13 +9,20 @@ import * as path from 'node:path';
 import { mnistDataDir } from '../src/data/mnist';
 import type { SimPlan } from '../src/sim/plan';
 import type { TrialResult } from '../src/sim/trial';
-import { runTrialsInWorkers } from '../src/sim/workerPool';
+import { TrialPool } from '../src/sim/workerPool';
 
 /** The repository root (bench files run from dist/bench/ or, under ts-node style runners, bench/). */
-export const REPO_ROOT = path.resolve(__dirname, fs.existsSync(path.resolve(__dirname, '../../package.json')) ? '../..' : '..');
+export const REPO_ROOT = path.resolve(
+  __dirname,
+  fs.existsSync(path.resolve(__dirname, '../../package.json')) ? '../..' : '..',
+);
 
 export function machine(): { cores: number; cpu: string; node: string } {
-  return { cores: os.availableParallelism?.() ?? os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version };
+  return {
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+  };
 }
 
 /** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
@@ -47,23 +54,40 @@ export function flopsPerTrial(plan: SimPlan): number {
 
 export interface TimedRun {
   results: TrialResult[];
+  /** Starting the workers: sending the plan, resolving the device, building the first stage's input lists. */
+  startSeconds: number;
+  /** The trial loop alone (what the numpy reference times). */
   seconds: number;
   trialsPerSecond: number;
   gflops: number;
+  /** Start-up included. */
+  endToEndTrialsPerSecond: number;
   /** Load average when the run ended. */
   load: string;
 }
 
-/** Run trials 0..trials-1 on worker threads; the time includes starting the workers and sending them the plan. */
+/** Run trials 0..trials-1 on worker threads, timing the start-up and the trial loop apart. */
 export async function timedTrials(plan: SimPlan, trials: number, workers: number): Promise<TimedRun> {
   const t0 = performance.now();
-  const results = await runTrialsInWorkers(
-    plan,
-    Array.from({ length: trials }, (_, t) => t),
-    workers,
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  return { results, seconds, trialsPerSecond: trials / seconds, gflops: (flopsPerTrial(plan) * trials) / seconds / 1e9, load: load() };
+  const pool = await TrialPool.start(plan, Math.max(1, Math.min(workers, trials)));
+  const t1 = performance.now();
+  let results: TrialResult[];
+  try {
+    results = await pool.run(Array.from({ length: trials }, (_, t) => t));
+  } finally {
+    await pool.close();
+  }
+  const t2 = performance.now();
+  const seconds = (t2 - t1) / 1000;
+  return {
+    results,
+    startSeconds: (t1 - t0) / 1000,
+    seconds,
+    trialsPerSecond: trials / seconds,
+    gflops: (flopsPerTrial(plan) * trials) / seconds / 1e9,
+    endToEndTrialsPerSecond: (trials * 1000) / (t2 - t0),
+    load: load(),
+  };
 }
 
 /** A short fingerprint of per-trial results (accuracies and clip rates), to compare runs and versions. */
@@ -113,5 +137,11 @@ export function runNumpy(script: string, trials: number, seed: number): NumpyRun
     if (!m) throw new Error(`unexpected output of ${script}: ${r.stdout.trim()}`);
     return Number(m[1]);
   };
-  return { trials: field('trials'), seconds: field('seconds'), trialsPerSecond: field('trials_per_s'), gflops: field('gflops'), load: load() };
+  return {
+    trials: field('trials'),
+    seconds: field('seconds'),
+    trialsPerSecond: field('trials_per_s'),
+    gflops: field('gflops'),
+    load: load(),
+  };
 }

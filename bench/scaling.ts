@@ -2,7 +2,8 @@
  * Scaling benchmark: the CNN path (a conv front kept digital, dense layers on 128 x 128 tiles) for
  * `--trials` trials, then Monte-Carlo time of a model (default the W1 MLP) against the number of trials,
  * the tile size and the test-set size, and the training speed recorded with each model. Prints
- * markdown tables (or --json).
+ * markdown tables (or --json). Times are the trial loop, as the numpy reference times it; worker start-up
+ * (plan, device, first-stage input lists) is shown apart.
  *
  *   npm run bench:scaling -- [--cnn DIR] [--mlp DIR] [--trials 100] [--scale-trials 50] [--workers N]
  */
@@ -43,6 +44,7 @@ interface Row {
   testImages: number;
   trials: number;
   tile: number;
+  startSeconds: number;
   seconds: number;
   trialsPerSecond: number;
   msPerTrialPer1000Images: number;
@@ -76,6 +78,7 @@ async function measure(
     testImages: images,
     trials: opts.trials,
     tile: opts.tile ?? 128,
+    startSeconds: run.startSeconds,
     seconds: run.seconds,
     trialsPerSecond: run.trialsPerSecond,
     msPerTrialPer1000Images: (1000 * run.seconds) / opts.trials / (images / 1000),
@@ -86,29 +89,46 @@ async function measure(
 }
 
 function table(rows: Row[]): string {
-  const head = '| case | test images | trials | tile | seconds | trials/s | ms per trial per 1000 images | eff. GFLOP/s | mean accuracy | load (1, 5, 15 min) |';
+  const head =
+    '| case | test images | trials | tile | start-up s | trial loop s | trials/s | ms per trial per 1000 images | eff. GFLOP/s | mean accuracy | load (1, 5, 15 min) |';
   const lines = rows.map(
     (r) =>
-      `| ${r.case} | ${r.testImages} | ${r.trials} | ${r.tile} | ${r.seconds.toFixed(2)} | ${r.trialsPerSecond.toFixed(2)} | ` +
+      `| ${r.case} | ${r.testImages} | ${r.trials} | ${r.tile} | ${r.startSeconds.toFixed(2)} | ${r.seconds.toFixed(2)} | ${r.trialsPerSecond.toFixed(2)} | ` +
       `${r.msPerTrialPer1000Images.toFixed(2)} | ${r.gflops.toFixed(1)} | ${(100 * r.meanAccuracy).toFixed(2)} % | ${r.load} |`,
   );
   return [head, head.replace(/[^|]+/g, '---'), ...lines].join('\n');
 }
 
-function trainingSpeed(dir: string): { model: string; arch: unknown; backend: unknown; secondsPerEpoch: unknown } | null {
+function trainingSpeed(
+  dir: string,
+): { model: string; arch: unknown; backend: unknown; secondsPerEpoch: unknown } | null {
   const file = path.join(dir, 'training.json');
   if (!fs.existsSync(file)) return null;
   const t = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   const train = (t.train ?? {}) as Record<string, unknown>;
-  return { model: dir, arch: t.arch, backend: t.backend, secondsPerEpoch: t.secondsPerEpoch, ...(train.limit ? { limit: train.limit } : {}) };
+  return {
+    model: dir,
+    arch: t.arch,
+    backend: t.backend,
+    secondsPerEpoch: t.secondsPerEpoch,
+    ...(train.limit ? { limit: train.limit } : {}),
+  };
 }
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('bench/scaling')
     .option('--cnn <dir>', 'CNN model (cnn:c32p2:h128)', path.join(REPO_ROOT, 'models/reference-cnn'))
-    .option('--mlp <dir>', 'model for the scaling runs (W1: MLP 784-128-10)', path.join(REPO_ROOT, 'models/reference-mlp'))
+    .option(
+      '--mlp <dir>',
+      'model for the scaling runs (W1: MLP 784-128-10)',
+      path.join(REPO_ROOT, 'models/reference-mlp'),
+    )
     .option('--trials <n>', 'trials of the CNN run', '100')
-    .option('--scale-trials <n>', 'trials of each tile-size and test-set-size run (the trials series uses 1/4, 1/2, 1, 2 x this)', '50')
+    .option(
+      '--scale-trials <n>',
+      'trials of each tile-size and test-set-size run (the trials series uses 1/4, 1/2, 1, 2 x this)',
+      '50',
+    )
     .option('--workers <n>', 'worker threads (default: all cores)')
     .option('--skip-cnn', 'leave out the CNN run')
     .option('--skip-scaling', 'leave out the scaling runs')
@@ -120,7 +140,8 @@ async function main(argv: string[]): Promise<void> {
     ['--cnn', f.cnn, f.skipCnn],
     ['--mlp', f.mlp, f.skipScaling],
   ] as const)
-    if (!skip && !fs.existsSync(path.join(dir, 'network.json'))) throw new InputError(`${flag}: no model at ${dir} (network.json missing)`);
+    if (!skip && !fs.existsSync(path.join(dir, 'network.json')))
+      throw new InputError(`${flag}: no model at ${dir} (network.json missing)`);
   const log = (s: string) => {
     if (!f.json) process.stdout.write(s + '\n');
   };
@@ -140,26 +161,46 @@ async function main(argv: string[]): Promise<void> {
     for (const trials of [Math.max(1, Math.round(t / 4)), Math.max(1, Math.round(t / 2)), t, 2 * t])
       trialsSeries.push(await measure('trials', f.mlp, { trials, workers }));
     log(`## Time against trials (${f.mlp})\n\n${table(trialsSeries)}\n`);
-    for (const tile of [64, 128, 256]) tileSeries.push(await measure('tile size', f.mlp, { trials: t, workers, tile }));
+    for (const tile of [64, 128, 256])
+      tileSeries.push(await measure('tile size', f.mlp, { trials: t, workers, tile }));
     log(`## Time against tile size\n\n${table(tileSeries)}\n`);
-    for (const testLimit of [2500, 5000, 10000]) imageSeries.push(await measure('test images', f.mlp, { trials: t, workers, testLimit }));
+    for (const testLimit of [2500, 5000, 10000])
+      imageSeries.push(await measure('test images', f.mlp, { trials: t, workers, testLimit }));
     log(`## Time against test-set size\n\n${table(imageSeries)}\n`);
   }
   const training = [f.mlp, f.cnn].map(trainingSpeed).filter((t) => t !== null);
   if (training.length) {
-    log('## Training speed (as recorded in each model\'s training.json)\n');
-    for (const t of training) log(`- ${t.model}: ${String(t.arch)}, backend ${String(t.backend)}, ${Number(t.secondsPerEpoch).toFixed(1)} s per epoch`);
+    log("## Training speed (as recorded in each model's training.json)\n");
+    for (const t of training)
+      log(
+        `- ${t.model}: ${String(t.arch)}, backend ${String(t.backend)}, ${Number(t.secondsPerEpoch).toFixed(1)} s per epoch`,
+      );
     log('');
   }
   log(`peak RSS ${peakRssMiB().toFixed(0)} MiB; load average at the end ${load()}`);
   if (f.json)
     process.stdout.write(
-      JSON.stringify({ machine: m, workers, cnn, trialsSeries, tileSeries, imageSeries, training, peakRssMiB: peakRssMiB() }, null, 2) + '\n',
+      JSON.stringify(
+        {
+          machine: m,
+          workers,
+          cnn,
+          trialsSeries,
+          tileSeries,
+          imageSeries,
+          training,
+          peakRssMiB: peakRssMiB(),
+        },
+        null,
+        2,
+      ) + '\n',
     );
 }
 
 main(process.argv).catch((err: unknown) => {
   const e = err as Error;
-  process.stderr.write(`bench/scaling: error: ${e instanceof InputError ? e.message : (e.stack ?? String(e))}\n`);
+  process.stderr.write(
+    `bench/scaling: error: ${e instanceof InputError ? e.message : (e.stack ?? String(e))}\n`,
+  );
   process.exit(e instanceof InputError ? 2 : 1);
 });

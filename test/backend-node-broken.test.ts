@@ -1,19 +1,18 @@
 /**
- * tfjs-node installed but its native library fails to load (a common failed install): mocked, so the
- * test means the same everywhere.
+ * tfjs-node installed but its native library fails to load (a common failed install), played by its
+ * loader so the test means the same everywhere.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/nn/backend';
+import { initBackend, setTfjsNodeLoader } from '../src/nn/backend';
 
-jest.mock(
-  '@tensorflow/tfjs-node',
-  () => {
+beforeAll(() =>
+  setTfjsNodeLoader(() => {
     throw new Error(
       'The Node.js native addon module (tfjs_binding.node) can not be found at path: /x/lib/napi-v8/tfjs_binding.node. \nPlease run command ...',
     );
-  },
-  { virtual: true },
+  }),
 );
+afterAll(() => setTfjsNodeLoader(null));
 
 test('auto falls back to wasm when tfjs-node fails to load', async () => {
   expect((await initBackend('auto')).name).toBe('wasm');

@@ -1,25 +1,26 @@
 /**
- * Backend selection with tfjs-node absent. It is mocked as not installed so the test means the same on
- * a machine where its native install succeeded.
+ * Backend selection with tfjs-node absent. Its loader plays "not installed", so the test means the same
+ * on a machine where its native install succeeded.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activeBackendName, getTf, initBackend } from '../src/nn/backend';
+import { activeBackendName, getTf, initBackend, setTfjsNodeLoader } from '../src/nn/backend';
 import { InputError } from '../src/util/errors';
-
-jest.mock(
-  '@tensorflow/tfjs-node',
-  () => {
-    const err = new Error("Cannot find module '@tensorflow/tfjs-node' from 'src/nn/backend.ts'") as NodeJS.ErrnoException;
-    err.code = 'MODULE_NOT_FOUND';
-    throw err;
-  },
-  { virtual: true },
-);
 
 /** [[1, 2], [3, 4]] x [[5], [6]] = [[17], [39]] on whatever backend is active. */
 function matMulWorks(): number[] {
   return Array.from(tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6], [2, 1])).dataSync());
 }
+
+beforeAll(() =>
+  setTfjsNodeLoader(() => {
+    const err = new Error(
+      "Cannot find module '@tensorflow/tfjs-node'\nRequire stack: ...",
+    ) as NodeJS.ErrnoException;
+    err.code = 'MODULE_NOT_FOUND';
+    throw err;
+  }),
+);
+afterAll(() => setTfjsNodeLoader(null));
 
 describe('backend selection without tfjs-node', () => {
   test('auto falls back to wasm, silently', async () => {

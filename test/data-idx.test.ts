@@ -39,7 +39,8 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 /** A fresh dataset directory holding the four files, with some replaced. */
 function datasetDir(replace: Partial<Record<keyof typeof FILES, Buffer | null>> = {}): string {
   const dir = fs.mkdtempSync(path.join(root, 'ds-'));
-  for (const [name, data] of Object.entries({ ...FILES, ...replace })) if (data) fs.writeFileSync(path.join(dir, name), data);
+  for (const [name, data] of Object.entries({ ...FILES, ...replace }))
+    if (data) fs.writeFileSync(path.join(dir, name), data);
   return dir;
 }
 
@@ -77,7 +78,10 @@ describe('idx:DIR datasets', () => {
     img[1] = 25;
     img[2] = 26;
     img[3] = 255;
-    const dir = datasetDir({ 't10k-images-idx3-ubyte': idx(0x803, [1, 28, 28], img), 't10k-labels-idx1-ubyte': labels([5]) });
+    const dir = datasetDir({
+      't10k-images-idx3-ubyte': idx(0x803, [1, 28, 28], img),
+      't10k-labels-idx1-ubyte': labels([5]),
+    });
     const bin = binarize(loadDataset(`idx:${dir}`).test.images, 0.1);
     expect(Array.from(bin.subarray(0, 5))).toEqual([0, 0, 1, 1, 0]);
     expect(bin.reduce((a, b) => a + b, 0)).toBe(2);
@@ -85,15 +89,55 @@ describe('idx:DIR datasets', () => {
 
   const cases: Array<[string, keyof typeof FILES, Buffer | null, RegExp]> = [
     ['missing file', 'train-labels-idx1-ubyte', null, /IDX label file not found: .*train-labels-idx1-ubyte/],
-    ['bad magic', 'train-images-idx3-ubyte', idx(0x801, [3], [1, 2, 3]), /train-images-idx3-ubyte: bad magic number 0x00000801/],
-    ['truncated payload', 't10k-images-idx3-ubyte', images(2).subarray(0, 16 + 784 + 100), /t10k-images-idx3-ubyte: truncated/],
-    ['truncated header', 'train-labels-idx1-ubyte', labels([1, 2, 3]).subarray(0, 6), /train-labels-idx1-ubyte: truncated IDX header/],
-    ['shorter than a magic number', 't10k-labels-idx1-ubyte', Buffer.from([0, 0]), /t10k-labels-idx1-ubyte: 2 bytes, too short/],
+    [
+      'bad magic',
+      'train-images-idx3-ubyte',
+      idx(0x801, [3], [1, 2, 3]),
+      /train-images-idx3-ubyte: bad magic number 0x00000801/,
+    ],
+    [
+      'truncated payload',
+      't10k-images-idx3-ubyte',
+      images(2).subarray(0, 16 + 784 + 100),
+      /t10k-images-idx3-ubyte: truncated/,
+    ],
+    [
+      'truncated header',
+      'train-labels-idx1-ubyte',
+      labels([1, 2, 3]).subarray(0, 6),
+      /train-labels-idx1-ubyte: truncated IDX header/,
+    ],
+    [
+      'shorter than a magic number',
+      't10k-labels-idx1-ubyte',
+      Buffer.from([0, 0]),
+      /t10k-labels-idx1-ubyte: 2 bytes, too short/,
+    ],
     ['empty file', 't10k-labels-idx1-ubyte', Buffer.alloc(0), /t10k-labels-idx1-ubyte: 0 bytes/],
-    ['trailing bytes', 'train-labels-idx1-ubyte', Buffer.concat([labels([1, 2, 3]), Buffer.from([7])]), /has trailing bytes/],
-    ['label out of range', 't10k-labels-idx1-ubyte', labels([9, 12]), /t10k-labels-idx1-ubyte: label 12 at index 1/],
-    ['count mismatch', 'train-labels-idx1-ubyte', labels([1, 2]), /train-labels-idx1-ubyte: 2 labels, but .*train-images-idx3-ubyte has 3 images/],
-    ['not 28x28', 'train-images-idx3-ubyte', idx(0x803, [1, 2, 2], [1, 2, 3, 4]), /images are 2x2, xbarsim needs 28x28/],
+    [
+      'trailing bytes',
+      'train-labels-idx1-ubyte',
+      Buffer.concat([labels([1, 2, 3]), Buffer.from([7])]),
+      /has trailing bytes/,
+    ],
+    [
+      'label out of range',
+      't10k-labels-idx1-ubyte',
+      labels([9, 12]),
+      /t10k-labels-idx1-ubyte: label 12 at index 1/,
+    ],
+    [
+      'count mismatch',
+      'train-labels-idx1-ubyte',
+      labels([1, 2]),
+      /train-labels-idx1-ubyte: 2 labels, but .*train-images-idx3-ubyte has 3 images/,
+    ],
+    [
+      'not 28x28',
+      'train-images-idx3-ubyte',
+      idx(0x803, [1, 2, 2], [1, 2, 3, 4]),
+      /images are 2x2, xbarsim needs 28x28/,
+    ],
   ];
   test.each(cases)('%s: InputError naming the file', (_what, name, data, message) => {
     const dir = datasetDir({ [name]: data });

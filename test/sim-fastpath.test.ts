@@ -16,6 +16,7 @@ import { samplersForPlan } from '../src/sim/samplers';
 import { fastPathStats, runTrial, TrialScratch } from '../src/sim/trial';
 import type { TrialOptions, TrialResult } from '../src/sim/trialCommon';
 import { streamFor } from '../src/util/random';
+import { runTrialsInWorkers } from '../src/sim/workerPool';
 
 const TEST_IMAGES = 300; // three chunks of input rows, the last one partial
 let data: Dataset;
@@ -29,7 +30,13 @@ function weights(rows: number, cols: number, sigma: number, label: string): Floa
   return Float32Array.from({ length: rows * cols }, () => sigma * rng.normal());
 }
 
-function dense(name: string, rows: number, cols: number, activation: 'relu' | 'linear', sigma: number): Layer {
+function dense(
+  name: string,
+  rows: number,
+  cols: number,
+  activation: 'relu' | 'linear',
+  sigma: number,
+): Layer {
   return {
     kind: 'dense',
     name,
@@ -91,7 +98,12 @@ function circuit(fields: Record<string, unknown>): CircuitCard {
   );
 }
 
-function plan(desc: NetworkDescription, deviceExtra: Record<string, unknown>, circ: CircuitCard, seed = 3): SimPlan {
+function plan(
+  desc: NetworkDescription,
+  deviceExtra: Record<string, unknown>,
+  circ: CircuitCard,
+  seed = 3,
+): SimPlan {
   const card = loadDeviceCard('hfo2-1t1r-igvva-8');
   const modified = { ...card, ...deviceExtra };
   return buildPlan({
@@ -177,7 +189,15 @@ test('offset mapping with an exact (trimmed) reference: weights on exactly 8 val
   const ranked: NetworkDescription = {
     ...mlp,
     layers: mlp.layers.map((l) =>
-      l.kind === 'dense' ? { ...l, weights: tensor(l.weights.shape, Float32Array.from(l.weights.data, () => values[rng.int(8)])) } : l,
+      l.kind === 'dense'
+        ? {
+            ...l,
+            weights: tensor(
+              l.weights.shape,
+              Float32Array.from(l.weights.data, () => values[rng.int(8)]),
+            ),
+          }
+        : l,
     ),
   };
   const p = plan(ranked, {}, circuit({ mapping: 'offset' }));
@@ -190,9 +210,23 @@ test('a later stage with an input quantiser (DAC input computed first, lists bui
   const [hidden, out] = mlp.layers as [Layer, Layer];
   const quantised: NetworkDescription = {
     ...mlp,
-    layers: [hidden, { ...(out as Extract<Layer, { kind: 'dense' }>), inputQuantizer: { kind: 'uniform', bits: 3, max: 1.5 } }],
+    layers: [
+      hidden,
+      {
+        ...(out as Extract<Layer, { kind: 'dense' }>),
+        inputQuantizer: { kind: 'uniform', bits: 3, max: 1.5 },
+      },
+    ],
   };
   expect(expectSame(plan(quantised, {}, circuit({ dac: { bits: 4 } })), [0, 1]).fastStages).toBe(4);
+});
+
+test('worker threads (1 or 2, fast path, shared test inputs) give the reference results', async () => {
+  const p = plan(mlp, { faults: { stuckAtOff: 0.01 } }, circuit({}));
+  const device = samplersForPlan(p);
+  const reference = [0, 1, 2].map((t) => runReferenceTrial(p, device, t));
+  expect(await runTrialsInWorkers(p, [0, 1, 2], 2)).toEqual(reference);
+  expect(await runTrialsInWorkers(p, [2, 0], 1)).toEqual([reference[2], reference[0]]);
 });
 
 test('different seeds give different chips (the comparison above is not vacuous)', () => {

@@ -91,7 +91,9 @@ export function registerEvaluate(program: Command): void {
         float: rows[0].accuracy,
         // Accuracy per weight quantiser, float inputs (the first study's table).
         weightQuantizers: Object.fromEntries(
-          rows.filter((r) => r.weights !== 'float' && r.inputs === 'float').map((r) => [r.weights, r.accuracy]),
+          rows
+            .filter((r) => r.weights !== 'float' && r.inputs === 'float')
+            .map((r) => [r.weights, r.accuracy]),
         ),
         results: rows,
       });

@@ -21,8 +21,8 @@ export function registerStudy(program: Command): void {
     .option('--seed <n>', 'random seed', '1')
     .option('--workers <n>', 'worker threads (default: all cores)')
     .option('--model <dir>', 'study parameter: model directory (adc-sizing)')
-    .option('--device <card>', 'study parameter: device card (adc-sizing)')
-    .option('--circuit <card>', 'study parameter: circuit card (adc-sizing)')
+    .option('--device <card>', 'study parameter: device card (adc-sizing; binarized-variation: a binary card)')
+    .option('--circuit <card>', 'study parameter: circuit card (adc-sizing, binarized-variation)')
     .option('--quantize <q>', 'study parameter: weight quantiser (adc-sizing)')
     .action(async (name: string, opts: Record<string, unknown>) => {
       const study = findStudy(name);

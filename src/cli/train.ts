@@ -2,7 +2,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { addBackendOption, addDatasetOptions, backendFlagSchema, datasetFlagSchema, openDataset, pct } from './common';
+import {
+  addBackendOption,
+  addDatasetOptions,
+  backendFlagSchema,
+  datasetFlagSchema,
+  openDataset,
+  pct,
+} from './common';
 import { enumFlag, intFlag, numFlag, validateFlags } from './flags';
 import { featureCount, parseArch } from '../nn/arch';
 import { MODEL_FILE } from '../nn/modelIo';
@@ -13,7 +20,9 @@ import { InputError } from '../util/errors';
 export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
-    .description('train a network (defaults follow the first study: SGD 0.1, momentum 0.9, 30 epochs, batch 32)')
+    .description(
+      'train a network (defaults follow the first study: SGD 0.1, momentum 0.9, 30 epochs, batch 32)',
+    )
     .requiredOption('--arch <arch>', 'architecture, e.g. mlp:128x1, cnn:c32p2:h128, paper2:initial')
     .requiredOption('--out <dir>', 'model directory to write');
   addDatasetOptions(cmd);
@@ -22,7 +31,11 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'mini-batch size', '32')
     .option('--lr <x>', 'SGD learning rate', '0.1')
     .option('--momentum <x>', 'SGD momentum', '0.9')
-    .option('--lr-schedule <s>', 'constant | cosine (decay to 0 over the run; see docs/training.md)', 'cosine')
+    .option(
+      '--lr-schedule <s>',
+      'constant | cosine (decay to 0 over the run; see docs/training.md)',
+      'cosine',
+    )
     .option('--validation-split <x>', 'share of training data held out', '0.1')
     .option('--binarize <t>', 'input binarisation threshold, or "none"', '0.1')
     .option('--weights <kind>', 'float | binary | ternary (binary/ternary trained with an STE)', 'float')
@@ -31,7 +44,14 @@ export function registerTrain(program: Command): void {
   addBackendOption(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     const f = validateFlags<
-      Omit<TrainJob, 'binarize'> & { binarize: number | 'none'; dataset: string; limit?: number; testLimit?: number; backend: string; out: string }
+      Omit<TrainJob, 'binarize'> & {
+        binarize: number | 'none';
+        dataset: string;
+        limit?: number;
+        testLimit?: number;
+        backend: string;
+        out: string;
+      }
     >(
       {
         type: 'object',
@@ -44,7 +64,12 @@ export function registerTrain(program: Command): void {
           momentum: numFlag(0, 0.9999),
           lrSchedule: enumFlag('constant', 'cosine'),
           validationSplit: numFlag(0, 0.9),
-          binarize: { anyOf: [{ type: 'string', enum: ['none'] }, { type: 'number', minimum: 0, maximum: 1 }] },
+          binarize: {
+            anyOf: [
+              { type: 'string', enum: ['none'] },
+              { type: 'number', minimum: 0, maximum: 1 },
+            ],
+          },
           weights: enumFlag('float', 'binary', 'ternary'),
           weightLayers: enumFlag('dense', 'all'),
           seed: intFlag(0, 2 ** 31 - 1),
@@ -85,7 +110,9 @@ export function checkOutDir(out: string): void {
     const entries = fs.readdirSync(dir);
     const isModel = entries.includes(MODEL_FILE) || entries.includes(DESCRIPTION_FILE);
     if (entries.length > 0 && !isModel)
-      throw new InputError(`--out ${out}: directory exists and is not a model directory; refusing to replace it`);
+      throw new InputError(
+        `--out ${out}: directory exists and is not a model directory; refusing to replace it`,
+      );
   }
   // The nearest existing ancestor must be a writable directory (the rest is created at the end).
   let parent = path.dirname(dir);

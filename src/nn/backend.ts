@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { InputError } from '../util/errors';
-import { registerConv2dBackpropFilterWasm } from './kernels/conv2dBackpropFilter';
+import { registerWasmKernels } from './kernels';
 
 export type BackendChoice = 'auto' | 'node' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'node', 'wasm', 'cpu'];
@@ -27,16 +27,30 @@ let wasmPathsSet = false;
 
 type Loaded = { tf: typeof tf } | { error: string };
 
+// A plain require: the package is optional, so it must not be resolved at build time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const requireTfjsNode = (): typeof tf => require('@tensorflow/tfjs-node') as typeof tf;
+let tfjsNodeLoader: () => typeof tf = requireTfjsNode;
+
+/**
+ * Replace how tfjs-node is loaded (null: the real package) and forget the active backend. For tests,
+ * which play machines where the package is missing or broken whatever this machine has.
+ */
+export function setTfjsNodeLoader(loader: (() => typeof tf) | null): void {
+  tfjsNodeLoader = loader ?? requireTfjsNode;
+  active = null;
+}
+
 /** tfjs-node, if it is installed and its native library loads. */
 function loadNode(): Loaded {
   try {
-    // A plain require: the package is optional, so it must not be resolved at build time.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return { tf: require('@tensorflow/tfjs-node') as typeof tf };
+    return { tf: tfjsNodeLoader() };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const missing = e.code === 'MODULE_NOT_FOUND' && e.message.includes("'@tensorflow/tfjs-node'");
-    return { error: missing ? 'it is not installed' : `it failed to load (${e.message.split('\n')[0].trim()})` };
+    return {
+      error: missing ? 'it is not installed' : `it failed to load (${e.message.split('\n')[0].trim()})`,
+    };
   }
 }
 
@@ -54,7 +68,7 @@ async function tryWasm(): Promise<ActiveBackend | string> {
     setWasmPaths(path.join(path.dirname(pkg), 'dist') + path.sep);
     wasmPathsSet = true;
   }
-  registerConv2dBackpropFilterWasm();
+  registerWasmKernels();
   try {
     if (!(await tf.setBackend('wasm'))) return 'the wasm backend did not initialise';
   } catch (err) {
@@ -102,7 +116,8 @@ async function select(choice: BackendChoice): Promise<ActiveBackend> {
   if (choice === 'wasm' || choice === 'auto') {
     const wasm = await tryWasm();
     if (typeof wasm !== 'string') return wasm;
-    if (choice === 'wasm') throw new InputError(`--backend wasm is not available: ${wasm}; use --backend cpu`);
+    if (choice === 'wasm')
+      throw new InputError(`--backend wasm is not available: ${wasm}; use --backend cpu`);
   }
   return useCpu();
 }
@@ -113,7 +128,9 @@ async function select(choice: BackendChoice): Promise<ActiveBackend> {
  */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<ActiveBackend> {
   if (!BACKEND_CHOICES.includes(choice))
-    throw new InputError(`--backend ${choice}: unknown backend, allowed values are ${BACKEND_CHOICES.join(', ')}`);
+    throw new InputError(
+      `--backend ${choice}: unknown backend, allowed values are ${BACKEND_CHOICES.join(', ')}`,
+    );
   if (pending) await pending.catch(() => undefined);
   if (active && (choice === 'auto' || backendChoiceOf(active.name) === choice)) {
     // Someone may have called tf.setBackend since (tests do); put ours back.

@@ -21,7 +21,9 @@ function weightTensor(v: tf.LayerVariable) {
 function activationOf(name: unknown, layer: string): Activation {
   const a = String(name ?? 'linear').toLowerCase() as Activation;
   if (!ACTIVATIONS.includes(a))
-    throw new InputError(`layer ${layer}: activation "${a}" is not supported (allowed: ${ACTIVATIONS.join(', ')})`);
+    throw new InputError(
+      `layer ${layer}: activation "${a}" is not supported (allowed: ${ACTIVATIONS.join(', ')})`,
+    );
   return a;
 }
 
@@ -31,7 +33,12 @@ function pair(v: unknown): [number, number] {
 
 export function exportDescription(
   model: tf.LayersModel,
-  opts: { name: string; binarizeThreshold?: number; meta?: Record<string, unknown>; weightQuantization?: (layerName: string) => WeightQuantization },
+  opts: {
+    name: string;
+    binarizeThreshold?: number;
+    meta?: Record<string, unknown>;
+    weightQuantization?: (layerName: string) => WeightQuantization;
+  },
 ): NetworkDescription {
   const layers: Layer[] = [];
   for (const layer of model.layers) {

@@ -71,14 +71,25 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   }
   try {
     return await tf.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: weightData.buffer }),
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: specs,
+        weightData: weightData.buffer,
+      }),
     );
   } catch (err) {
     throw new InputError(`${file}: cannot load model (${(err as Error).message})`);
   }
 }
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+const DTYPE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
 
 /** Bytes the manifest's weights occupy (null when that is not fixed: string weights, unknown dtypes). */
 function expectedWeightBytes(specs: tf.io.WeightsManifestEntry[]): number | null {

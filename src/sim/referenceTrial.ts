@@ -15,7 +15,14 @@
  * - digital: acc_j += i'_j - i'_ref(j) over row tiles in order (float64), out_j = acc_j * a xMax / vRead
  *   stored as float32, then bias and activation.
  */
-import { type Activations, addBiasAndActivate, argmaxRows, accuracyOf, runLayer, sizeOf } from '../nn/forward';
+import {
+  type Activations,
+  addBiasAndActivate,
+  argmaxRows,
+  accuracyOf,
+  runLayer,
+  sizeOf,
+} from '../nn/forward';
 import { RandomStream, streamFor } from '../util/random';
 import type { AnalogStage, SimPlan } from './plan';
 import { type DeviceSamplers, type TrialOptions, type TrialResult, TrialScratch } from './trialCommon';
@@ -37,7 +44,15 @@ export function runReferenceTrial(
     }
     const g = programStage(plan, device, stage, rng.child('program', s), scratch, opts);
     const noise = !opts.nominal && device.readNoiseRelSigma > 0 ? rng.child('read', s) : null;
-    const r = referenceAnalogForward(plan, stage, s, g, x, scratch, noise ? { rng: noise, rel: device.readNoiseRelSigma } : null);
+    const r = referenceAnalogForward(
+      plan,
+      stage,
+      s,
+      g,
+      x,
+      scratch,
+      noise ? { rng: noise, rel: device.readNoiseRelSigma } : null,
+    );
     x = r.out;
     clipRate.push(r.clipRate);
   });
@@ -129,7 +144,8 @@ export function referenceAnalogForward(
           for (let p = 0; p < physCols; p++) varCur[p] += u2 * sq[base + p];
         }
       }
-      if (stage.refExactSiemens !== null) for (let p = cols; p < physCols; p++) cur[p] = sumU * stage.refExactSiemens;
+      if (stage.refExactSiemens !== null)
+        for (let p = cols; p < physCols; p++) cur[p] = sumU * stage.refExactSiemens;
       // Currents in amperes through the ADC.
       const iFull = tile.iFullAmps;
       for (let p = 0; p < physCols; p++) {

@@ -63,7 +63,15 @@ export interface KernelExports {
    * acc[n][j] += table[codes[n][j]] - table[codes[n][ref(j)]] (float64, acc row stride cols) for
    * n < rows, j < cols; codes have row stride codeCols; ref(j) = refs[j], or cols + j when refPtr is 0.
    */
-  combine(codePtr: number, rows: number, codeCols: number, cols: number, refPtr: number, tablePtr: number, accPtr: number): void;
+  combine(
+    codePtr: number,
+    rows: number,
+    codeCols: number,
+    cols: number,
+    refPtr: number,
+    tablePtr: number,
+    accPtr: number,
+  ): void;
 }
 
 // --- a minimal WebAssembly binary encoder -------------------------------------------------------
@@ -116,7 +124,6 @@ const f64load = [0x2b, 3, 0];
 const f32add = [0x92];
 const f32mul = [0x94];
 const f32convertI32 = [0xb2];
-const ifI32 = [0x04, I32];
 const f64store = [0x39, 3, 0];
 const f64add = [0xa0];
 const f64sub = [0xa1];
@@ -151,6 +158,7 @@ const f32x4mul = simd(0xe6);
 const i32x4truncSatF32 = simd(0xf8);
 
 /** `while (local a < local b) { body }` (unsigned compare). */
+// prettier-ignore
 function whileLt(a: number, b: number, body: number[]): number[] {
   return [...block, ...loop, ...get(a), ...get(b), ...i32geU, ...brIf(1), ...body, ...br(0), ...end, ...end];
 }
@@ -159,6 +167,7 @@ function whileLt(a: number, b: number, body: number[]): number[] {
  * accumulateCodes(gBase, nBlocks, blockBytes, rowStartPtr, rowOffPtr, uPtr, n0, n1, codePtr, codeRowBytes,
  * weighted, kPtr, rhoA, rhoB, eAbs, steps, listPtr, clipPtr) -> ambiguous count. See KernelExports.
  */
+// prettier-ignore
 function accumulateCodesBody(): { params: number[]; locals: Array<[number, number]>; code: number[] } {
   // params
   const [gBase, nBlocks, blockBytes, rowStartPtr, rowOffPtr, uPtr, n0, n1, codePtr, codeRowBytes, weighted, kPtr] = [
@@ -262,40 +271,40 @@ function accumulateCodesBody(): { params: number[]; locals: Array<[number, numbe
 }
 
 /** combine(codePtr, rows, codeCols, cols, refPtr, tablePtr, accPtr). See KernelExports. */
+// prettier-ignore
 function combineBody(): { params: number[]; locals: Array<[number, number]>; code: number[] } {
   const [codePtr, rows, codeCols, cols, refPtr, tablePtr, accPtr] = [0, 1, 2, 3, 4, 5, 6];
-  const [n, j, row, a, refOffset] = [7, 8, 9, 10, 11];
+  const [n, pc, pr, pa, pcEnd, rowBase] = [7, 8, 9, 10, 11, 12];
   const tableAt = (codeAddr: number[]) => [...get(tablePtr), ...codeAddr, ...i32load(), ...i32c(3), ...i32shl, ...i32add, ...f64load];
-  // refPtr 0: the reference column of j is cols + j (differential), no lookup.
-  const refCode = [
-    ...get(refPtr), ...ifI32,
-    ...get(row), ...get(refPtr), ...get(j), ...i32c(2), ...i32shl, ...i32add, ...i32load(), ...i32c(2), ...i32shl, ...i32add,
-    ...elseOp,
-    ...get(row), ...get(refOffset), ...i32add, ...get(j), ...i32c(2), ...i32shl, ...i32add,
-    ...end,
+  const next = (p: number, by: number) => [...get(p), ...i32c(by), ...i32add, ...set(p)];
+  // acc[pa] += table[code at pc] - table[code at pr]; pc walks the row's codes, pa the accumulators.
+  const step = (refCode: number[]) => [
+    ...get(pa), ...get(pa), ...f64load, ...tableAt(get(pc)), ...tableAt(refCode), ...f64sub, ...f64add, ...f64store,
+    ...next(pa, 8), ...next(pc, 4),
   ];
-  const perCol = [
-    ...get(a), // address of acc[n][j]
-    ...get(a), ...f64load,
-    ...tableAt([...get(row), ...get(j), ...i32c(2), ...i32shl, ...i32add]),
-    ...tableAt(refCode),
-    ...f64sub, ...f64add, ...f64store,
-    ...get(a), ...i32c(8), ...i32add, ...set(a),
-    ...get(j), ...i32c(1), ...i32add, ...set(j),
-  ];
-  const perRow = [
-    ...get(codePtr), ...get(n), ...get(codeCols), ...i32mul, ...i32c(2), ...i32shl, ...i32add, ...set(row),
-    ...i32c(0), ...set(j), ...whileLt(j, cols, perCol),
+  // Differential: the reference of column j is column cols + j, walked by pr alongside pc.
+  const differential = [...step(get(pr)), ...next(pr, 4)];
+  // Offset: the reference column of j is refs[j] (pr walks refs).
+  const offset = [...step([...get(rowBase), ...get(pr), ...i32load(), ...i32c(2), ...i32shl, ...i32add]), ...next(pr, 4)];
+  const perRow = (body: number[], prStart: number[]) => [
+    ...get(codePtr), ...get(n), ...get(codeCols), ...i32mul, ...i32c(2), ...i32shl, ...i32add, ...set(pc),
+    ...get(pc), ...set(rowBase),
+    ...get(pc), ...get(cols), ...i32c(2), ...i32shl, ...i32add, ...set(pcEnd),
+    ...prStart, ...set(pr),
+    ...whileLt(pc, pcEnd, body),
     ...get(n), ...i32c(1), ...i32add, ...set(n),
   ];
   return {
     params: new Array<number>(7).fill(I32),
-    locals: [[5, I32]],
+    locals: [[6, I32]],
     code: [
-      ...get(cols), ...i32c(2), ...i32shl, ...set(refOffset),
-      ...get(accPtr), ...set(a),
+      ...get(accPtr), ...set(pa),
       ...i32c(0), ...set(n),
-      ...whileLt(n, rows, perRow),
+      ...get(refPtr), ...ifEmpty,
+      ...whileLt(n, rows, perRow(offset, get(refPtr))),
+      ...elseOp,
+      ...whileLt(n, rows, perRow(differential, [...get(pc), ...get(cols), ...i32c(2), ...i32shl, ...i32add])),
+      ...end,
     ],
   };
 }
@@ -320,7 +329,10 @@ function moduleBytes(): Uint8Array {
     ...section(1, vec(types)),
     ...section(3, vec(funcs.map((_, i) => uleb(i)))),
     ...section(5, vec([[0x00, ...uleb(1)]])), // one memory, 1 page to start, grown by the caller
-    ...section(7, vec([[...name('mem'), 0x02, 0], ...funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])])),
+    ...section(
+      7,
+      vec([[...name('mem'), 0x02, 0], ...funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])]),
+    ),
     ...section(10, vec(bodies)),
   ]);
 }

@@ -18,12 +18,25 @@
  * Stages it does not cover (read noise, ideal ADC, negative or non-finite inputs or conductances, no
  * WebAssembly SIMD) run through the reference code.
  */
-import { type Activations, addBiasAndActivate, argmaxRows, accuracyOf, runLayer, sizeOf } from '../nn/forward';
+import {
+  type Activations,
+  addBiasAndActivate,
+  argmaxRows,
+  accuracyOf,
+  runLayer,
+  sizeOf,
+} from '../nn/forward';
 import { streamFor } from '../util/random';
 import type { AnalogStage, SimPlan } from './plan';
 import { programStage, referenceAnalogForward } from './referenceTrial';
 import { BLOCK_BYTES_PER_ROW, BLOCK_COLS, createKernel, type KernelExports } from './simdKernel';
-import { dacInput, type DeviceSamplers, type TrialOptions, type TrialResult, TrialScratch } from './trialCommon';
+import {
+  dacInput,
+  type DeviceSamplers,
+  type TrialOptions,
+  type TrialResult,
+  TrialScratch,
+} from './trialCommon';
 
 export { dacInput, TrialScratch };
 export type { DeviceSamplers, LevelSampler, TrialOptions, TrialResult } from './trialCommon';
@@ -47,7 +60,15 @@ export function runTrial(
     const noisy = !opts.nominal && device.readNoiseRelSigma > 0;
     const r =
       (noisy ? null : fastAnalogForward(plan, stage, s, g, x, scratch)) ??
-      referenceAnalogForward(plan, stage, s, g, x, scratch, noisy ? { rng: rng.child('read', s), rel: device.readNoiseRelSigma } : null);
+      referenceAnalogForward(
+        plan,
+        stage,
+        s,
+        g,
+        x,
+        scratch,
+        noisy ? { rng: rng.child('read', s), rel: device.readNoiseRelSigma } : null,
+      );
     x = r.out;
     clipRate.push(r.clipRate);
   });
@@ -104,6 +125,11 @@ interface StageState {
   cachedCsr: TileCsr[] | null;
   cachedFor: Float32Array | null;
   cachedWeighted: boolean;
+  /**
+   * Binary cached inputs: lists of 4-row groups (entry = group and which of its rows are active) and,
+   * per tile, the per-trial subset sums of each group's rows (see groupSums); else null.
+   */
+  groups: { csr: TileCsr[]; sums: Array<{ ptr: number; blockBytes: number }> } | null;
   out: Float32Array;
   refOf: Int32Array;
 }
@@ -142,7 +168,9 @@ class FastEngine {
 
 /** How often the fast path ran for trials using this scratch, and how many conversions it recomputed exactly. */
 export function fastPathStats(scratch: TrialScratch): { fastStages: number; exactConversions: number } {
-  return scratch.fast instanceof FastEngine ? { ...scratch.fast.stats } : { fastStages: 0, exactConversions: 0 };
+  return scratch.fast instanceof FastEngine
+    ? { ...scratch.fast.stats }
+    : { fastStages: 0, exactConversions: 0 };
 }
 
 function engineOf(scratch: TrialScratch): FastEngine | null {
@@ -153,7 +181,13 @@ function engineOf(scratch: TrialScratch): FastEngine | null {
   return scratch.fast instanceof FastEngine ? scratch.fast : null;
 }
 
-function stageState(e: FastEngine, plan: SimPlan, stage: AnalogStage, inputRows: number, steps: number): StageState | null {
+function stageState(
+  e: FastEngine,
+  plan: SimPlan,
+  stage: AnalogStage,
+  inputRows: number,
+  steps: number,
+): StageState | null {
   const known = e.stages.get(stage);
   if (known && known.inputRows === inputRows) return known;
   const { cols, physCols } = stage;
@@ -185,7 +219,9 @@ function stageState(e: FastEngine, plan: SimPlan, stage: AnalogStage, inputRows:
     rowOffPtr: e.alloc(CHUNK_ROWS * (t.rowEnd - t.rowStart) * 4),
     uPtr: e.alloc(CHUNK_ROWS * (t.rowEnd - t.rowStart) * 4),
   }));
-  const refOf = stage.refColumnOf ? Int32Array.from(stage.refColumnOf) : Int32Array.from({ length: cols }, (_, j) => cols + j);
+  const refOf = stage.refColumnOf
+    ? Int32Array.from(stage.refColumnOf)
+    : Int32Array.from({ length: cols }, (_, j) => cols + j);
   // Differential: the kernel takes cols + j itself (refPtr 0).
   const refPtr = stage.refColumnOf ? e.alloc(cols * 4) : 0;
   if (refPtr) e.i32.set(refOf, refPtr >> 2);
@@ -203,6 +239,7 @@ function stageState(e: FastEngine, plan: SimPlan, stage: AnalogStage, inputRows:
     cachedCsr: null,
     cachedFor: null,
     cachedWeighted: true,
+    groups: null,
     out: new Float32Array(inputRows * cols),
     refOf,
   };
@@ -274,24 +311,121 @@ function buildCsr(
   return ones ? 'ones' : 'weighted';
 }
 
-/** The first stage's lists for all input rows, built once per plan if they fit the budget. */
-function cachedCsr(e: FastEngine, st: StageState, stage: AnalogStage, u: Float32Array, inputRows: number): TileCsr[] | null {
-  if (st.cachedFor === u) return st.cachedCsr;
+/**
+ * The first stage's lists for all input rows, built once per plan if they fit the budget. `src` holds u,
+ * or raw inputs when `dac` is given.
+ */
+function cachedCsr(
+  e: FastEngine,
+  st: StageState,
+  stage: AnalogStage,
+  src: Float32Array,
+  inputRows: number,
+  dac: DacStep | null,
+): TileCsr[] | null {
+  if (st.cachedFor === src) return st.cachedCsr;
   // Leaving the old lists allocated is fine: a worker's scratch serves one plan.
-  st.cachedFor = u;
+  st.cachedFor = src;
   st.cachedCsr = null;
+  // Non-zero inputs bound the entries (the DAC may still round some to 0).
   const counts = stage.rowTiles.map((t) => {
     let c = 0;
-    for (let n = 0; n < inputRows; n++) for (let i = t.rowStart; i < t.rowEnd; i++) if (u[n * stage.rows + i] !== 0) c++;
+    for (let n = 0; n < inputRows; n++)
+      for (let i = n * stage.rows + t.rowStart, end = n * stage.rows + t.rowEnd; i < end; i++)
+        if (src[i] !== 0) c++;
     return c;
   });
   if (counts.reduce((a, b) => a + b, 0) > MAX_CACHED_ENTRIES) return null;
-  const csr = counts.map((c) => ({ rowStartPtr: e.alloc((inputRows + 1) * 4), rowOffPtr: e.alloc(c * 4), uPtr: e.alloc(c * 4) }));
-  const kind = buildCsr(e, stage, u, 0, inputRows, 0, csr, null);
+  const csr = counts.map((c) => ({
+    rowStartPtr: e.alloc((inputRows + 1) * 4),
+    rowOffPtr: e.alloc(c * 4),
+    uPtr: e.alloc(c * 4),
+  }));
+  const kind = buildCsr(e, stage, src, 0, inputRows, 0, csr, dac);
   if (kind === 'fail') return null;
   st.cachedCsr = csr;
   st.cachedWeighted = kind === 'weighted';
+  if (kind === 'ones') st.groups = groupLists(e, stage, csr, inputRows, st.nBlocks);
   return csr;
+}
+
+/**
+ * Binary inputs add conductances without weights, so the sum over a row's active rows can take 4 rows at
+ * a time: each trial tabulates, per group of 4 tile rows, the sums of all 16 subsets of its rows
+ * (groupSums), and the input lists name (group, subset) entries instead of rows: about 2.6 times fewer
+ * additions on binarised MNIST. Any summation order is covered by the float32 error bound (it holds for
+ * any order, with each entry counted as up to 4 terms); exact recomputations use the row lists.
+ */
+const GROUP_ROWS = 4;
+const SUBSETS = 1 << GROUP_ROWS;
+
+function groupLists(e: FastEngine, stage: AnalogStage, rowCsr: TileCsr[], inputRows: number, nBlocks: number): StageState['groups'] {
+  const csr: TileCsr[] = [];
+  const sums: Array<{ ptr: number; blockBytes: number }> = [];
+  stage.rowTiles.forEach((t, r) => {
+    const groups = Math.ceil((t.rowEnd - t.rowStart) / GROUP_ROWS);
+    const blockBytes = groups * SUBSETS * BLOCK_BYTES_PER_ROW;
+    sums.push({ ptr: e.alloc(nBlocks * blockBytes), blockBytes });
+    const rc = rowCsr[r];
+    const entries = e.i32[(rc.rowStartPtr >> 2) + inputRows];
+    const c = { rowStartPtr: e.alloc((inputRows + 1) * 4), rowOffPtr: e.alloc(entries * 4), uPtr: e.alloc(4) };
+    const i32 = e.i32;
+    const starts = rc.rowStartPtr >> 2;
+    const offs = rc.rowOffPtr >> 2;
+    let k = 0;
+    for (let n = 0; n < inputRows; n++) {
+      i32[(c.rowStartPtr >> 2) + n] = k;
+      let group = -1;
+      let subset = 0;
+      for (let j = i32[starts + n], end = i32[starts + n + 1]; j <= end; j++) {
+        const row = j < end ? i32[offs + j] >>> ROW_SHIFT : -1;
+        const q = j < end ? Math.floor(row / GROUP_ROWS) : -1;
+        if (q !== group && group >= 0) i32[(c.rowOffPtr >> 2) + k++] = (group * SUBSETS + subset) * BLOCK_BYTES_PER_ROW;
+        if (q !== group) subset = 0;
+        group = q;
+        if (row >= 0) subset |= 1 << (row % GROUP_ROWS);
+      }
+    }
+    i32[(c.rowStartPtr >> 2) + inputRows] = k;
+    csr.push(c);
+  });
+  return { csr, sums };
+}
+
+/**
+ * This trial's subset sums (float32) of each 4-row group, from the row-major conductances: subset s is
+ * subset s without its lowest row, plus that row. False if a conductance is negative or not finite.
+ */
+function groupSums(e: FastEngine, st: StageState, stage: AnalogStage, g: Float32Array[]): boolean {
+  const { physCols } = stage;
+  const f32 = e.f32;
+  for (let r = 0; r < g.length; r++) {
+    const rows = st.tiles[r].rows;
+    const { ptr, blockBytes } = st.groups!.sums[r];
+    const gt = g[r];
+    for (let b = 0; b < st.nBlocks; b++) {
+      const p0 = b * BLOCK_COLS;
+      const width = Math.min(BLOCK_COLS, physCols - p0);
+      const base = (ptr + b * blockBytes) >> 2;
+      for (let q = 0; q * GROUP_ROWS < rows; q++) {
+        const table = base + q * SUBSETS * BLOCK_COLS; // subset 0 stays 0
+        for (let subset = 1; subset < SUBSETS; subset++) {
+          const low = 31 - Math.clz32(subset & -subset);
+          const row = q * GROUP_ROWS + low;
+          const to = table + subset * BLOCK_COLS;
+          const from = table + (subset & (subset - 1)) * BLOCK_COLS;
+          if (row >= rows) continue; // a partial last group: subsets with missing rows never occur
+          const src = row * physCols + p0;
+          for (let c = 0; c < width; c++) {
+            const v = gt[src + c];
+            if (!(v >= 0 && v < Infinity)) return false;
+            f32[to + c] = f32[from + c] + v;
+          }
+        }
+      }
+    }
+  }
+  return true;
 }
 
 /** Copy the tiles' conductances into the kernel's column-block layout; false if one is negative or not finite. */
@@ -364,6 +498,42 @@ function writeOutputs(
   }
 }
 
+/**
+ * What a stage's lists are built from: its raw inputs with the DAC fused into list building, or, when
+ * the input needs reshaping first (conv patches, an input quantiser), the DAC fractions u.
+ */
+function stageSource(
+  plan: SimPlan,
+  stage: AnalogStage,
+  stageIndex: number,
+  x: Activations,
+  scratch: TrialScratch,
+): { src: Float32Array; inputRows: number; dac: DacStep | null } {
+  if (stage.conv || stage.inputQuantizer) {
+    const { u, rows } = scratch.stageInput(plan, stageIndex, stage, x);
+    return { src: u, inputRows: rows, dac: null };
+  }
+  return {
+    src: x.data,
+    inputRows: x.count,
+    dac: { kind: stage.dac.kind, xMax: stage.dac.xMax, steps: 2 ** stage.dac.bits - 1 },
+  };
+}
+
+/**
+ * Prepare the fast path before the first trial (optional; the first trial would do it): the kernel, and
+ * the first analog stage's input lists, which every trial reuses.
+ */
+export function prepareTrials(plan: SimPlan, scratch: TrialScratch): void {
+  const stage = plan.stages[0];
+  if (!stage || stage.kind !== 'analog' || stage.adcBits === null) return;
+  const e = engineOf(scratch);
+  if (!e) return;
+  const { src, inputRows, dac } = stageSource(plan, stage, 0, plan.front, scratch);
+  const st = stageState(e, plan, stage, inputRows, 2 ** stage.adcBits - 1);
+  if (st) cachedCsr(e, st, stage, src, inputRows, dac);
+}
+
 function fastAnalogForward(
   plan: SimPlan,
   stage: AnalogStage,
@@ -377,21 +547,12 @@ function fastAnalogForward(
   if (!e) return null;
   const steps = 2 ** stage.adcBits - 1;
   const isFirst = plan.stages.findIndex((st) => st.kind === 'analog') === stageIndex;
-  // Later stages: the DAC is fused into list building unless the input needs reshaping first.
-  const fuseDac = !isFirst && !stage.conv && !stage.inputQuantizer;
-  let src: Float32Array;
-  let inputRows: number;
-  if (fuseDac) {
-    src = x.data;
-    inputRows = x.count;
-  } else {
-    ({ u: src, rows: inputRows } = scratch.stageInput(plan, stageIndex, stage, x));
-  }
-  const dac: DacStep | null = fuseDac ? { kind: stage.dac.kind, xMax: stage.dac.xMax, steps: 2 ** stage.dac.bits - 1 } : null;
+  const { src, inputRows, dac } = stageSource(plan, stage, stageIndex, x, scratch);
   const st = stageState(e, plan, stage, inputRows, steps);
   if (!st) return null;
-  if (!loadConductances(e, st, stage, g)) return null;
-  const cached = isFirst ? cachedCsr(e, st, stage, src, inputRows) : null;
+  const cached = isFirst ? cachedCsr(e, st, stage, src, inputRows, dac) : null;
+  const groups = cached && !(globalThis as { NOGROUP?: boolean }).NOGROUP ? st.groups : null;
+  if (!(groups ? groupSums(e, st, stage, g) : loadConductances(e, st, stage, g))) return null;
 
   const { cols, physCols, rowTiles } = stage;
   const { physPad, tiles, out, refOf, codePtr, listPtr, clipPtr, accPtr } = st;
@@ -420,10 +581,15 @@ function fastAnalogForward(
       const t = tiles[r];
       const c = csr[r];
       // prettier-ignore
-      const ambiguous = e.k.accumulateCodes(
-        t.gPtr, st.nBlocks, t.blockBytes, c.rowStartPtr, c.rowOffPtr, c.uPtr, n0, n1, codePtr, physPad * 4, weighted ? 1 : 0,
-        t.kPtr, t.rhoA, t.rhoB, eAbs, steps, listPtr, clipPtr,
-      );
+      const ambiguous = groups
+        ? e.k.accumulateCodes(
+          groups.sums[r].ptr, st.nBlocks, groups.sums[r].blockBytes, groups.csr[r].rowStartPtr, groups.csr[r].rowOffPtr, 0, n0, n1,
+          codePtr, physPad * 4, 0, t.kPtr, GROUP_ROWS * t.rhoA, t.rhoB, eAbs, steps, listPtr, clipPtr,
+        )
+        : e.k.accumulateCodes(
+          t.gPtr, st.nBlocks, t.blockBytes, c.rowStartPtr, c.rowOffPtr, c.uPtr, n0, n1, codePtr, physPad * 4, weighted ? 1 : 0,
+          t.kPtr, t.rhoA, t.rhoB, eAbs, steps, listPtr, clipPtr,
+        );
       const mem = e.i32; // codes and the lists' integer arrays
       const uMem = e.f32;
       const cBase = codePtr >> 2;
@@ -438,7 +604,8 @@ function fastAnalogForward(
         if (p >= physCols) continue;
         const n = n0 + (idx - p) / physPad;
         let sum = 0;
-        for (let k = mem[starts + n], k1 = mem[starts + n + 1]; k < k1; k++) sum += uMem[us + k] * gt[(mem[offs + k] >>> ROW_SHIFT) * physCols + p];
+        for (let k = mem[starts + n], k1 = mem[starts + n + 1]; k < k1; k++)
+          sum += uMem[us + k] * gt[(mem[offs + k] >>> ROW_SHIFT) * physCols + p];
         mem[cBase + idx] = exactCode(sum, vRead, t.iFull[p], steps, clip);
       }
       e.stats.exactConversions += ambiguous;
@@ -448,7 +615,8 @@ function fastAnalogForward(
           let sumU = 0;
           for (let k = mem[starts + n], k1 = mem[starts + n + 1]; k < k1; k++) sumU += uMem[us + k];
           const row = cBase + (n - n0) * physPad;
-          for (let p = cols; p < physCols; p++) mem[row + p] = exactCode(sumU * refExact, vRead, t.iFull[p], steps, clip);
+          for (let p = cols; p < physCols; p++)
+            mem[row + p] = exactCode(sumU * refExact, vRead, t.iFull[p], steps, clip);
         }
       }
       if (t.tablePtr) {

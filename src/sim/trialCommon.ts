@@ -54,12 +54,18 @@ export class TrialScratch {
   }
 
   /** The first analog stage's DAC input for this plan, computed once. */
-  stageInput(plan: SimPlan, stageIndex: number, stage: AnalogStage, x: Activations): { u: Float32Array; rows: number } {
+  stageInput(
+    plan: SimPlan,
+    stageIndex: number,
+    stage: AnalogStage,
+    x: Activations,
+  ): { u: Float32Array; rows: number } {
     const cached = this.firstInput;
     if (cached && cached.plan === plan && cached.stage === stageIndex) return cached;
     const input = dacInput(stage, x);
     // The first stage reads the cached front, the same every trial: keep its DAC input.
-    if (plan.stages.findIndex((st) => st.kind === 'analog') === stageIndex) this.firstInput = { plan, stage: stageIndex, ...input };
+    if (plan.stages.findIndex((st) => st.kind === 'analog') === stageIndex)
+      this.firstInput = { plan, stage: stageIndex, ...input };
     return input;
   }
 }
@@ -68,7 +74,11 @@ export class TrialScratch {
  * Inputs as DAC fractions of vRead: u = V / vRead, one row per image (dense) or patch (conv). `into`,
  * when large enough, receives u (no allocation).
  */
-export function dacInput(stage: AnalogStage, x: Activations, into?: Float32Array): { u: Float32Array; rows: number } {
+export function dacInput(
+  stage: AnalogStage,
+  x: Activations,
+  into?: Float32Array,
+): { u: Float32Array; rows: number } {
   let input = x.data;
   if (stage.inputQuantizer) {
     input = Float32Array.from(input);
@@ -86,14 +96,22 @@ export function dacInput(stage: AnalogStage, x: Activations, into?: Float32Array
     input = cols;
     rows = x.count * positions;
   }
-  const u = into && into.length >= input.length ? into.subarray(0, input.length) : new Float32Array(input.length);
+  const u =
+    into && into.length >= input.length ? into.subarray(0, input.length) : new Float32Array(input.length);
   const { kind, bits, xMax } = stage.dac;
   const steps = 2 ** bits - 1;
-  for (let i = 0; i < input.length; i++) {
-    const f = input[i] / xMax;
-    if (kind === 'ideal') u[i] = f;
-    else if (kind === 'binary') u[i] = input[i] > 0 ? 1 : 0;
-    else u[i] = Math.round((f <= 0 ? 0 : f >= 1 ? 1 : f) * steps) / steps;
-  }
+  // One loop per DAC kind (this runs over every input of a stage).
+  if (kind === 'ideal') for (let i = 0; i < input.length; i++) u[i] = input[i] / xMax;
+  else if (kind === 'binary') for (let i = 0; i < input.length; i++) u[i] = input[i] > 0 ? 1 : 0;
+  else
+    for (let i = 0; i < input.length; i++) {
+      const x = input[i];
+      if (x === 0) {
+        u[i] = 0; // f = 0 (or -0): code 0
+        continue;
+      }
+      const f = x / xMax;
+      u[i] = Math.round((f <= 0 ? 0 : f >= 1 ? 1 : f) * steps) / steps;
+    }
   return { u, rows };
 }

@@ -17,8 +17,12 @@ export function cacheRoot(): string {
   return path.resolve(__dirname, __filename.endsWith('.ts') ? '../..' : '../../..', '.cache');
 }
 
+/**
+ * The key covers the job and the training defaults it runs with, so changing a default (learning-rate
+ * schedule, batch size) trains anew instead of reusing a stale model.
+ */
 export function modelKey(job: ModelJob): string {
-  const hash = createHash('sha256').update(JSON.stringify(job)).digest('hex').slice(0, 12);
+  const hash = createHash('sha256').update(JSON.stringify({ job, train: DEFAULT_TRAIN })).digest('hex').slice(0, 12);
   return `${job.dataset}-${job.arch.replace(/[^a-z0-9]+/gi, '_')}-${hash}`;
 }
 
@@ -38,6 +42,7 @@ export async function cachedModel(
       batchSize: DEFAULT_TRAIN.batchSize,
       lr: DEFAULT_TRAIN.learningRate,
       momentum: DEFAULT_TRAIN.momentum,
+      lrSchedule: DEFAULT_TRAIN.lrSchedule,
       validationSplit: DEFAULT_TRAIN.validationSplit,
       arch: job.arch,
       epochs: job.epochs,

@@ -7,7 +7,13 @@ import { quantizedMlpCnnStudy } from './studies/quantizedMlpCnn';
 import { binarizedVariationStudy } from './studies/binarizedVariation';
 import type { Study } from './types';
 
-const STUDIES: Study[] = [defaultStudy, adcSizingStudy, denseResolutionStudy, quantizedMlpCnnStudy, binarizedVariationStudy];
+const STUDIES: Study[] = [
+  defaultStudy,
+  adcSizingStudy,
+  denseResolutionStudy,
+  quantizedMlpCnnStudy,
+  binarizedVariationStudy,
+];
 
 export function studyNames(): string[] {
   return STUDIES.map((s) => s.name);

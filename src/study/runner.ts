@@ -52,7 +52,6 @@ export async function runStudy(study: Study, o: StudyRunOptions): Promise<{ reco
   ensureWritableDir(o.out);
   const trials = o.trials ?? study.defaultTrials[o.mode];
   const params = o.params ?? {};
-  checkStamp(o.out, { study: study.name, mode: o.mode, trials, seed: o.seed, params });
   const log = o.log ?? ((m: string) => process.stderr.write(`[${study.name}] ${m}\n`));
   const datasets = new Map<string, Dataset>();
   const limits = study.data[o.mode];
@@ -74,8 +73,10 @@ export async function runStudy(study: Study, o: StudyRunOptions): Promise<{ reco
     },
     model: (job) => cachedModel({ ...job, limit: limits.trainLimit }, ctx.dataset(job.dataset), log),
   };
-  const store = new ResultStore(o.out);
   const configs = study.configurations(ctx);
+  // Stamp the directory only once the study has accepted its settings (configurations() validates them).
+  checkStamp(o.out, { study: study.name, mode: o.mode, trials, seed: o.seed, params });
+  const store = new ResultStore(o.out);
   const keys = new Set<string>();
   for (const c of configs) {
     if (keys.has(c.key)) throw new Error(`study ${study.name}: configuration key ${c.key} is not unique`);

@@ -14,7 +14,13 @@
  *   G drawn from the same level samplers (the card resolved by src/device/model.ts), so the relative
  *   weight error (w - w_nominal) / alpha is the same random variable in training and in simulation.
  */
-import { type BinaryCard, type DeviceCard, type VariationDistribution, parseDeviceCard, withBinaryVariation } from '../device/card';
+import {
+  type BinaryCard,
+  type DeviceCard,
+  type VariationDistribution,
+  parseDeviceCard,
+  withBinaryVariation,
+} from '../device/card';
 import type { LevelModel } from '../device/levels';
 import { loadDeviceCard } from '../device/loadDevice';
 import { resolveDevice } from '../device/model';
@@ -41,9 +47,14 @@ export function sweptCardName(base: string, distribution: VariationDistribution,
  * The binary card `device` with R_on and R_off variation both set to `sigma` (fraction of the mean
  * resistance) under `distribution`, renamed after the sweep point and validated like a card on disk.
  */
-export function sweptBinaryCard(device: string | DeviceCard, distribution: VariationDistribution, sigma: number): BinaryCard {
+export function sweptBinaryCard(
+  device: string | DeviceCard,
+  distribution: VariationDistribution,
+  sigma: number,
+): BinaryCard {
   const card = typeof device === 'string' ? loadDeviceCard(device) : device;
-  if (card.kind !== 'binary') throw new InputError(`device ${card.name}: the variation sweep needs a binary card, not ${card.kind}`);
+  if (card.kind !== 'binary')
+    throw new InputError(`device ${card.name}: the variation sweep needs a binary card, not ${card.kind}`);
   const swept: BinaryCard = {
     ...withBinaryVariation(card, distribution, sigma),
     name: sweptCardName(card.name, distribution, sigma),
@@ -61,7 +72,8 @@ export interface BinaryPairModel {
 }
 
 export function binaryPairModel(card: DeviceCard): BinaryPairModel {
-  if (card.kind !== 'binary') throw new InputError(`variation-aware training needs a binary device card, ${card.name} is ${card.kind}`);
+  if (card.kind !== 'binary')
+    throw new InputError(`variation-aware training needs a binary device card, ${card.name} is ${card.kind}`);
   const [off, on] = resolveDevice(card).levels;
   return { off, on, spanSiemens: on.gMeanSiemens - off.gMeanSiemens };
 }

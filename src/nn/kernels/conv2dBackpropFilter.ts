@@ -9,6 +9,7 @@
  * public tf ops on the active (wasm) backend; the engine does not tape ops run inside a kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import { asTensor } from './wrap';
 
 export const CONV2D_BACKPROP_FILTER = 'Conv2DBackpropFilter';
 
@@ -18,11 +19,6 @@ export interface Conv2dBackpropFilterAttrs {
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   filterShape: [number, number, number, number];
-}
-
-/** Kernel inputs are tensors in practice; wrap a bare TensorInfo just in case (call inside a tidy). */
-function asTensor(info: tf.TensorInfo): tf.Tensor {
-  return info instanceof tf.Tensor ? info : tf.engine().makeTensorFromTensorInfo(info);
 }
 
 /** dW [fH, fW, inC, outC] of a conv2d (dilation 1) from its input x and output gradient dy. */

@@ -40,7 +40,8 @@ export function binarizedVariationPlan(mode: StudyMode): BinarizedVariationPlan 
   return { arch: 'cnn:c32p2-c64p2:h128:bn', epochs: 30, sigmas: [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3] };
 }
 
-export type Training = { kind: 'plain' } | { kind: 'variation-aware'; distribution: VariationDistribution; sigma: number };
+export type Training =
+  { kind: 'plain' } | { kind: 'variation-aware'; distribution: VariationDistribution; sigma: number };
 
 export function trainingLabel(t: Training): string {
   return t.kind === 'plain' ? 'plain' : `variation-aware (${Math.round(100 * t.sigma)} %)`;
@@ -51,7 +52,12 @@ export function trainingsFor(distribution: VariationDistribution): Training[] {
   return [{ kind: 'plain' }, { kind: 'variation-aware', distribution, sigma: TRAIN_SIGMA }];
 }
 
-export function modelJob(plan: BinarizedVariationPlan, training: Training, seed: number, device: string): ModelJob {
+export function modelJob(
+  plan: BinarizedVariationPlan,
+  training: Training,
+  seed: number,
+  device: string,
+): ModelJob {
   const job: ModelJob = {
     dataset: DATASET,
     arch: plan.arch,
@@ -61,7 +67,8 @@ export function modelJob(plan: BinarizedVariationPlan, training: Training, seed:
     weightLayers: 'all',
     seed,
   };
-  if (training.kind === 'variation-aware') job.variation = { distribution: training.distribution, sigma: training.sigma, device };
+  if (training.kind === 'variation-aware')
+    job.variation = { distribution: training.distribution, sigma: training.sigma, device };
   return job;
 }
 
@@ -77,7 +84,8 @@ function settings(ctx: StudyContext) {
 
 export const binarizedVariationStudy: Study = {
   name: 'binarized-variation',
-  description: 'binary-weight CNN on binary memristors: accuracy vs R_on/R_off variation, plain vs variation-aware training',
+  description:
+    'binary-weight CNN on binary memristors: accuracy vs R_on/R_off variation, plain vs variation-aware training',
   defaultTrials: { quick: 4, full: 10 },
   data: { quick: { trainLimit: 5000, testLimit: 1000 }, full: {} },
   configurations(ctx) {
@@ -87,7 +95,9 @@ export const binarizedVariationStudy: Study = {
     sweptBinaryCard(device, 'gaussian', 0);
     const circuitCard = loadCircuitCard(circuit);
     if (circuitCard.analogLayers !== 'all')
-      ctx.log(`circuit ${circuit} runs only dense layers on tiles (analogLayers "dense"): conv layers stay digital and ideal`);
+      ctx.log(
+        `circuit ${circuit} runs only dense layers on tiles (analogLayers "dense"): conv layers stay digital and ideal`,
+      );
     const configs: StudyConfig[] = [];
     for (const distribution of DISTRIBUTIONS)
       for (const training of trainingsFor(distribution))

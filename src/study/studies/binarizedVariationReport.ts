@@ -49,7 +49,9 @@ export function variationRows(records: readonly ResultRecord[]): VariationRow[] 
     })
     .sort(
       (a, b) =>
-        a.distribution.localeCompare(b.distribution) || trainingOrder(a.training) - trainingOrder(b.training) || a.variationPct - b.variationPct,
+        a.distribution.localeCompare(b.distribution) ||
+        trainingOrder(a.training) - trainingOrder(b.training) ||
+        a.variationPct - b.variationPct,
     );
 }
 
@@ -60,9 +62,16 @@ function trainingOrder(label: string): number {
 /** Line (mean) and band (95 % CI) per training, one panel per distribution. */
 export function variationChart(rows: readonly VariationRow[], subtitle: string): VegaLiteSpec {
   const data = rows.map((r) => ({ ...r, panel: `${r.distribution} variation` }));
-  const trainings = [...new Set(rows.map((r) => r.training))].sort((a, b) => trainingOrder(a) - trainingOrder(b));
+  const trainings = [...new Set(rows.map((r) => r.training))].sort(
+    (a, b) => trainingOrder(a) - trainingOrder(b),
+  );
   const xValues = [...new Set(rows.map((r) => r.variationPct))].sort((a, b) => a - b);
-  const color = { field: 'training', type: 'nominal', title: 'training', scale: { domain: trainings, range: PALETTE } };
+  const color = {
+    field: 'training',
+    type: 'nominal',
+    title: 'training',
+    scale: { domain: trainings, range: PALETTE },
+  };
   const legend = { symbolType: 'stroke', symbolSize: 400, symbolStrokeWidth: 2.5 };
   const x = {
     field: 'variationPct',
@@ -118,12 +127,22 @@ export function comparisonTable(rows: readonly VariationRow[]): string {
     ];
   });
   return markdownTable(
-    ['distribution', 'R variation (%)', 'weight sd / alpha (%)', 'plain: mean [95 % CI] (%)', 'variation-aware: mean [95 % CI] (%)', 'difference (points)'],
+    [
+      'distribution',
+      'R variation (%)',
+      'weight sd / alpha (%)',
+      'plain: mean [95 % CI] (%)',
+      'variation-aware: mean [95 % CI] (%)',
+      'difference (points)',
+    ],
     body,
   );
 }
 
-export async function writeBinarizedVariationReport(records: readonly ResultRecord[], out: string): Promise<string[]> {
+export async function writeBinarizedVariationReport(
+  records: readonly ResultRecord[],
+  out: string,
+): Promise<string[]> {
   if (records.length === 0) return [];
   const rows = variationRows(records);
   const first = records[0];
@@ -132,7 +151,9 @@ export async function writeBinarizedVariationReport(records: readonly ResultReco
   await writeChart(variationChart(rows, subtitle), path.join(out, FIGURE));
   // One row per trained model: the plain model serves both panels, each distribution has its own aware model.
   const models = [...new Map(records.map((r) => [String(r.model), r])).values()].map((r) => [
-    r.training === 'plain' ? 'plain' : `variation-aware, ${String(r.distribution)} ${Math.round(100 * Number(r.trainSigma))} %`,
+    r.training === 'plain'
+      ? 'plain'
+      : `variation-aware, ${String(r.distribution)} ${Math.round(100 * Number(r.trainSigma))} %`,
     String(r.model),
     pct(100 * Number(r.floatAccuracy)),
   ]);
@@ -150,7 +171,7 @@ export async function writeBinarizedVariationReport(records: readonly ResultReco
     'R variation: sd / mean of R_on and R_off (both states), Gaussian or lognormal (mean-preserving) in resistance. ' +
       'Weight sd / alpha: spread of the weight a differential pair encodes, alpha (G+ - G-) / (E G_on - E G_off); ' +
       'with a Gaussian R the conductance 1/R is skewed, so at equal R spread it exceeds the lognormal one. ' +
-      'Variation-aware models were trained with the same card at 20 % (the panel\'s distribution): every batch draws a fresh chip ' +
+      "Variation-aware models were trained with the same card at 20 % (the panel's distribution): every batch draws a fresh chip " +
       'for every conv and dense layer and the forward pass computes with the weights it encodes, the same random weights the simulator realises. ' +
       'The 0 % point is the nominal chip (converter quantisation only).',
     '',
@@ -170,5 +191,7 @@ export async function writeBinarizedVariationReport(records: readonly ResultReco
       })),
     ),
   );
-  return [`${FIGURE}.svg`, `${FIGURE}.png`, `${FIGURE}.vl.json`, 'summary.md', 'results.csv'].map((f) => path.join(out, f));
+  return [`${FIGURE}.svg`, `${FIGURE}.png`, `${FIGURE}.vl.json`, 'summary.md', 'results.csv'].map((f) =>
+    path.join(out, f),
+  );
 }

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { errorBarChart } from '../../report/errorBarChart';
 import { histogramWithDensity } from '../../report/histogram';
 import { type VegaLiteSpec, writeChart } from '../../report/render';
-import { markdownTable, toCsv } from '../../report/tables';
-import { baseConfig, PALETTE, titleOf } from '../../report/theme';
+import { formatNumber, markdownTable, toCsv } from '../../report/tables';
+import { baseConfig, PALETTE } from '../../report/theme';
 import { writeFileAtomic } from '../../util/files';
 import type { ResultRecord } from '../results';
 import type { AdcResult, DenseResolutionRecord } from './denseResolution';
@@ -148,54 +148,58 @@ function csvRows(records: Rec[]) {
   );
 }
 
-/** Accuracy per case: digital (hollow diamond) and the chip at the ADC nearest lossless (dot, 95 % CI). */
+/**
+ * Accuracy per case: digital (hollow diamond) and the chip at the ADC nearest lossless (dot, mean ± 1
+ * std over chips: with the few chips of a quick run a 95 % CI is mostly the t quantile). Cases run down
+ * the y axis, heads side by side within each case.
+ */
 export function caseChart(records: Rec[], dataset: string): VegaLiteSpec {
   const rows = records
     .filter((r) => r.dataset === dataset)
-    .flatMap((r) => {
+    .map((r) => {
       const near = nearestLossless(r);
-      const out = [{ case: r.case, head: r.head, measure: 'digital', value: pct(r.digitalAccuracy), lo: pct(r.digitalAccuracy), hi: pct(r.digitalAccuracy) }];
-      if (near) out.push({ case: r.case, head: r.head, measure: 'chip, ADC at lossless bits', value: pct(near.mean), lo: pct(near.ci95[0]), hi: pct(near.ci95[1]) });
-      return out;
+      const chip = near ? pct(near.mean) : null;
+      const std = near ? pct(near.std) : 0;
+      return { case: r.case, head: r.head, digital: pct(r.digitalAccuracy), chip, lo: chip === null ? null : chip - std, hi: chip === null ? null : chip + std };
     });
   const cases = distinctInOrder(rows.map((r) => r.case));
   const heads = distinctInOrder(rows.map((r) => r.head));
-  const y = { field: 'case', type: 'nominal', title: 'case', sort: cases, scale: { paddingInner: 0.25 } };
+  const y = { field: 'case', type: 'nominal', title: null, sort: cases, axis: { labelLimit: 300 }, scale: { paddingInner: 0.2 } };
   const yOffset = { field: 'head', type: 'nominal', sort: heads };
   const x = { type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false, padding: 10 } };
   const color = { field: 'head', type: 'nominal', title: 'head', scale: { domain: heads, range: PALETTE } };
-  const images = records.find((r) => r.dataset === dataset)?.testImages;
+  const shape = { field: 'measure', type: 'nominal', title: 'measure', scale: { domain: ['digital', 'chip (lossless ADC)'], range: ['diamond', 'circle'] } };
+  const first = records.find((r) => r.dataset === dataset);
+  const trials = first ? (nearestLossless(first)?.perTrial.length ?? 0) : 0;
+  const chipRows = { filter: 'datum.chip !== null' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: titleOf(
-      `Dense-head resolution on ${dataset}: accuracy per case`,
-      `${images} test images; hollow diamond: digital; dot and bar: mean and 95 % CI over chips, ADC at the lossless bits (16 where lossless > 16)`,
-    ),
+    title: {
+      text: `Dense-head resolution on ${dataset}: accuracy per case`,
+      subtitle: [
+        `${first?.testImages} test images, ${trials} chips; hollow diamond: digital (quantised, no crossbar);`,
+        'dot and bar: chip mean ± 1 std, ADC at the lossless bits (16 where lossless > 16)',
+      ],
+    },
     config: baseConfig(),
     width: 460,
-    height: { step: Math.max(14, 9 * heads.length) } as unknown as number,
+    height: { step: Math.max(16, 10 * heads.length) } as unknown as number,
     data: { values: rows },
     layer: [
       {
-        transform: [{ filter: "datum.measure !== 'digital'" }],
+        transform: [chipRows],
         mark: { type: 'rule', strokeWidth: 1.5 },
         encoding: { y, yOffset, x: { ...x, field: 'lo' }, x2: { field: 'hi' }, color },
       },
       {
-        mark: { type: 'point', size: 60, strokeWidth: 1.8, opacity: 1 },
-        encoding: {
-          y,
-          yOffset,
-          x: { ...x, field: 'value' },
-          color,
-          shape: { field: 'measure', type: 'nominal', title: 'measure', scale: { domain: ['digital', 'chip, ADC at lossless bits'], range: ['diamond', 'circle'] } },
-          fill: {
-            field: 'measure',
-            type: 'nominal',
-            title: 'measure',
-            scale: { domain: ['digital', 'chip, ADC at lossless bits'], range: ['white', '#555555'] },
-          },
-        },
+        transform: [chipRows, { calculate: "'chip (lossless ADC)'", as: 'measure' }],
+        mark: { type: 'point', filled: true, size: 55, opacity: 1 },
+        encoding: { y, yOffset, x: { ...x, field: 'chip' }, color, shape },
+      },
+      {
+        transform: [{ calculate: "'digital'", as: 'measure' }],
+        mark: { type: 'point', filled: false, size: 80, strokeWidth: 1.8, opacity: 1 },
+        encoding: { y, yOffset, x: { ...x, field: 'digital' }, color, shape },
       },
     ],
   } as unknown as VegaLiteSpec;
@@ -207,25 +211,30 @@ export function adcChart(records: Rec[], dataset: string, head: string, group: s
   const rows = sel.flatMap((r) =>
     r.adc
       .filter((a) => a.adcBits !== 'ideal')
-      .map((a) => ({ case: r.case, adcBits: a.adcBits as number, mean: pct(a.mean), lo: pct(a.ci95[0]), hi: pct(a.ci95[1]) })),
+      .map((a) => ({ case: r.case, adcBits: a.adcBits as number, mean: pct(a.mean), std: pct(a.std) })),
   );
   if (rows.length === 0) return null;
   const byBits = new Map<number, string[]>();
   for (const r of sel) byBits.set(r.losslessBits, [...(byBits.get(r.losslessBits) ?? []), r.case]);
   const rules = [...byBits.entries()].sort((a, b) => a[0] - b[0]).map(([x, ids]) => ({ x, label: `${ids.join(', ')} lossless` }));
+  const trials = sel[0]?.adc[0]?.perTrial.length ?? 0;
   const spec = errorBarChart({
     rows,
     x: 'adcBits',
     group: 'case',
     title: `${group} on paper2:${head} (${dataset}): accuracy against ADC bits`,
-    subtitle: `line and band: mean and 95 % CI over chips; dashed rules: lossless bits (cases ${rules.some((r) => r.x > MAX_CONVERTER_BITS) ? `above ${MAX_CONVERTER_BITS} bits simulated at ${MAX_CONVERTER_BITS}` : 'as labelled'}); dotted: ideal ADC`,
+    subtitle: `line and band: mean ± 1 std over ${trials} chips; dashed: lossless bits per case${rules.some((r) => r.x > MAX_CONVERTER_BITS) ? ` (above ${MAX_CONVERTER_BITS}: simulated at ${MAX_CONVERTER_BITS} and below)` : ''}; dotted: ideal ADC`,
     xTitle: 'ADC bits',
     yTitle: 'test accuracy (%)',
     groupTitle: 'case',
     rules,
   }) as unknown as { layer: Record<string, unknown>[] };
-  // Rule labels run up along their rules, so labels of neighbouring resolutions do not overlap.
+  // Whole-bit ticks at every simulated and every lossless resolution.
+  const ticks = [...new Set([...rows.map((r) => r.adcBits), ...rules.map((r) => r.x)])].sort((a, b) => a - b);
   for (const l of spec.layer) {
+    const enc = l.encoding as Record<string, Record<string, unknown>> | undefined;
+    if (enc?.x) enc.x = { ...enc.x, axis: { values: ticks, format: 'd' } };
+    // Rule labels run up along their rules, so labels of neighbouring resolutions do not overlap.
     const mark = l.mark as { type?: string } | undefined;
     if (mark?.type === 'text') l.mark = { ...mark, angle: -90, align: 'left', baseline: 'bottom', dx: 6, dy: -4 };
   }
@@ -262,13 +271,19 @@ export function inputHistogramChart(records: Rec[], dataset: string, head: strin
   const spec = histogramWithDensity({
     values: h.sample,
     density,
-    title: `Inputs of ${h.layer}, paper2:${head} (${dataset}, float-trained)`,
-    subtitle: `non-zero inputs (${h.nonZero} of ${h.total}, ${fmt((100 * h.nonZero) / h.total, 1)} %; ${h.sample.length} plotted); exponential fit x0 = ${h.x0.toPrecision(3)}, beta = ${h.beta.toPrecision(3)}; dashed: 1-bit thresholds`,
+    title: `Inputs of the first dense layer, paper2:${head} (${dataset}, float-trained)`,
     xTitle: 'dense-layer input',
     histogramLabel: 'non-zero inputs',
     densityLabel: 'fitted exponential',
     bins: 60,
-  }) as unknown as { layer: Record<string, unknown>[] };
+  }) as unknown as { layer: Record<string, unknown>[]; title: unknown };
+  spec.title = {
+    text: `Inputs of the first dense layer, paper2:${head} (${dataset}, float-trained)`,
+    subtitle: [
+      `${h.layer}: non-zero inputs ${h.nonZero} of ${h.total} (${fmt((100 * h.nonZero) / h.total, 1)} %), ${h.sample.length} plotted`,
+      `exponential fit: x0 = ${formatNumber(h.x0)}, beta = ${formatNumber(h.beta)}; dashed: 1-bit thresholds x0 + beta, x0 + beta ln 4`,
+    ],
+  };
   const thresholds = [
     { x: h.x0 + h.beta, label: 'mean threshold' },
     { x: h.x0 + h.beta * Math.log(4), label: 'q3 threshold' },

@@ -1,0 +1,18 @@
+/**
+ * Kernels xbarsim adds to or replaces in the wasm backend (tfjs-backend-wasm 4.22), so that training
+ * runs at the speed of its fast (XNNPACK) kernels:
+ *   Conv2DBackpropFilter  missing in wasm; built from slices and one matMul
+ *   Conv2DBackpropInput   stride 1 rewritten as a forward convolution
+ *   BatchMatMul           transposed operands rewritten as explicit transposes and a plain product
+ * Each is checked against the cpu backend's kernel in the tests.
+ */
+import { registerBatchMatMulWasm } from './batchMatMul';
+import { registerConv2dBackpropFilterWasm } from './conv2dBackpropFilter';
+import { registerConv2dBackpropInputWasm } from './conv2dBackpropInput';
+
+/** Register all of them (idempotent). Call after tfjs-backend-wasm is imported. */
+export function registerWasmKernels(): void {
+  registerConv2dBackpropFilterWasm();
+  registerConv2dBackpropInputWasm();
+  registerBatchMatMulWasm();
+}

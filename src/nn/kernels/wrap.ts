@@ -1,0 +1,34 @@
+/** Helpers for replacing a wasm kernel with one built from other (fast) kernels. */
+import * as tf from '@tensorflow/tfjs';
+
+/** Kernel inputs are tensors in practice; wrap a bare TensorInfo just in case (call inside a tidy). */
+export function asTensor(info: tf.TensorInfo): tf.Tensor {
+  return info instanceof tf.Tensor ? info : tf.engine().makeTensorFromTensorInfo(info);
+}
+
+const WRAPPED = Symbol('xbarsim.wrappedKernel');
+type Marked = tf.KernelConfig & { [WRAPPED]?: true };
+
+/**
+ * Put `makeFunc(original)` in place of the kernel `kernelName` of `backendName`, keeping the original's
+ * setup and dispose functions (the wasm backend binds its C functions in them) so it stays callable as
+ * a fallback. Done once: a second call sees the mark and does nothing.
+ */
+export function wrapKernel(
+  kernelName: string,
+  backendName: string,
+  makeFunc: (original: tf.KernelConfig) => tf.KernelFunc,
+): void {
+  const original = tf.getKernel(kernelName, backendName) as Marked | undefined;
+  if (!original || original[WRAPPED]) return;
+  const wrapped: Marked = { ...original, kernelFunc: makeFunc(original), [WRAPPED]: true };
+  tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel(wrapped);
+}
+
+/** Swap the last two axes. */
+export function swapLastAxes<T extends tf.Tensor>(t: T): T {
+  const perm = Array.from({ length: t.rank }, (_, i) => i);
+  [perm[t.rank - 2], perm[t.rank - 1]] = [perm[t.rank - 1], perm[t.rank - 2]];
+  return tf.transpose(t, perm);
+}

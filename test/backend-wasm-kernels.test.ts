@@ -1,0 +1,208 @@
+/**
+ * The wasm kernels xbarsim replaces (BatchMatMul with transposed operands, Conv2DBackpropInput) against
+ * TF.js's cpu kernels, and whole-network gradients on wasm against cpu.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/nn/backend';
+import { parseArch } from '../src/nn/arch';
+import { registerWasmKernels } from '../src/nn/kernels';
+import { buildModel } from '../src/nn/model';
+import { streamFor, type RandomStream } from '../src/util/random';
+
+const normals = (rng: RandomStream, n: number) => {
+  const a = new Float32Array(n);
+  rng.fillNormal(a);
+  return a;
+};
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Largest difference relative to the reference's largest magnitude. */
+function worstError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 1;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / scale);
+  return worst;
+}
+
+/** Run `op` on fresh tensors built from the same data on `backend`; returns the result's shape and data. */
+async function on(
+  backend: string,
+  data: Array<[Float32Array, number[]]>,
+  op: (...t: tf.Tensor[]) => tf.Tensor,
+) {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const out = op(...data.map(([d, s]) => tf.tensor(d, s)));
+    return { shape: out.shape, data: Float32Array.from(out.dataSync()) };
+  });
+}
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+afterAll(async () => {
+  await tf.setBackend('wasm');
+});
+
+describe('BatchMatMul with transposed operands', () => {
+  // [a shape as stored, b shape as stored]; transposes are applied on top. Shapes range from a tall
+  // operand with a small partner (one rewrite form wins) to square ones (the other), with batches.
+  const shapes: Array<[number[], number[], boolean, boolean]> = [];
+  const pairs: Array<[number, number, number]> = [
+    [32, 200, 16],
+    [200, 32, 3],
+    [7, 5, 9],
+    [1, 64, 1],
+    [64, 1, 64],
+  ];
+  for (const [m, k, n] of pairs)
+    for (const ta of [false, true])
+      for (const tb of [false, true]) shapes.push([ta ? [k, m] : [m, k], tb ? [n, k] : [k, n], ta, tb]);
+  shapes.push(
+    [[3, 4, 6], [3, 5, 4], true, true],
+    [[1, 6, 4], [2, 6, 5], true, false],
+    [[2, 4, 6], [5, 6], false, true],
+  );
+  shapes.push([[2, 6, 4], [1, 5, 4], false, true]);
+
+  test.each(shapes.map((s, i) => [i, JSON.stringify(s), s] as const))(
+    'case %d: %s',
+    async (i, _label, [aShape, bShape, ta, tb]) => {
+      const r = streamFor(7, 'matmul', i);
+      const data: Array<[Float32Array, number[]]> = [
+        [normals(r, size(aShape)), aShape],
+        [normals(r, size(bShape)), bShape],
+      ];
+      const want = await on('cpu', data, (a, b) => tf.matMul(a, b, ta, tb));
+      const got = await on('wasm', data, (a, b) => tf.matMul(a, b, ta, tb));
+      expect(got.shape).toEqual(want.shape);
+      expect(worstError(got.data, want.data)).toBeLessThan(1e-5);
+    },
+  );
+});
+
+describe('Conv2DBackpropInput', () => {
+  type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+  const rng = streamFor(11, 'backprop-input');
+  const cases: Array<{ x: number[]; f: number[]; strides: [number, number]; pad: Pad }> = [];
+  for (let i = 0; i < 20; i++) {
+    const r = rng.child(i);
+    const fH = 1 + r.int(4);
+    const fW = 1 + r.int(4);
+    cases.push({
+      x: [1 + r.int(3), fH + r.int(8), fW + r.int(8), 1 + r.int(4)],
+      f: [fH, fW, 0, 1 + r.int(5)],
+      strides: i < 14 ? [1, 1] : [1 + r.int(2), 2],
+      pad: i % 2 ? 'same' : 'valid',
+    });
+  }
+  cases.push(
+    { x: [2, 13, 13, 32], f: [3, 3, 0, 64], strides: [1, 1], pad: 'valid' }, // paper2's second conv
+    {
+      x: [2, 7, 6, 3],
+      f: [3, 2, 0, 4],
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+    },
+    {
+      x: [1, 6, 6, 2],
+      f: [2, 2, 0, 3],
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [3, 0],
+        [0, 0],
+        [0, 0],
+      ],
+    }, // wider than the filter
+  );
+  for (const c of cases) c.f[2] = c.x[3];
+
+  test.each(cases.map((c, i) => [i, JSON.stringify(c), c] as const))('case %d: %s', async (i, _label, c) => {
+    const r = streamFor(12, 'backprop-input-data', i);
+    const info = tf.backend_util.computeConv2DInfo(
+      c.x as [number, number, number, number],
+      c.f as [number, number, number, number],
+      c.strides,
+      1,
+      c.pad,
+    );
+    const data: Array<[Float32Array, number[]]> = [
+      [normals(r, size(info.outShape)), info.outShape],
+      [normals(r, size(c.f)), c.f],
+    ];
+    const kernel = (dy: tf.Tensor, filter: tf.Tensor) =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, {
+        strides: c.strides,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        inputShape: c.x,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const want = await on('cpu', data, kernel);
+    const got = await on('wasm', data, kernel);
+    expect(got.shape).toEqual(c.x);
+    expect(worstError(got.data, want.data)).toBeLessThan(1e-5);
+  });
+});
+
+describe('whole-network gradients on wasm equal those on cpu', () => {
+  test.each(['mlp:64x2', 'cnn:c8p2-c16p2:h32', 'cnn:c4k5p2-c8p2:h16'])('%s', async (arch) => {
+    const model = buildModel(parseArch(arch), 4);
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const shape = (model.inputs[0].shape as number[]).slice(1);
+    const r = streamFor(13, arch);
+    const x = Float32Array.from({ length: 8 * 784 }, () => (r.uniform() < 0.25 ? 1 : 0));
+    const labels = Array.from({ length: 8 }, (_, i) => (i * 3) % 10);
+    const gradients = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat();
+        const { grads } = tf.variableGrads(() => {
+          const pred = model.apply(tf.tensor(x, [8, ...shape]), { training: true }) as tf.Tensor;
+          return tf.metrics.categoricalCrossentropy(y, pred).mean() as tf.Scalar;
+        }, vars);
+        return vars.map((v) => Float32Array.from(grads[v.name].dataSync()));
+      });
+    };
+    const want = await gradients('cpu');
+    const got = await gradients('wasm');
+    want.forEach((g, i) => expect(worstError(got[i], g)).toBeLessThan(1e-4));
+    model.dispose();
+  });
+
+  test('the replaced kernels leak no tensors', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const a = tf.randomNormal([5, 40], 0, 1, 'float32', 3);
+    const b = tf.randomNormal([5, 7], 0, 1, 'float32', 4);
+    const step = () =>
+      tf.tidy(() => {
+        // Gradients wrt the conv input (Conv2DBackpropInput) and a transposed product both ways.
+        tf.grad((v) => tf.conv2d(v as tf.Tensor4D, w, 1, 'same').sum())(x).dataSync();
+        tf.matMul(a, b, true, false).dataSync();
+        tf.matMul(b, a, true, false).dataSync();
+        tf.matMul(b, tf.transpose(a).matMul(b), false, true).dataSync(); // [5,7] x [40,7]^T: the flipped form
+      });
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w, a, b]);
+  });
+
+  test('registering again changes nothing and warns nothing', async () => {
+    const warn = jest.spyOn(console, 'warn');
+    const before = tf.getKernel('BatchMatMul', 'wasm');
+    registerWasmKernels();
+    expect(tf.getKernel('BatchMatMul', 'wasm') === before).toBe(true);
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+  });
+});
