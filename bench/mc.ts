@@ -146,7 +146,7 @@ async function main(argv: string[]): Promise<void> {
   );
   log(
     `  worker start-up ${run.startSeconds.toFixed(2)} s (plan, device, first-stage input lists); ` +
-      `with it ${run.endToEndTrialsPerSecond.toFixed(2)} trials/s end to end`,
+      `with it ${run.endToEndTrialsPerSecond.toFixed(2)} trials/s end to end; CPU ${run.cpuMsPerTrial.toFixed(0)} ms per trial (all threads)`,
   );
   log(
     `  mean accuracy ${(100 * meanAccuracy(run.results)).toFixed(2)} %, per-trial results fingerprint ${fingerprint(run.results)}`,
@@ -191,6 +191,7 @@ async function main(argv: string[]): Promise<void> {
           seconds: run.seconds,
           trialsPerSecond: run.trialsPerSecond,
           endToEndTrialsPerSecond: run.endToEndTrialsPerSecond,
+          cpuMsPerTrial: run.cpuMsPerTrial,
           gflops: run.gflops,
           peakRssMiB: rss,
           load: run.load,

@@ -52,6 +52,19 @@ describe('lossless ADC bits per layer', () => {
     });
   });
 
+  test('binarised pixels: the first layer sees 1-bit inputs even behind an 8-bit DAC, later layers 8 bits', () => {
+    const first = dense('d1', normalWeights(128 * 16, 3), 128, 16, 'relu');
+    const second = dense('d2', normalWeights(16 * 10, 4), 16, 10, 'linear');
+    const desc = quantizeNetwork(network('two', [128], [first, second]), { kind: 'uniform', bits: 4 });
+    desc.input = { binarizeThreshold: 0.1 };
+    const rows = losslessBitsTable(desc, circuit({ dac: { bits: 8 } }));
+    // d1: 7 + 4 + 1 - 1 = 11; d2: d = 16 rows, 4 + 4 + 8 = 16.
+    expect(rows.map((r) => [r.inputBits, r.losslessBits])).toEqual([
+      [1, 11],
+      [8, 16],
+    ]);
+  });
+
   test('d is the rows one tile column sums: min(fan-in, tile rows)', () => {
     const desc = quantizeNetwork(oneLayer(784), { kind: 'binary' });
     expect(losslessBitsTable(desc, circuit({ dac: 'binary' }))[0]).toMatchObject({

@@ -17,6 +17,7 @@ import { fastPathStats, runTrial, TrialScratch } from '../src/sim/trial';
 import type { TrialOptions, TrialResult } from '../src/sim/trialCommon';
 import { streamFor } from '../src/util/random';
 import { runTrialsInWorkers } from '../src/sim/workerPool';
+import { BLOCK_BYTES_PER_ROW, BLOCK_COLS, createKernel } from '../src/sim/simdKernel';
 
 const TEST_IMAGES = 300; // three chunks of input rows, the last one partial
 let data: Dataset;
@@ -154,11 +155,11 @@ test('differential mapping, 7 row tiles, 8-bit DAC and ADC: the fast path is use
   expect(stats.exactConversions).toBeGreaterThan(0); // the float64 fallback ran too
 });
 
-test('tiles that do not divide the layer (100 x 40), offset mapping with reference columns, binary DAC', () => {
-  const circ = circuit({ tile: { rows: 100, cols: 40 }, mapping: 'offset', dac: 'binary' });
+test('tiles that do not divide the layer (90 x 40: row groups of 4 left partial), offset mapping, binary DAC', () => {
+  const circ = circuit({ tile: { rows: 90, cols: 40 }, mapping: 'offset', dac: 'binary' });
   const p = plan(mlp, {}, circ);
   const first = p.stages.find((s) => s.kind === 'analog');
-  expect(first?.kind === 'analog' && first.rowTiles.length).toBe(8);
+  expect(first?.kind === 'analog' && first.rowTiles.length).toBe(9);
   expect(expectSame(p, [0, 5]).fastStages).toBe(4);
 });
 
@@ -169,6 +170,12 @@ test('stuck-at faults and a calibrated ADC range small enough to clip', () => {
   const clip = runReferenceTrial(p, device, 0).clipRate;
   expect(clip[0]).toBeGreaterThan(0.01);
   expect(expectSame(p, [0, 1]).fastStages).toBe(4);
+});
+
+test('a 16-bit ADC (code boundaries 256 times denser): many sums near a boundary, all resolved exactly', () => {
+  const stats = expectSame(plan(mlp, {}, circuit({ adc: { bits: 16, range: 'full-scale' } })), [0, 1]);
+  expect(stats.fastStages).toBe(4);
+  expect(stats.exactConversions).toBeGreaterThan(1000);
 });
 
 test('read noise on: same results (those stages run through the reference arithmetic)', () => {
@@ -234,4 +241,145 @@ test('different seeds give different chips (the comparison above is not vacuous)
   const a = outputsOf(() => runTrial(plan(mlp, {}, circuit({}), 3), device, 0)).outputs;
   const b = outputsOf(() => runTrial(plan(mlp, {}, circuit({}), 4), device, 0)).outputs;
   expect(a).not.toEqual(b);
+});
+
+test('kernel: every code it reports as certain equals the float64 reference code, clipping included', () => {
+  const k = createKernel();
+  expect(k).not.toBeNull();
+  const kernel = k!;
+  const rows = 128;
+  const blocks = 2;
+  const cols = blocks * BLOCK_COLS;
+  const inputs = 256;
+  const vRead = 0.2;
+  const at = {
+    g: 1 << 16,
+    k: 1 << 20,
+    starts: (1 << 20) + 4096,
+    offs: 1 << 21,
+    u: 1 << 22,
+    codes: 1 << 23,
+    list: (1 << 23) + (1 << 20),
+    clip: (1 << 23) + (2 << 20),
+  };
+  kernel.mem.grow(200);
+  const f32 = new Float32Array(kernel.mem.buffer);
+  const i32 = new Int32Array(kernel.mem.buffer);
+  const rng = streamFor(11, 'kernel-test');
+  const g = Float32Array.from({ length: rows * cols }, () => 50e-6 + 175e-6 * rng.uniform()); // row-major
+  for (let b = 0; b < blocks; b++)
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < BLOCK_COLS; c++)
+        f32[(at.g >> 2) + (b * rows + r) * BLOCK_COLS + c] = g[r * cols + b * BLOCK_COLS + c];
+  let wrong = 0;
+  let certain = 0;
+  for (const [steps, weighted] of [
+    [255, 0],
+    [65535, 0],
+    [65535, 1],
+    [4095, 1],
+  ]) {
+    // Full scale per column; every fourth column's range is 3 times too small, so it clips often.
+    const full = Float64Array.from(
+      { length: cols },
+      (_, p) => (rows * 225e-6 * vRead) / (p % 4 === 0 ? 3 * 4 : 4),
+    );
+    for (let p = 0; p < cols; p++) f32[(at.k >> 2) + p] = (vRead * steps) / full[p];
+    let e = 0;
+    const lists: number[][] = [];
+    for (let n = 0; n < inputs; n++) {
+      i32[(at.starts >> 2) + n] = e;
+      const density = rng.uniform();
+      const active: number[] = [];
+      for (let r = 0; r < rows; r++) if (rng.uniform() < density) active.push(r);
+      for (const r of active) {
+        i32[(at.offs >> 2) + e] = r * BLOCK_BYTES_PER_ROW;
+        f32[(at.u >> 2) + e] = weighted ? Math.max(1, Math.round(255 * rng.uniform())) / 255 : 1;
+        e++;
+      }
+      lists.push(active);
+    }
+    i32[(at.starts >> 2) + inputs] = e;
+    i32[at.clip >> 2] = 0;
+    const rhoA = 2 * 1.03 * 2 ** -24;
+    const rhoB = 2 * (3 * 2 ** -24 + (rows + 3) * 2 ** -52);
+    const eAbs = 16 * 2 ** (Math.ceil(Math.log2(steps + 1)) - 24);
+    // prettier-ignore
+    const ambiguous = kernel.accumulateCodes(at.g, blocks, rows * BLOCK_BYTES_PER_ROW, at.starts, at.offs, at.u, 0, inputs, at.codes, cols * 4, weighted, at.k, rhoA, rhoB, eAbs, steps, at.list, at.clip);
+    let sureClips = 0;
+    let listed = 0;
+    for (let n = 0; n < inputs; n++) {
+      for (let p = 0; p < cols; p++) {
+        let sum = 0;
+        for (let j = i32[(at.starts >> 2) + n], end = i32[(at.starts >> 2) + n + 1]; j < end; j++)
+          sum += f32[(at.u >> 2) + j] * g[lists[n][j - i32[(at.starts >> 2) + n]] * cols + p];
+        let i = sum * vRead;
+        const clipped = i > full[p];
+        if (clipped) i = full[p];
+        const reference = Math.round((i / full[p]) * steps);
+        const code = i32[(at.codes >> 2) + n * cols + p];
+        if (code === -1) listed++;
+        else {
+          certain++;
+          if (code !== reference) wrong++;
+          if (clipped) sureClips++;
+        }
+      }
+    }
+    expect(ambiguous).toBe(listed);
+    expect(i32[at.clip >> 2]).toBe(sureClips);
+    expect(sureClips).toBeGreaterThan(0);
+  }
+  expect(certain).toBeGreaterThan(50000);
+  expect(wrong).toBe(0);
+});
+
+test('kernel: a sum whose every float32 addition rounds up (error near the bound) never gets a wrong certain code', () => {
+  const kernel = createKernel()!;
+  kernel.mem.grow(20);
+  const f32 = new Float32Array(kernel.mem.buffer);
+  const i32 = new Int32Array(kernel.mem.buffer);
+  const rows = 128;
+  const steps = 65535;
+  const vRead = 0.2;
+  const at = {
+    g: 1 << 16,
+    k: 1 << 19,
+    starts: (1 << 19) + 1024,
+    offs: (1 << 19) + 2048,
+    codes: 1 << 20,
+    list: (1 << 20) + 4096,
+    clip: (1 << 20) + 8192,
+  };
+  // Row 0 holds 2^-12; every other row 0.5 ulp(2^-12) (1 + 2^-10): each float32 addition rounds up, so the
+  // float32 sum ends about 127 half-ulps (127 u relative) above the float64 one.
+  const g0 = 2 ** -12;
+  const t = 2 ** -36 * (1 + 2 ** -10);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < BLOCK_COLS; c++) f32[(at.g >> 2) + r * BLOCK_COLS + c] = r === 0 ? g0 : t;
+  let sum = 0;
+  for (let r = 0; r < rows; r++) sum += r === 0 ? g0 : Math.fround(t);
+  // Column c: full scale chosen so that the reference code's x is 20000.5 + delta_c, delta_c in [-4, 4].
+  const full = Float64Array.from({ length: BLOCK_COLS }, (_, c) =>
+    Math.fround((sum * vRead * steps) / (20000.5 - 4 + (8 * c) / (BLOCK_COLS - 1))),
+  );
+  for (let c = 0; c < BLOCK_COLS; c++) f32[(at.k >> 2) + c] = (vRead * steps) / full[c];
+  i32.set([0, rows], at.starts >> 2);
+  for (let r = 0; r < rows; r++) i32[(at.offs >> 2) + r] = r * BLOCK_BYTES_PER_ROW;
+  const rhoA = 2 * 1.03 * 2 ** -24;
+  const rhoB = 2 * (3 * 2 ** -24 + (rows + 3) * 2 ** -52);
+  const eAbs = 16 * 2 ** (Math.ceil(Math.log2(steps + 1)) - 24);
+  // prettier-ignore
+  const ambiguous = kernel.accumulateCodes(at.g, 1, rows * BLOCK_BYTES_PER_ROW, at.starts, at.offs, 0, 0, 1, at.codes, BLOCK_COLS * 4, 0, at.k, rhoA, rhoB, eAbs, steps, at.list, at.clip);
+  let wrong = 0;
+  let certain = 0;
+  for (let c = 0; c < BLOCK_COLS; c++) {
+    const code = i32[(at.codes >> 2) + c];
+    if (code === -1) continue;
+    certain++;
+    if (code !== Math.round(((sum * vRead) / full[c]) * steps)) wrong++;
+  }
+  expect(ambiguous).toBeGreaterThan(0);
+  expect(certain).toBeGreaterThan(0);
+  expect(wrong).toBe(0);
 });

@@ -33,22 +33,25 @@ export function weightBits(layer: WeightedLayer): number {
  * coarser of the two when both apply (a binary DAC passes 1 bit whatever the quantiser); null when
  * neither quantises (ideal DAC, no quantiser).
  */
-export function inputBits(layer: WeightedLayer, circuit: CircuitCard): number | null {
+export function inputBits(layer: WeightedLayer, circuit: CircuitCard, binaryPixels = false): number | null {
   const q = layer.inputQuantizer;
-  const quantizerBits = q ? (q.kind === 'threshold' ? 1 : q.bits) : null;
+  const quantizerBits = q ? (q.kind === 'threshold' ? 1 : q.bits) : binaryPixels ? 1 : null;
   const dacBits = circuit.dac.kind === 'binary' ? 1 : circuit.dac.kind === 'bits' ? circuit.dac.bits : null;
   if (quantizerBits === null) return dacBits;
   return dacBits === null ? quantizerBits : Math.min(quantizerBits, dacBits);
 }
 
 export function losslessBitsTable(desc: NetworkDescription, circuit: CircuitCard): AdcBitsRow[] {
+  const firstWeighted = desc.layers.findIndex((l) => l.kind === 'dense' || l.kind === 'conv2d');
+  // The first weighted layer of a network with binarised pixels sees 0/1 inputs: 1 bit.
+  const binaryPixels = desc.input.binarizeThreshold !== undefined;
   return analogLayerIndices(desc, circuit).map((i) => {
     const layer = desc.layers[i] as WeightedLayer;
     const s = layer.weights.shape;
     const rows = layer.kind === 'dense' ? s[0] : s[0] * s[1] * s[2];
     const d = Math.min(rows, circuit.tile.rows);
     const w = weightBits(layer);
-    const l = inputBits(layer, circuit);
+    const l = inputBits(layer, circuit, binaryPixels && i === firstWeighted);
     return { layer: layer.name, rows, d, weightBits: w, inputBits: l, losslessBits: l === null ? null : losslessAdcBits(d, w, l) };
   });
 }

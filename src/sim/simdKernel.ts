@@ -117,6 +117,7 @@ const i32sub = [0x6b];
 const i32mul = [0x6c];
 const i32geU = [0x4f];
 const i32eq = [0x46];
+const i32eqz = [0x45];
 const i32shl = [0x74];
 const i32shrU = [0x76];
 const i32store = (offset = 0) => [0x36, 2, ...uleb(offset)];
@@ -149,8 +150,8 @@ const f32x4gt = simd(0x44);
 const v128and = simd(0x4e);
 const bitselect = simd(0x52);
 const f32x4floor = simd(0x68);
-const i32x4eq = simd(0x37);
-const anyTrue = simd(0x53);
+const v128or = simd(0x50);
+const i32x4allTrue = simd(0xa3);
 const i32x4sub = simd(0xb1);
 const f32x4add = simd(0xe4);
 const f32x4sub = simd(0xe5);
@@ -182,6 +183,7 @@ function accumulateCodesBody(): { params: number[]; locals: Array<[number, numbe
     36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,
   ];
   const kStart = 52; // i32
+  const okAll = 53; // v128
   const lanes = acc.map((_, m) => m);
   const rowAddr = [...get(gb), ...get(rowOffPtr), ...get(k), ...i32c(2), ...i32shl, ...i32add, ...i32load(), ...i32add, ...set(addr)];
   const incK = [...get(k), ...i32c(1), ...i32add, ...set(k)];
@@ -209,14 +211,21 @@ function accumulateCodesBody(): { params: number[]; locals: Array<[number, numbe
     ...get(stepsI), ...get(cl), ...i32x4truncSatF32, ...get(minusOne), ...get(ok), ...bitselect, ...get(sure), ...bitselect, ...set(code),
     ...get(cOut), ...get(code), ...v128store(16 * m),
     ...get(clip), ...get(sure), ...i32x4sub, ...set(clip), // a true lane is -1
-    // Rare: list the element index of each -1 lane for the exact recomputation.
-    ...get(code), ...get(minusOne), ...i32x4eq, ...anyTrue, ...ifEmpty,
-    ...[0, 1, 2, 3].flatMap((l) => [
-      ...get(code), ...i32x4lane(l), ...i32c(-1), ...i32eq, ...ifEmpty,
-      ...get(listPtr), ...get(count), ...i32c(2), ...i32shl, ...i32add,
-      ...get(idx), ...i32c(4 * m + l), ...i32add, ...i32store(),
-      ...get(count), ...i32c(1), ...i32add, ...set(count),
-      ...end,
+    // Lanes with a certain code (ok or sure); the rare others are listed after the 8 vectors.
+    ...get(okAll), ...get(ok), ...get(sure), ...v128or, ...v128and, ...set(okAll),
+  ];
+  // Rare: list the element index of each -1 lane of this row's block for the exact recomputation.
+  const listAmbiguous = [
+    ...get(okAll), ...i32x4allTrue, ...i32eqz, ...ifEmpty,
+    ...lanes.flatMap((m) => [
+      ...get(cOut), ...v128load(16 * m), ...set(code),
+      ...[0, 1, 2, 3].flatMap((l) => [
+        ...get(code), ...i32x4lane(l), ...i32c(-1), ...i32eq, ...ifEmpty,
+        ...get(listPtr), ...get(count), ...i32c(2), ...i32shl, ...i32add,
+        ...get(idx), ...i32c(4 * m + l), ...i32add, ...i32store(),
+        ...get(count), ...i32c(1), ...i32add, ...set(count),
+        ...end,
+      ]),
     ]),
     ...end,
   ];
@@ -233,7 +242,9 @@ function accumulateCodesBody(): { params: number[]; locals: Array<[number, numbe
     ...get(n), ...get(n0), ...i32sub, ...get(codeRowBytes), ...i32mul, ...get(b), ...i32c(BLOCK_BYTES_PER_ROW), ...i32mul, ...i32add, ...set(idx),
     ...get(codePtr), ...get(idx), ...i32add, ...set(cOut),
     ...get(idx), ...i32c(2), ...i32shrU, ...set(idx),
+    ...get(minusOne), ...set(okAll),
     ...lanes.flatMap(codes),
+    ...listAmbiguous,
     ...get(n), ...i32c(1), ...i32add, ...set(n),
   ];
   const perBlock = [
@@ -249,6 +260,7 @@ function accumulateCodesBody(): { params: number[]; locals: Array<[number, numbe
       [10, I32],
       [24, V128],
       [1, I32],
+      [1, V128],
     ],
     code: [
       ...get(steps), ...f32x4splat, ...set(stepsV),

@@ -82,7 +82,7 @@ export const adcSizingStudy: Study = {
       xTitle: 'ADC bits',
       yTitle: 'test accuracy (%)',
       groupTitle: 'ADC range',
-      rules: lossless.filter((l) => l.losslessBits !== null).map((l) => ({ x: l.losslessBits!, label: `${l.layer} lossless` })),
+      rules: losslessRules(lossless),
     });
     await writeChart(spec, path.join(out, 'adc-sizing'));
     const table = markdownTable(
@@ -100,3 +100,10 @@ export const adcSizingStudy: Study = {
     return ['adc-sizing.svg', 'adc-sizing.png', 'summary.md', 'results.csv'].map((f) => path.join(out, f));
   },
 };
+
+/** One labelled rule per distinct lossless resolution (layers sharing one are named together). */
+function losslessRules(rows: ReadonlyArray<{ layer: string; losslessBits: number | null }>): Array<{ x: number; label: string }> {
+  const byBits = new Map<number, string[]>();
+  for (const r of rows) if (r.losslessBits !== null) byBits.set(r.losslessBits, [...(byBits.get(r.losslessBits) ?? []), r.layer]);
+  return [...byBits].map(([x, layers]) => ({ x, label: `${layers.join(', ')} lossless` }));
+}

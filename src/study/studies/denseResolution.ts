@@ -55,7 +55,7 @@ export const ALL_HEADS = ['depth0', 'initial', 'depth2', 'depth3', 'width1', 'wi
 
 export function denseResolutionPlan(mode: StudyMode): DenseResolutionPlan {
   if (mode === 'quick')
-    return { datasets: ['mnist'], heads: ['initial', 'width1'], epochs: 1, adcOffsets: [0, 2, 4], calibration: 500, histogramSample: 4000, cases: denseCases() };
+    return { datasets: ['mnist'], heads: ['initial', 'width1'], epochs: 1, adcOffsets: [0, 3], calibration: 500, histogramSample: 4000, cases: denseCases() };
   // Full: the source study's seven heads on both datasets, float / binary / ternary each (42 trainings);
   // 10 epochs keeps that feasible on a small machine (see docs/studies.md).
   return { datasets: ['mnist', 'fashion-mnist'], heads: ALL_HEADS, epochs: 10, adcOffsets: [0, 1, 2, 4], calibration: 1000, histogramSample: 5000, cases: denseCases() };
@@ -160,8 +160,14 @@ export function layerBits(desc: NetworkDescription, c: DenseCase): LayerBits[] {
   });
 }
 
-function runnerFor(workers: number): TrialRunner {
-  return workers <= 1 ? serialRunner : (plan, trials, onResult) => runTrialsInWorkers(plan, trials, workers, onResult);
+/**
+ * Worker threads pay off only for several trials: each call starts its workers and copies the plan to
+ * them, which costs more than the second core saves on two or three short trials (quick mode).
+ */
+function runnerFor(workers: number, trials: number): TrialRunner {
+  return workers <= 1 || trials < 2 * workers
+    ? serialRunner
+    : (plan, list, onResult) => runTrialsInWorkers(plan, list, workers, onResult);
 }
 
 /** Run one case on a model's head: digital accuracies, lossless bits, Monte-Carlo over the ADC settings. */
@@ -178,7 +184,7 @@ export async function runCase(
   const deviceCard = loadDeviceCard(DEVICE);
   const device = resolveDevice(deviceCard);
   const card = loadCircuitCard(CIRCUIT);
-  const runner = runnerFor(ctx.workers);
+  const runner = runnerFor(ctx.workers, ctx.trials);
   const adc: AdcResult[] = [];
   let floatAccuracy = NaN;
   let digitalAccuracy = NaN;
@@ -276,7 +282,7 @@ export function denseResolutionConfigs(plan: DenseResolutionPlan): StudyConfig[]
 export const denseResolutionStudy: Study = {
   name: 'dense-resolution',
   description: 'paper2 CNNs: low-resolution dense heads on HfO2 crossbars, lossless ADC bits and fewer',
-  defaultTrials: { quick: 2, full: 20 },
+  defaultTrials: { quick: 2, full: 10 },
   // Quick: 3000 training images (1 epoch), 500 test images; the Monte-Carlo cost is trials x test images.
   data: { quick: { trainLimit: 3000, testLimit: 500 }, full: {} },
   configurations: (ctx) => denseResolutionConfigs(denseResolutionPlan(ctx.mode)),

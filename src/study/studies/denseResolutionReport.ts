@@ -205,6 +205,16 @@ export function caseChart(records: Rec[], dataset: string): VegaLiteSpec {
   } as unknown as VegaLiteSpec;
 }
 
+/** Cases sharing a lossless resolution: listed, or as `prefix-*` when they share an id prefix (the label runs up a rule). */
+export function ruleLabel(ids: string[]): string {
+  const joined = ids.join(', ');
+  if (ids.length < 2 || joined.length <= 20) return joined;
+  let prefix = ids[0];
+  for (const id of ids) while (!id.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  prefix = prefix.slice(0, prefix.lastIndexOf('-') + 1);
+  return prefix.length >= 3 ? `${prefix}*` : joined;
+}
+
 /** Accuracy against ADC bits for one group of cases on one head, lossless resolutions as labelled rules. */
 export function adcChart(records: Rec[], dataset: string, head: string, group: string): VegaLiteSpec | null {
   const sel = records.filter((r) => r.dataset === dataset && r.head === head && r.group === group);
@@ -216,7 +226,7 @@ export function adcChart(records: Rec[], dataset: string, head: string, group: s
   if (rows.length === 0) return null;
   const byBits = new Map<number, string[]>();
   for (const r of sel) byBits.set(r.losslessBits, [...(byBits.get(r.losslessBits) ?? []), r.case]);
-  const rules = [...byBits.entries()].sort((a, b) => a[0] - b[0]).map(([x, ids]) => ({ x, label: `${ids.join(', ')} lossless` }));
+  const rules = [...byBits.entries()].sort((a, b) => a[0] - b[0]).map(([x, ids]) => ({ x, label: `${ruleLabel(ids)} lossless` }));
   const trials = sel[0]?.adc[0]?.perTrial.length ?? 0;
   const spec = errorBarChart({
     rows,
