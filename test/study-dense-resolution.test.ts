@@ -24,6 +24,7 @@ import {
 } from '../src/study/studies/denseResolution';
 import { adcSettings, denseCases } from '../src/study/studies/denseResolutionCases';
 import { headData, nonZeroSample, quantizeHead } from '../src/study/studies/denseResolutionHead';
+import { ruleLabel } from '../src/study/studies/denseResolutionReport';
 import { streamFor } from '../src/util/random';
 
 const HIDDEN = 16;
@@ -31,15 +32,49 @@ const HIDDEN = 16;
 function tinyNet(seed: number): NetworkDescription {
   const rng = streamFor(seed, 'tiny-net');
   const rand = (shape: number[], scale: number) =>
-    tensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()));
+    tensor(
+      shape,
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()),
+    );
   const layers: Layer[] = [
-    { kind: 'conv2d', name: 'conv', weights: rand([3, 3, 1, 2], 0.5), bias: rand([2], 0.1), strides: [1, 1], padding: 'valid', activation: 'relu', weightQuantization: { kind: 'float' } },
+    {
+      kind: 'conv2d',
+      name: 'conv',
+      weights: rand([3, 3, 1, 2], 0.5),
+      bias: rand([2], 0.1),
+      strides: [1, 1],
+      padding: 'valid',
+      activation: 'relu',
+      weightQuantization: { kind: 'float' },
+    },
     { kind: 'maxpool2d', name: 'pool', poolSize: [2, 2], strides: [2, 2], padding: 'valid' },
     { kind: 'flatten', name: 'flatten' },
-    { kind: 'dense', name: 'dense1', weights: rand([338, HIDDEN], 0.1), bias: rand([HIDDEN], 0.1), activation: 'sigmoid', weightQuantization: { kind: 'float' } },
-    { kind: 'dense', name: 'dense2', weights: rand([HIDDEN, 10], 0.5), bias: rand([10], 0.1), activation: 'softmax', weightQuantization: { kind: 'float' } },
+    {
+      kind: 'dense',
+      name: 'dense1',
+      weights: rand([338, HIDDEN], 0.1),
+      bias: rand([HIDDEN], 0.1),
+      activation: 'sigmoid',
+      weightQuantization: { kind: 'float' },
+    },
+    {
+      kind: 'dense',
+      name: 'dense2',
+      weights: rand([HIDDEN, 10], 0.5),
+      bias: rand([10], 0.1),
+      activation: 'softmax',
+      weightQuantization: { kind: 'float' },
+    },
   ];
-  return { format: 'xbarsim-network', version: 1, name: 'tiny', inputShape: [28, 28, 1], input: {}, layers, meta: { testAccuracy: 0.1 } };
+  return {
+    format: 'xbarsim-network',
+    version: 1,
+    name: 'tiny',
+    inputShape: [28, 28, 1],
+    input: {},
+    layers,
+    meta: { testAccuracy: 0.1 },
+  };
 }
 
 function split(count: number, seed: number) {
@@ -51,7 +86,13 @@ function split(count: number, seed: number) {
   };
 }
 
-const dataset: Dataset = { name: 'mnist', train: split(40, 1), test: split(30, 2), classes: 10, imageShape: [28, 28, 1] };
+const dataset: Dataset = {
+  name: 'mnist',
+  train: split(40, 1),
+  test: split(30, 2),
+  classes: 10,
+  imageShape: [28, 28, 1],
+};
 
 /** Independent statement of the bit accounting (docs/studies.md): [w, l] per case id. */
 function expectedBits(id: string): [number, number] {
@@ -62,7 +103,8 @@ function expectedBits(id: string): [number, number] {
   return [w ? Number(w[1]) : 4, l(id)];
 }
 
-const lossless = (d: number, w: number, l: number) => Math.ceil(Math.log2(d)) + w + l - (w === 1 || l === 1 ? 1 : 0);
+const lossless = (d: number, w: number, l: number) =>
+  Math.ceil(Math.log2(d)) + w + l - (w === 1 || l === 1 ? 1 : 0);
 
 let out: string;
 let records: (DenseResolutionRecord & { key: string })[];
@@ -85,14 +127,23 @@ beforeAll(async () => {
       const dir = path.join(out, 'models', job.weights ?? 'float');
       if (!fs.existsSync(dir)) {
         // What STE training exports: dense weights already binary / ternary.
-        const desc = job.weights === 'binary' || job.weights === 'ternary' ? quantizeNetwork(base, { kind: job.weights }, 'dense') : base;
+        const desc =
+          job.weights === 'binary' || job.weights === 'ternary'
+            ? quantizeNetwork(base, { kind: job.weights }, 'dense')
+            : base;
         fs.mkdirSync(dir, { recursive: true });
         writeDescription(desc, dir);
       }
       return dir;
     },
   };
-  const plan = { ...denseResolutionPlan('quick'), heads: ['initial'], adcOffsets: [0, 1, 2, 4], calibration: 40, histogramSample: 300 };
+  const plan = {
+    ...denseResolutionPlan('quick'),
+    heads: ['initial'],
+    adcOffsets: [0, 1, 2, 4],
+    calibration: 40,
+    histogramSample: 300,
+  };
   const store = new ResultStore(path.join(out, 'run'));
   for (const c of denseResolutionConfigs(plan)) store.append(c.key, await c.run(ctx));
   records = store.all() as unknown as typeof records;
@@ -115,9 +166,28 @@ describe('dense-resolution study', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual(
       expect.arrayContaining([
-        'float', 'w2', 'w3', 'w4', 'i2', 'i3', 'w3i2', 'w3i3',
-        'binary-i1', 'binary-i2', 'binary-i3', 'binary-i4', 'ternary-i1', 'ternary-i2', 'ternary-i3', 'ternary-i4',
-        'binary-expfit-mean', 'binary-expfit-q3', 'ternary-expfit-mean', 'ternary-expfit-q3', 'w3-expfit-mean', 'w3-expfit-q3',
+        'float',
+        'w2',
+        'w3',
+        'w4',
+        'i2',
+        'i3',
+        'w3i2',
+        'w3i3',
+        'binary-i1',
+        'binary-i2',
+        'binary-i3',
+        'binary-i4',
+        'ternary-i1',
+        'ternary-i2',
+        'ternary-i3',
+        'ternary-i4',
+        'binary-expfit-mean',
+        'binary-expfit-q3',
+        'ternary-expfit-mean',
+        'ternary-expfit-q3',
+        'w3-expfit-mean',
+        'w3-expfit-q3',
       ]),
     );
     const keys = denseResolutionConfigs(full).map((c) => c.key);
@@ -129,7 +199,9 @@ describe('dense-resolution study', () => {
     const want = denseCases().map((c) => caseKey('mnist', 'initial', c));
     expect(records.map((r) => r.key).sort()).toEqual([...want].sort());
     const trainings = new Set(jobs.map((j) => `${j.arch} ${j.weights} ${j.weightLayers}`));
-    expect(trainings).toEqual(new Set(['paper2:initial float dense', 'paper2:initial binary dense', 'paper2:initial ternary dense']));
+    expect(trainings).toEqual(
+      new Set(['paper2:initial float dense', 'paper2:initial binary dense', 'paper2:initial ternary dense']),
+    );
   });
 
   test('lossless ADC bits per layer and case follow the formula (d = min(fan-in, 128))', () => {
@@ -168,7 +240,10 @@ describe('dense-resolution study', () => {
 
   test('quantised heads: value counts per dense layer, input quantisers, fitted thresholds', () => {
     const hd = headData(tinyNet(7), dataset.test, dataset.train, 40);
-    const distinct = (d: NetworkDescription) => d.layers.filter((l) => l.kind === 'dense').map((l) => new Set((l as { weights: { data: Float32Array } }).weights.data).size);
+    const distinct = (d: NetworkDescription) =>
+      d.layers
+        .filter((l) => l.kind === 'dense')
+        .map((l) => new Set((l as { weights: { data: Float32Array } }).weights.data).size);
     for (const c of denseCases().filter((x) => x.training === 'float')) {
       const q = quantizeHead(hd.head, c, hd.calibration);
       const dense = q.layers.filter((l) => l.kind === 'dense');
@@ -179,12 +254,16 @@ describe('dense-resolution study', () => {
       for (const l of dense) {
         const iq = l.kind === 'dense' ? l.inputQuantizer : undefined;
         if (c.input === 'none') expect(iq).toBeUndefined();
-        else if (c.input.startsWith('uniform:')) expect(iq).toMatchObject({ kind: 'uniform', bits: Number(c.input.slice(8)) });
+        else if (c.input.startsWith('uniform:'))
+          expect(iq).toMatchObject({ kind: 'uniform', bits: Number(c.input.slice(8)) });
         else {
           expect(iq?.kind).toBe('threshold');
           if (iq?.kind === 'threshold') {
             const { x0, beta } = iq.fit!;
-            expect(iq.threshold).toBeCloseTo(c.input === 'expfit:mean' ? x0 + beta : x0 + beta * Math.log(4), 10);
+            expect(iq.threshold).toBeCloseTo(
+              c.input === 'expfit:mean' ? x0 + beta : x0 + beta * Math.log(4),
+              10,
+            );
           }
         }
       }
@@ -202,7 +281,10 @@ describe('dense-resolution study', () => {
     const net = tinyNet(7);
     const hd = headData(net, dataset.test, dataset.train, 40);
     expect(hd.head.inputShape).toEqual([338]);
-    const viaHead = argmaxRows(runLayers(hd.head, prepareInput(hd.head, hd.test.images, hd.test.count)).data, 10);
+    const viaHead = argmaxRows(
+      runLayers(hd.head, prepareInput(hd.head, hd.test.images, hd.test.count)).data,
+      10,
+    );
     expect(Array.from(viaHead)).toEqual(Array.from(classify(net, dataset.test.images, dataset.test.count)));
     const f = records.find((r) => r.case === 'float')!;
     expect(f.digitalAccuracy).toBe(f.floatAccuracy);
@@ -219,12 +301,28 @@ describe('dense-resolution study', () => {
     expect(Math.min(...h.sample)).toBeGreaterThanOrEqual(Number(h.x0.toPrecision(4)) * (1 - 1e-6));
   });
 
+  test('lossless rule labels: short lists as they are, long ones by their common id prefix', () => {
+    expect(ruleLabel(['i2', 'w3i3'])).toBe('i2, w3i3');
+    expect(ruleLabel(['binary-expfit-mean', 'binary-expfit-q3'])).toBe('binary-expfit-*');
+    expect(ruleLabel(['ternary-expfit-mean'])).toBe('ternary-expfit-mean');
+  });
+
   test('the report writes tables, CSV and figures', async () => {
     const dir = path.join(out, 'run');
     const files = await denseResolutionStudy.report(records, dir);
     for (const f of files) expect(fs.existsSync(f)).toBe(true);
     const names = files.map((f) => path.basename(f));
-    expect(names).toEqual(expect.arrayContaining(['summary.md', 'results.csv', 'fits.csv', 'cases-mnist.png', 'inputs-mnist-initial.png', 'adc-mnist-initial-weights.png', 'adc-mnist-initial-1-bit-expfit.png']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'summary.md',
+        'results.csv',
+        'fits.csv',
+        'cases-mnist.png',
+        'inputs-mnist-initial.png',
+        'adc-mnist-initial-weights.png',
+        'adc-mnist-initial-1-bit-expfit.png',
+      ]),
+    );
     const csv = fs.readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\n');
     expect(csv.length - 1).toBe(records.reduce((n, r) => n + r.adc.length, 0));
     const md = fs.readFileSync(path.join(dir, 'summary.md'), 'utf8');

@@ -55,10 +55,26 @@ export const ALL_HEADS = ['depth0', 'initial', 'depth2', 'depth3', 'width1', 'wi
 
 export function denseResolutionPlan(mode: StudyMode): DenseResolutionPlan {
   if (mode === 'quick')
-    return { datasets: ['mnist'], heads: ['initial', 'width1'], epochs: 1, adcOffsets: [0, 3], calibration: 500, histogramSample: 4000, cases: denseCases() };
+    return {
+      datasets: ['mnist'],
+      heads: ['initial', 'width1'],
+      epochs: 1,
+      adcOffsets: [0, 3],
+      calibration: 500,
+      histogramSample: 4000,
+      cases: denseCases(),
+    };
   // Full: the source study's seven heads on both datasets, float / binary / ternary each (42 trainings);
   // 10 epochs keeps that feasible on a small machine (see docs/studies.md).
-  return { datasets: ['mnist', 'fashion-mnist'], heads: ALL_HEADS, epochs: 10, adcOffsets: [0, 1, 2, 4], calibration: 1000, histogramSample: 5000, cases: denseCases() };
+  return {
+    datasets: ['mnist', 'fashion-mnist'],
+    heads: ALL_HEADS,
+    epochs: 10,
+    adcOffsets: [0, 1, 2, 4],
+    calibration: 1000,
+    histogramSample: 5000,
+    cases: denseCases(),
+  };
 }
 
 export interface AdcResult {
@@ -121,7 +137,14 @@ export interface DenseResolutionRecord {
   adc: AdcResult[];
   fits: InputFit[];
   /** First dense layer's non-zero calibration inputs and their exponential fit (w3-expfit-mean case only). */
-  inputHistogram?: { layer: string; total: number; nonZero: number; x0: number; beta: number; sample: number[] };
+  inputHistogram?: {
+    layer: string;
+    total: number;
+    nonZero: number;
+    x0: number;
+    beta: number;
+    sample: number[];
+  };
   seconds: number;
 }
 
@@ -130,14 +153,29 @@ export interface DenseResolutionRecord {
 const headCache = new Map<string, HeadData>();
 const HEAD_CACHE_SIZE = 2;
 
-async function headFor(ctx: StudyContext, plan: DenseResolutionPlan, dataset: string, head: string, training: HeadTraining): Promise<HeadData> {
-  const dir = await ctx.model({ dataset, arch: `paper2:${head}`, epochs: plan.epochs, weights: training, weightLayers: 'dense', seed: 1 });
+async function headFor(
+  ctx: StudyContext,
+  plan: DenseResolutionPlan,
+  dataset: string,
+  head: string,
+  training: HeadTraining,
+): Promise<HeadData> {
+  const dir = await ctx.model({
+    dataset,
+    arch: `paper2:${head}`,
+    epochs: plan.epochs,
+    weights: training,
+    weightLayers: 'dense',
+    seed: 1,
+  });
   const data = ctx.dataset(dataset);
   const key = `${dir}|${data.name}|${data.test.count}|${data.train.count}|${plan.calibration}`;
   let hd = headCache.get(key);
   if (!hd) {
     const desc = await loadNetwork(dir);
-    ctx.log(`conv features of paper2:${head} (${training}) on ${data.test.count} test and ${Math.min(plan.calibration, data.train.count)} calibration images`);
+    ctx.log(
+      `conv features of paper2:${head} (${training}) on ${data.test.count} test and ${Math.min(plan.calibration, data.train.count)} calibration images`,
+    );
     hd = headData(desc, data.test, data.train, plan.calibration);
     if (headCache.size >= HEAD_CACHE_SIZE) headCache.delete(headCache.keys().next().value!);
     headCache.set(key, hd);
@@ -190,7 +228,15 @@ export async function runCase(
   let digitalAccuracy = NaN;
   for (const s of adcSettings(lossless, plan.adcOffsets)) {
     const circuit = withOverrides(card, { adcBits: s.adcBits, dacBits: caseInputBits(c) });
-    const simPlan = buildPlan({ desc: q, device, deviceCard, circuit, test: hd.test, calibration: hd.calibration, seed: ctx.seed });
+    const simPlan = buildPlan({
+      desc: q,
+      device,
+      deviceCard,
+      circuit,
+      test: hd.test,
+      calibration: hd.calibration,
+      seed: ctx.seed,
+    });
     const r = await simulate(simPlan, { float: hd.head, quantized: q, test: hd.test }, ctx.trials, runner);
     floatAccuracy = r.floatAccuracy;
     digitalAccuracy = r.quantizedAccuracy;
@@ -210,7 +256,14 @@ export async function runCase(
   for (const l of denseLayers(q)) {
     const iq = l.inputQuantizer;
     if (iq?.kind === 'threshold' && iq.fit)
-      fits.push({ layer: l.name, rule: iq.fit.rule, x0: iq.fit.x0, beta: iq.fit.beta, threshold: iq.threshold, high: iq.high });
+      fits.push({
+        layer: l.name,
+        rule: iq.fit.rule,
+        x0: iq.fit.x0,
+        beta: iq.fit.beta,
+        threshold: iq.threshold,
+        high: iq.high,
+      });
   }
   const record: Omit<DenseResolutionRecord, 'dataset' | 'head' | 'arch' | 'modelTestAccuracy'> = {
     case: c.id,
@@ -286,5 +339,6 @@ export const denseResolutionStudy: Study = {
   // Quick: 3000 training images (1 epoch), 500 test images; the Monte-Carlo cost is trials x test images.
   data: { quick: { trainLimit: 3000, testLimit: 500 }, full: {} },
   configurations: (ctx) => denseResolutionConfigs(denseResolutionPlan(ctx.mode)),
-  report: (records: ResultRecord[], out: string) => writeDenseResolutionReport(records as unknown as (DenseResolutionRecord & ResultRecord)[], out),
+  report: (records: ResultRecord[], out: string) =>
+    writeDenseResolutionReport(records as unknown as (DenseResolutionRecord & ResultRecord)[], out),
 };

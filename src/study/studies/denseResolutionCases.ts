@@ -12,7 +12,13 @@ export type HeadTraining = 'float' | 'binary' | 'ternary';
 /** Chart and table groups: one accuracy-vs-ADC figure per group and head. */
 export type CaseGroup = 'weights' | 'inputs' | 'binary STE' | 'ternary STE' | '1-bit expfit';
 
-export const CASE_GROUPS: readonly CaseGroup[] = ['weights', 'inputs', 'binary STE', 'ternary STE', '1-bit expfit'];
+export const CASE_GROUPS: readonly CaseGroup[] = [
+  'weights',
+  'inputs',
+  'binary STE',
+  'ternary STE',
+  '1-bit expfit',
+];
 
 export interface DenseCase {
   /** Short stable id, part of the configuration key (e.g. `w3i2`, `binary-i1`, `ternary-expfit-q3`). */
@@ -39,13 +45,17 @@ export function denseCases(): DenseCase[] {
   const cases: DenseCase[] = [];
   const add = (c: DenseCase) => cases.push(c);
   add({ id: 'float', group: 'weights', training: 'float', weights: 'float', input: 'none' });
-  for (const b of [4, 3, 2]) add({ id: `w${b}`, group: 'weights', training: 'float', weights: `uniform:${b}`, input: 'none' });
-  for (const b of [3, 2]) add({ id: `i${b}`, group: 'inputs', training: 'float', weights: 'float', input: `uniform:${b}` });
-  for (const b of [3, 2]) add({ id: `w3i${b}`, group: 'inputs', training: 'float', weights: 'uniform:3', input: `uniform:${b}` });
+  for (const b of [4, 3, 2])
+    add({ id: `w${b}`, group: 'weights', training: 'float', weights: `uniform:${b}`, input: 'none' });
+  for (const b of [3, 2])
+    add({ id: `i${b}`, group: 'inputs', training: 'float', weights: 'float', input: `uniform:${b}` });
+  for (const b of [3, 2])
+    add({ id: `w3i${b}`, group: 'inputs', training: 'float', weights: 'uniform:3', input: `uniform:${b}` });
   for (const kind of ['binary', 'ternary'] as const) {
     const group: CaseGroup = kind === 'binary' ? 'binary STE' : 'ternary STE';
     add({ id: kind, group, training: kind, weights: kind, input: 'none' });
-    for (const b of [4, 3, 2, 1]) add({ id: `${kind}-i${b}`, group, training: kind, weights: kind, input: `uniform:${b}` });
+    for (const b of [4, 3, 2, 1])
+      add({ id: `${kind}-i${b}`, group, training: kind, weights: kind, input: `uniform:${b}` });
   }
   for (const [training, weights, name] of [
     ['binary', 'binary', 'binary'],
@@ -53,14 +63,25 @@ export function denseCases(): DenseCase[] {
     ['float', 'uniform:3', 'w3'],
   ] as const) {
     for (const rule of ['mean', 'q3'] as const)
-      add({ id: `${name}-expfit-${rule}`, group: '1-bit expfit', training, weights, input: `expfit:${rule}` });
+      add({
+        id: `${name}-expfit-${rule}`,
+        group: '1-bit expfit',
+        training,
+        weights,
+        input: `expfit:${rule}`,
+      });
   }
   return cases;
 }
 
 /** A short human label for tables and legends. */
 export function caseLabel(c: DenseCase): string {
-  const w = c.weights === 'float' ? 'float w' : c.weights.startsWith('uniform:') ? `${c.weights.slice(8)}-bit w` : `${c.weights} w`;
+  const w =
+    c.weights === 'float'
+      ? 'float w'
+      : c.weights.startsWith('uniform:')
+        ? `${c.weights.slice(8)}-bit w`
+        : `${c.weights} w`;
   const i =
     c.input === 'none'
       ? 'float in'
@@ -115,7 +136,8 @@ export function adcSettings(losslessBits: number, offsets: readonly number[]): A
   const out: AdcSetting[] = [{ adcBits: 'ideal', belowLossless: null }];
   for (const k of offsets) {
     const bits = Math.min(MAX_CONVERTER_BITS, losslessBits - k);
-    if (bits >= 1 && !out.some((s) => s.adcBits === bits)) out.push({ adcBits: bits, belowLossless: losslessBits - bits });
+    if (bits >= 1 && !out.some((s) => s.adcBits === bits))
+      out.push({ adcBits: bits, belowLossless: losslessBits - bits });
   }
   return out;
 }

@@ -26,7 +26,12 @@ export function headStart(desc: NetworkDescription): number {
 }
 
 /** Features entering the head (the front's output, flattened), computed in chunks to bound memory. */
-export function frontFeatures(desc: NetworkDescription, images: Float32Array, count: number, chunk = 250): Activations {
+export function frontFeatures(
+  desc: NetworkDescription,
+  images: Float32Array,
+  count: number,
+  chunk = 250,
+): Activations {
   const start = headStart(desc);
   const pixels = sizeOf(desc.inputShape);
   let out: Float32Array | null = null;
@@ -52,7 +57,12 @@ export function headOf(desc: NetworkDescription, features: number): NetworkDescr
   };
 }
 
-export function headData(desc: NetworkDescription, test: Split, train: Split, calibrationCount: number): HeadData {
+export function headData(
+  desc: NetworkDescription,
+  test: Split,
+  train: Split,
+  calibrationCount: number,
+): HeadData {
   const t = frontFeatures(desc, test.images, test.count);
   const calCount = Math.min(calibrationCount, train.count);
   const c = frontFeatures(desc, train.images, calCount);
@@ -68,10 +78,16 @@ export function headData(desc: NetworkDescription, test: Split, train: Split, ca
  * calibrated layer by layer on the calibration features (each layer sees its quantised predecessors).
  * A head trained binary or ternary already holds those values and is kept as is.
  */
-export function quantizeHead(head: NetworkDescription, c: DenseCase, calibration: HeadData['calibration']): NetworkDescription {
+export function quantizeHead(
+  head: NetworkDescription,
+  c: DenseCase,
+  calibration: HeadData['calibration'],
+): NetworkDescription {
   let q = head;
-  if (c.weights !== 'float' && c.weights !== c.training) q = quantizeNetwork(q, parseWeightQuantizer(c.weights), 'dense');
-  if (c.input !== 'none') q = calibrateInputs(q, calibration.images, calibration.count, parseInputQuantizer(c.input), 'dense');
+  if (c.weights !== 'float' && c.weights !== c.training)
+    q = quantizeNetwork(q, parseWeightQuantizer(c.weights), 'dense');
+  if (c.input !== 'none')
+    q = calibrateInputs(q, calibration.images, calibration.count, parseInputQuantizer(c.input), 'dense');
   return q;
 }
 

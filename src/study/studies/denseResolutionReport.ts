@@ -17,8 +17,13 @@ import { CASE_GROUPS, FLOAT_INPUT_DAC_BITS, MAX_CONVERTER_BITS, denseCases } fro
 type Rec = DenseResolutionRecord & ResultRecord;
 
 const pct = (v: number) => 100 * v;
-const fmt = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
-const slug = (s: string) => s.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+const fmt = (v: number | null | undefined, digits = 2) =>
+  v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits);
+const slug = (s: string) =>
+  s
+    .replace(/[^a-z0-9]+/gi, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase();
 
 function distinctInOrder<T>(values: T[]): T[] {
   return [...new Set(values)];
@@ -48,33 +53,58 @@ function sortRecords(records: Rec[]): Rec[] {
 }
 
 function floatOf(records: Rec[], r: Rec): number | undefined {
-  return records.find((x) => x.dataset === r.dataset && x.head === r.head && x.case === 'float')?.digitalAccuracy;
+  return records.find((x) => x.dataset === r.dataset && x.head === r.head && x.case === 'float')
+    ?.digitalAccuracy;
 }
 
 function headsTable(records: Rec[]): string {
   const keys = distinctInOrder(records.map((r) => `${r.dataset}\u0000${r.head}`));
   const rows = keys.map((k) => {
     const [dataset, head] = k.split('\u0000');
-    const get = (id: string) => records.find((r) => r.dataset === dataset && r.head === head && r.case === id);
+    const get = (id: string) =>
+      records.find((r) => r.dataset === dataset && r.head === head && r.case === id);
     const f = get('float');
     return [
       dataset,
       `paper2:${head}`,
       fmt(f ? pct(f.digitalAccuracy) : null),
-      fmt(f?.modelTestAccuracy !== null && f?.modelTestAccuracy !== undefined ? pct(f.modelTestAccuracy) : null),
+      fmt(
+        f?.modelTestAccuracy !== null && f?.modelTestAccuracy !== undefined ? pct(f.modelTestAccuracy) : null,
+      ),
       fmt(get('binary') ? pct(get('binary')!.digitalAccuracy) : null),
       fmt(get('ternary') ? pct(get('ternary')!.digitalAccuracy) : null),
     ];
   });
   return markdownTable(
-    ['dataset', 'architecture', 'float head (%)', 'float, TF.js at training (%)', 'binary head, STE (%)', 'ternary head, STE (%)'],
+    [
+      'dataset',
+      'architecture',
+      'float head (%)',
+      'float, TF.js at training (%)',
+      'binary head, STE (%)',
+      'ternary head, STE (%)',
+    ],
     rows,
   );
 }
 
 function casesTable(records: Rec[]): string {
   return markdownTable(
-    ['dataset', 'head', 'case', 'weights', 'inputs', 'w bits', 'l = DAC bits', 'lossless ADC bits', 'digital (%)', 'vs float (pp)', 'ideal ADC (%)', 'chip at lossless (%)', 'ADC sweep: bits mean % [95 % CI]'],
+    [
+      'dataset',
+      'head',
+      'case',
+      'weights',
+      'inputs',
+      'w bits',
+      'l = DAC bits',
+      'lossless ADC bits',
+      'digital (%)',
+      'vs float (pp)',
+      'ideal ADC (%)',
+      'chip at lossless (%)',
+      'ADC sweep: bits mean % [95 % CI]',
+    ],
     records.map((r) => {
       const f = floatOf(records, r);
       const near = nearestLossless(r);
@@ -104,14 +134,36 @@ function casesTable(records: Rec[]): string {
 
 function fitRows(records: Rec[]) {
   return records.flatMap((r) =>
-    r.fits.map((f) => ({ dataset: r.dataset, head: r.head, case: r.case, training: r.training, layer: f.layer, rule: f.rule, x0: f.x0, beta: f.beta, threshold: f.threshold, high: f.high })),
+    r.fits.map((f) => ({
+      dataset: r.dataset,
+      head: r.head,
+      case: r.case,
+      training: r.training,
+      layer: f.layer,
+      rule: f.rule,
+      x0: f.x0,
+      beta: f.beta,
+      threshold: f.threshold,
+      high: f.high,
+    })),
   );
 }
 
 function fitsTable(records: Rec[]): string {
   return markdownTable(
     ['dataset', 'head', 'case', 'trained', 'layer', 'rule', 'x0', 'beta', 'threshold', 'high'],
-    fitRows(records).map((f) => [f.dataset, f.head, f.case, f.training, f.layer, f.rule, f.x0, f.beta, f.threshold, f.high]),
+    fitRows(records).map((f) => [
+      f.dataset,
+      f.head,
+      f.case,
+      f.training,
+      f.layer,
+      f.rule,
+      f.x0,
+      f.beta,
+      f.threshold,
+      f.high,
+    ]),
   );
 }
 
@@ -160,15 +212,34 @@ export function caseChart(records: Rec[], dataset: string): VegaLiteSpec {
       const near = nearestLossless(r);
       const chip = near ? pct(near.mean) : null;
       const std = near ? pct(near.std) : 0;
-      return { case: r.case, head: r.head, digital: pct(r.digitalAccuracy), chip, lo: chip === null ? null : chip - std, hi: chip === null ? null : chip + std };
+      return {
+        case: r.case,
+        head: r.head,
+        digital: pct(r.digitalAccuracy),
+        chip,
+        lo: chip === null ? null : chip - std,
+        hi: chip === null ? null : chip + std,
+      };
     });
   const cases = distinctInOrder(rows.map((r) => r.case));
   const heads = distinctInOrder(rows.map((r) => r.head));
-  const y = { field: 'case', type: 'nominal', title: null, sort: cases, axis: { labelLimit: 300 }, scale: { paddingInner: 0.2 } };
+  const y = {
+    field: 'case',
+    type: 'nominal',
+    title: null,
+    sort: cases,
+    axis: { labelLimit: 300 },
+    scale: { paddingInner: 0.2 },
+  };
   const yOffset = { field: 'head', type: 'nominal', sort: heads };
   const x = { type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false, padding: 10 } };
   const color = { field: 'head', type: 'nominal', title: 'head', scale: { domain: heads, range: PALETTE } };
-  const shape = { field: 'measure', type: 'nominal', title: 'measure', scale: { domain: ['digital', 'chip (lossless ADC)'], range: ['diamond', 'circle'] } };
+  const shape = {
+    field: 'measure',
+    type: 'nominal',
+    title: 'measure',
+    scale: { domain: ['digital', 'chip (lossless ADC)'], range: ['diamond', 'circle'] },
+  };
   const first = records.find((r) => r.dataset === dataset);
   const trials = first ? (nearestLossless(first)?.perTrial.length ?? 0) : 0;
   const chipRows = { filter: 'datum.chip !== null' };
@@ -226,7 +297,9 @@ export function adcChart(records: Rec[], dataset: string, head: string, group: s
   if (rows.length === 0) return null;
   const byBits = new Map<number, string[]>();
   for (const r of sel) byBits.set(r.losslessBits, [...(byBits.get(r.losslessBits) ?? []), r.case]);
-  const rules = [...byBits.entries()].sort((a, b) => a[0] - b[0]).map(([x, ids]) => ({ x, label: `${ruleLabel(ids)} lossless` }));
+  const rules = [...byBits.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([x, ids]) => ({ x, label: `${ruleLabel(ids)} lossless` }));
   const trials = sel[0]?.adc[0]?.perTrial.length ?? 0;
   const spec = errorBarChart({
     rows,
@@ -246,7 +319,8 @@ export function adcChart(records: Rec[], dataset: string, head: string, group: s
     if (enc?.x) enc.x = { ...enc.x, axis: { values: ticks, format: 'd' } };
     // Rule labels run up along their rules, so labels of neighbouring resolutions do not overlap.
     const mark = l.mark as { type?: string } | undefined;
-    if (mark?.type === 'text') l.mark = { ...mark, angle: -90, align: 'left', baseline: 'bottom', dx: 6, dy: -4 };
+    if (mark?.type === 'text')
+      l.mark = { ...mark, angle: -90, align: 'left', baseline: 'bottom', dx: 6, dy: -4 };
   }
   // The ideal ADC of each case as a dotted level, in the case's colour.
   const cases = distinctInOrder(rows.map((r) => r.case));
@@ -299,11 +373,28 @@ export function inputHistogramChart(records: Rec[], dataset: string, head: strin
     { x: h.x0 + h.beta * Math.log(4), label: 'q3 threshold' },
   ];
   spec.layer.push(
-    { data: { values: thresholds }, mark: { type: 'rule', strokeDash: [5, 4], color: '#333333', strokeWidth: 1.5 }, encoding: { x: { field: 'x', type: 'quantitative', title: 'dense-layer input' } } },
     {
       data: { values: thresholds },
-      mark: { type: 'text', angle: -90, align: 'right', baseline: 'bottom', dx: -8, dy: -4, fontSize: 12, color: '#333333' },
-      encoding: { x: { field: 'x', type: 'quantitative', title: 'dense-layer input' }, y: { value: 0 }, text: { field: 'label' } },
+      mark: { type: 'rule', strokeDash: [5, 4], color: '#333333', strokeWidth: 1.5 },
+      encoding: { x: { field: 'x', type: 'quantitative', title: 'dense-layer input' } },
+    },
+    {
+      data: { values: thresholds },
+      mark: {
+        type: 'text',
+        angle: -90,
+        align: 'right',
+        baseline: 'bottom',
+        dx: -8,
+        dy: -4,
+        fontSize: 12,
+        color: '#333333',
+      },
+      encoding: {
+        x: { field: 'x', type: 'quantitative', title: 'dense-layer input' },
+        y: { value: 0 },
+        text: { field: 'label' },
+      },
     },
   );
   return spec as unknown as VegaLiteSpec;
