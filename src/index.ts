@@ -40,9 +40,11 @@ export { mapLayer, type MappedLayer } from './crossbar/mapping';
 // Monte-Carlo simulation
 export { buildPlan } from './sim/buildPlan';
 export { runTrial, TrialScratch, type TrialResult } from './sim/trial';
+// The plain per-image reference the fast trial path is tested against (bit-for-bit the same results).
+export { runReferenceTrial } from './sim/referenceTrial';
 export { simulate, serialRunner, type SimulationResult } from './sim/simulate';
 export { prepareSimulation, runSimulation, type SimulationSetup } from './sim/node';
-export { runTrialsInWorkers } from './sim/workerPool';
+export { runTrialsInWorkers, TrialPool } from './sim/workerPool';
 export { losslessBitsTable } from './sim/adcBits';
 // Studies and reports
 export { summarize, kruskalWallis } from './util/stats';

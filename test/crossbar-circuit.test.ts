@@ -31,7 +31,14 @@ describe('circuit cards', () => {
   test('shipped cards', () => {
     // Every card in circuits/ is listed and parses; the ones the docs and studies rely on are there.
     const names = shippedCircuitNames();
-    expect(names).toEqual(expect.arrayContaining(['tile128-adc8', 'tile128-adc8-calibrated', 'tile128-ideal', 'tile128-offset-adc8']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'tile128-adc8',
+        'tile128-adc8-calibrated',
+        'tile128-ideal',
+        'tile128-offset-adc8',
+      ]),
+    );
     for (const n of names) expect(loadCircuitCard(n).name).toBe(n);
     expect(loadCircuitCard('tile128-adc8')).toEqual({
       name: 'tile128-adc8',
@@ -44,10 +51,19 @@ describe('circuit cards', () => {
       analogLayers: 'dense',
     });
     const ideal = loadCircuitCard('tile128-ideal');
-    expect([ideal.dac, ideal.adc]).toEqual([{ kind: 'ideal' }, { kind: 'ideal', range: { kind: 'full-scale' } }]);
-    expect(loadCircuitCard('tile128-adc8-calibrated').adc.range).toEqual({ kind: 'calibrated', percentile: 99.9 });
+    expect([ideal.dac, ideal.adc]).toEqual([
+      { kind: 'ideal' },
+      { kind: 'ideal', range: { kind: 'full-scale' } },
+    ]);
+    expect(loadCircuitCard('tile128-adc8-calibrated').adc.range).toEqual({
+      kind: 'calibrated',
+      percentile: 99.9,
+    });
     const offset = loadCircuitCard('tile128-offset-adc8');
-    expect([offset.mapping, offset.adc]).toEqual(['offset', { kind: 'bits', bits: 8, range: { kind: 'full-scale' } }]);
+    expect([offset.mapping, offset.adc]).toEqual([
+      'offset',
+      { kind: 'bits', bits: 8, range: { kind: 'full-scale' } },
+    ]);
   });
 
   test('defaults: 128 x 128 tile, full-scale range; binary DAC', () => {
@@ -69,13 +85,29 @@ describe('circuit cards', () => {
   });
 
   test.each([
-    ['unknown mapping', { mapping: 'foo' }, /circuits\/bad\.json: field mapping must be one of differential, offset \(got "foo"\)/],
+    [
+      'unknown mapping',
+      { mapping: 'foo' },
+      /circuits\/bad\.json: field mapping must be one of differential, offset \(got "foo"\)/,
+    ],
     ['DAC bits too high', { dac: { bits: 17 } }, /field dac\.bits must be <= 16/],
-    ['DAC unknown word', { dac: 'analog' }, /field dac must be \{ "bits": 1\.\.16 \}, "binary" or "ideal" \(got "analog"\)/],
+    [
+      'DAC unknown word',
+      { dac: 'analog' },
+      /field dac must be \{ "bits": 1\.\.16 \}, "binary" or "ideal" \(got "analog"\)/,
+    ],
     ['ADC bits zero', { adc: { bits: 0 } }, /field adc\.bits must be 1\.\.16 or "ideal" \(got 0\)/],
     ['ADC fractional bits', { adc: { bits: 7.5 } }, /field adc\.bits must be 1\.\.16 or "ideal"/],
-    ['percentile too low', { adc: { bits: 8, range: { calibrated: 20 } } }, /field adc\.range\.calibrated must be >= 50/],
-    ['bad range word', { adc: { bits: 8, range: 'auto' } }, /field adc\.range must be "full-scale" or \{ "calibrated": percentile 50\.\.100 \}/],
+    [
+      'percentile too low',
+      { adc: { bits: 8, range: { calibrated: 20 } } },
+      /field adc\.range\.calibrated must be >= 50/,
+    ],
+    [
+      'bad range word',
+      { adc: { bits: 8, range: 'auto' } },
+      /field adc\.range must be "full-scale" or \{ "calibrated": percentile 50\.\.100 \}/,
+    ],
     ['unknown analogLayers', { analogLayers: 'conv' }, /field analogLayers must be one of dense, all/],
     ['tile too narrow', { tile: { rows: 8, cols: 1 } }, /field tile\.cols must be >= 2/],
     ['unknown field', { adcBits: 8 }, /field adcBits is not a known field/],
@@ -91,7 +123,13 @@ describe('circuit cards', () => {
 
   test('withOverrides replaces settings, keeps the rest and validates', () => {
     const base = loadCircuitCard('tile128-adc8');
-    const swept = withOverrides(base, { adcBits: 5, dacBits: 'binary', rows: 64, mapping: 'offset', adcRange: { kind: 'calibrated', percentile: 99 } });
+    const swept = withOverrides(base, {
+      adcBits: 5,
+      dacBits: 'binary',
+      rows: 64,
+      mapping: 'offset',
+      adcRange: { kind: 'calibrated', percentile: 99 },
+    });
     expect(swept).toEqual({
       ...base,
       tile: { rows: 64, cols: 128 },
@@ -101,7 +139,10 @@ describe('circuit cards', () => {
     });
     expect(base.adc).toEqual({ kind: 'bits', bits: 8, range: { kind: 'full-scale' } }); // untouched
     expect(withOverrides(base, { adcBits: 'ideal', dacBits: 3, cols: 64 }).adc.kind).toBe('ideal');
-    expect(withOverrides(base, { adcRange: { calibrated: 99.5 } }).adc.range).toEqual({ kind: 'calibrated', percentile: 99.5 });
+    expect(withOverrides(base, { adcRange: { calibrated: 99.5 } }).adc.range).toEqual({
+      kind: 'calibrated',
+      percentile: 99.5,
+    });
     expect(() => withOverrides(base, { adcBits: 40 })).toThrow(/field adc\.bits must be 1\.\.16 or "ideal"/);
     expect(() => withOverrides(base, { mapping: 'foo' as never })).toThrow(InputError);
   });

@@ -1,4 +1,10 @@
-import { applyAdc, calibratedFullScale, fullScaleCurrent, losslessAdcBits, percentile } from '../src/crossbar/adc';
+import {
+  applyAdc,
+  calibratedFullScale,
+  fullScaleCurrent,
+  losslessAdcBits,
+  percentile,
+} from '../src/crossbar/adc';
 import { applyDac, dacInputBits, dacVoltage } from '../src/crossbar/dac';
 
 describe('DAC', () => {
@@ -14,7 +20,9 @@ describe('DAC', () => {
 
   test('binary and ideal', () => {
     const x = Float32Array.from([-0.5, 0, 1e-6, 0.3, 5]);
-    expect(Array.from(applyDac(x, { kind: 'binary' }, 1, 0.2))).toEqual([0, 0, 0.2, 0.2, 0.2].map(Math.fround));
+    expect(Array.from(applyDac(x, { kind: 'binary' }, 1, 0.2))).toEqual(
+      [0, 0, 0.2, 0.2, 0.2].map(Math.fround),
+    );
     const ideal = applyDac(x, { kind: 'ideal' }, 2, 0.2);
     [0, 0, 1e-7, 0.03, 0.2].forEach((v, k) => expect(ideal[k]).toBeCloseTo(v, 7));
   });
@@ -23,7 +31,11 @@ describe('DAC', () => {
     const x = Float32Array.from([0.25, 1]);
     expect(applyDac(x, { kind: 'bits', bits: 1 }, 1, 0.1, x)).toBe(x);
     expect(Array.from(x)).toEqual([0, Math.fround(0.1)]);
-    expect([dacInputBits({ kind: 'bits', bits: 5 }), dacInputBits({ kind: 'binary' }), dacInputBits({ kind: 'ideal' })]).toEqual([5, 1, null]);
+    expect([
+      dacInputBits({ kind: 'bits', bits: 5 }),
+      dacInputBits({ kind: 'binary' }),
+      dacInputBits({ kind: 'ideal' }),
+    ]).toEqual([5, 1, null]);
     expect(() => applyDac(x, { kind: 'bits', bits: 4 }, 0, 0.1)).toThrow(RangeError);
   });
 });

@@ -76,7 +76,8 @@ describe('level analysis', () => {
       let wrong = 0;
       for (const g of out) {
         let best = 0;
-        for (let j = 1; j < means.length; j++) if (Math.abs(g - means[j]) < Math.abs(g - means[best])) best = j;
+        for (let j = 1; j < means.length; j++)
+          if (Math.abs(g - means[j]) < Math.abs(g - means[best])) best = j;
         if (best !== k) wrong++;
       }
       const p = rows[k].pMisread;

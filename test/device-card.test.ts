@@ -1,7 +1,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseDeviceCard, withBinaryVariation, type BinaryCard, type MultilevelCard } from '../src/device/card';
+import {
+  parseDeviceCard,
+  withBinaryVariation,
+  type BinaryCard,
+  type MultilevelCard,
+} from '../src/device/card';
 import { loadDevice, loadDeviceCard, shippedDeviceNames } from '../src/device/loadDevice';
 import { InputError } from '../src/util/errors';
 
@@ -43,7 +48,13 @@ function errorOf(card: unknown): string {
 describe('device card parsing', () => {
   test('unit strings become SI numbers; currents become conductances via vRead', () => {
     const card = parseDeviceCard(
-      { ...baseCard(), levels: [{ mean: '2 uA', sigma: '1 uA' }, { mean: '100 uS', sigma: 5e-6 }] },
+      {
+        ...baseCard(),
+        levels: [
+          { mean: '2 uA', sigma: '1 uA' },
+          { mean: '100 uS', sigma: 5e-6 },
+        ],
+      },
       'x.json',
     ) as MultilevelCard;
     expect(card.vRead).toBeCloseTo(0.2, 15);
@@ -80,20 +91,85 @@ describe('device card parsing', () => {
   });
 
   test.each([
-    ['negative sigma (number)', { levels: [{ mean: '50 uS', sigma: -1e-6 }, { mean: '100 uS', sigma: '5 uS' }] }, 'levels[0].sigma', '>= 0'],
-    ['negative sigma (unit string)', { levels: [{ mean: '50 uS', sigma: '-1 uS' }, { mean: '100 uS', sigma: '5 uS' }] }, 'levels[0].sigma', '>= 0'],
-    ['negative sigmaLn', { levels: [{ mean: '50 uS', sigmaLn: -0.1 }, { mean: '100 uS', sigma: '5 uS' }] }, 'levels[0].sigmaLn', '>= 0'],
-    ['unsorted levels', { levels: [{ mean: '100 uS', sigma: '5 uS' }, { mean: '50 uS', sigma: '5 uS' }] }, 'levels', 'must be sorted by mean'],
-    ['missing level field', { levels: [{ mean: '50 uS' }, { mean: '100 uS', sigma: '5 uS' }] }, 'levels[0].sigma', 'required'],
-    ['bad unit string', { levels: [{ mean: '50 uS', sigma: '5 foo' }, { mean: '100 uS', sigma: '5 uS' }] }, 'levels[0].sigma', 'not a valid unit'],
+    [
+      'negative sigma (number)',
+      {
+        levels: [
+          { mean: '50 uS', sigma: -1e-6 },
+          { mean: '100 uS', sigma: '5 uS' },
+        ],
+      },
+      'levels[0].sigma',
+      '>= 0',
+    ],
+    [
+      'negative sigma (unit string)',
+      {
+        levels: [
+          { mean: '50 uS', sigma: '-1 uS' },
+          { mean: '100 uS', sigma: '5 uS' },
+        ],
+      },
+      'levels[0].sigma',
+      '>= 0',
+    ],
+    [
+      'negative sigmaLn',
+      {
+        levels: [
+          { mean: '50 uS', sigmaLn: -0.1 },
+          { mean: '100 uS', sigma: '5 uS' },
+        ],
+      },
+      'levels[0].sigmaLn',
+      '>= 0',
+    ],
+    [
+      'unsorted levels',
+      {
+        levels: [
+          { mean: '100 uS', sigma: '5 uS' },
+          { mean: '50 uS', sigma: '5 uS' },
+        ],
+      },
+      'levels',
+      'must be sorted by mean',
+    ],
+    [
+      'missing level field',
+      { levels: [{ mean: '50 uS' }, { mean: '100 uS', sigma: '5 uS' }] },
+      'levels[0].sigma',
+      'required',
+    ],
+    [
+      'bad unit string',
+      {
+        levels: [
+          { mean: '50 uS', sigma: '5 foo' },
+          { mean: '100 uS', sigma: '5 uS' },
+        ],
+      },
+      'levels[0].sigma',
+      'not a valid unit',
+    ],
     ['wrong dimension', { vRead: '0.2 A' }, 'vRead', 'wrong dimension'],
     ['unitless string', { floor: '1' }, 'floor', 'no unit'],
     ['unknown field', { flor: '1 uS' }, 'flor', 'not a known field'],
-    ['bad status', { source: { citation: 'x', status: 'guessed' } }, 'source.status', 'measured, fitted, estimated'],
+    [
+      'bad status',
+      { source: { citation: 'x', status: 'guessed' } },
+      'source.status',
+      'measured, fitted, estimated',
+    ],
     ['fault rates over 1', { faults: { stuckAtOn: 0.6, stuckAtOff: 0.5 } }, 'faults', 'must not exceed 1'],
     ['mean below floor', { floor: '60 uS' }, 'levels[0].mean', 'above floor'],
     ['one level', { levels: [{ mean: '50 uS', sigma: '5 uS' }] }, 'levels', 'fewer than 2'],
-    ['empirical with one sample', { levels: [{ samples: ['1 uS'] }, { mean: '100 uS', sigma: '5 uS' }] }, 'levels[0].samples', 'fewer than 2'],
+    [
+      'empirical with one sample',
+      { levels: [{ samples: ['1 uS'] }, { mean: '100 uS', sigma: '5 uS' }] },
+      'levels[0].samples',
+      'fewer than 2',
+    ],
   ])('%s: error names the file and the field', (_what, patch, field, rule) => {
     const message = errorOf({ ...baseCard(), ...patch });
     expect(message).toContain('cards/bad.json');
@@ -124,9 +200,9 @@ describe('device card parsing', () => {
       variation: { distribution: 'gaussian', onSigma: 0.1, offSigma: 0.1 },
     };
     expect(errorOf(binary)).toContain('field rOn must be lower than rOff');
-    expect(errorOf({ ...binary, rOn: '1 kOhm', variation: { distribution: 'uniform', onSigma: 0, offSigma: 0 } })).toContain(
-      'field variation.distribution must be one of gaussian, lognormal',
-    );
+    expect(
+      errorOf({ ...binary, rOn: '1 kOhm', variation: { distribution: 'uniform', onSigma: 0, offSigma: 0 } }),
+    ).toContain('field variation.distribution must be one of gaussian, lognormal');
     expect(errorOf({ ...binary, rOn: '1 kOhm', rOff: '5 uS' })).toContain('field rOff');
   });
 
@@ -151,7 +227,10 @@ describe('shipped device cards', () => {
     expect(card.levels).toHaveLength(8);
     card.levels.forEach((level, k) => {
       const gUs = 50 + 25 * k;
-      expect(level).toEqual({ mean: expect.closeTo(gUs * 1e-6, 15), sigma: expect.closeTo((4.78 - 0.0091 * gUs) * 1e-6, 15) });
+      expect(level).toEqual({
+        mean: expect.closeTo(gUs * 1e-6, 15),
+        sigma: expect.closeTo((4.78 - 0.0091 * gUs) * 1e-6, 15),
+      });
     });
     expect(card.vRead).toBeCloseTo(0.2, 15);
     expect(card.hrs?.mean).toBeCloseTo(10e-6, 15);

@@ -40,7 +40,9 @@ describe('fitDeviceCard', () => {
       expect(level.mean / mean).toBeCloseTo(1, 9);
       expect(level.sigma / sd).toBeCloseTo(1, 6);
       // And the fit recovers the generating device within sampling error (SE of the mean ~ sigma/14).
-      expect(Math.abs(level.mean - (50 + 25 * k) * 1e-6)).toBeLessThan(0.3 * (4.78 - 0.0091 * (50 + 25 * k)) * 1e-6);
+      expect(Math.abs(level.mean - (50 + 25 * k) * 1e-6)).toBeLessThan(
+        0.3 * (4.78 - 0.0091 * (50 + 25 * k)) * 1e-6,
+      );
     });
     expect(card.description).toContain('L0, L1, L2, L3, L4, L5, L6, L7');
     const reparsed = parseDeviceCard(JSON.parse(JSON.stringify(card)), 'written.json');
@@ -49,18 +51,39 @@ describe('fitDeviceCard', () => {
   });
 
   test('empirical fit keeps the samples (sorted) and conductance columns need no vRead conversion', () => {
-    const csv = ['# measured at 0.1 V', 'level;conductance', 'a;20 uS', 'a;10e-6', 'b;"50 uS"', 'b;40e-6', 'a;15 uS', ''].join('\n');
+    const csv = [
+      '# measured at 0.1 V',
+      'level;conductance',
+      'a;20 uS',
+      'a;10e-6',
+      'b;"50 uS"',
+      'b;40e-6',
+      'a;15 uS',
+      '',
+    ].join('\n');
     const card = fitDeviceCard(csv, { name: 'emp', vRead: 0.1, empirical: true, source: 'lab' });
     expect(card.source.status).toBe('measured');
     const [a, b] = card.levels as EmpiricalLevelSpec[];
-    expect(a.samples).toEqual([expect.closeTo(10e-6, 18), expect.closeTo(15e-6, 18), expect.closeTo(20e-6, 18)]);
+    expect(a.samples).toEqual([
+      expect.closeTo(10e-6, 18),
+      expect.closeTo(15e-6, 18),
+      expect.closeTo(20e-6, 18),
+    ]);
     expect(b.samples).toEqual([expect.closeTo(40e-6, 18), expect.closeTo(50e-6, 18)]);
   });
 
   test.each([
     ['bad value', 'level,current\n0,1e-6\n0,abc\n1,5e-6\n1,6e-6', /CSV line 3: field current "abc"/],
-    ['wrong unit', 'level,current\n0,1e-6\n0,2 uS\n1,5e-6\n1,6e-6', /CSV line 3: field current "2 uS" has the wrong dimension/],
-    ['negative', 'level,conductance\n0,1e-6\n0,-2e-6\n1,5e-6\n1,6e-6', /CSV line 3: field conductance must be >= 0/],
+    [
+      'wrong unit',
+      'level,current\n0,1e-6\n0,2 uS\n1,5e-6\n1,6e-6',
+      /CSV line 3: field current "2 uS" has the wrong dimension/,
+    ],
+    [
+      'negative',
+      'level,conductance\n0,1e-6\n0,-2e-6\n1,5e-6\n1,6e-6',
+      /CSV line 3: field conductance must be >= 0/,
+    ],
     ['short row', 'level,current\n0,1e-6\n0\n1,5e-6', /CSV line 3: has 1 cells/],
     ['no level column', 'lvl,current\n0,1e-6', /CSV line 1: header needs a "level" column/],
     ['both value columns', 'level,current,conductance\n0,1,1', /exactly one of the columns/],

@@ -2,7 +2,9 @@ import { parseDeviceCard, withBinaryVariation, type BinaryCard } from '../src/de
 import { empiricalLevel, gaussianLevel, lognormalLevel, type LevelModel } from '../src/device/levels';
 import { loadDevice, loadDeviceCard } from '../src/device/loadDevice';
 import { resolveDevice } from '../src/device/model';
-import { applyReadNoise, programCells } from '../src/device/program';
+import type { AnalogStage, SimPlan } from '../src/sim/plan';
+import { programStage, referenceAnalogForward } from '../src/sim/referenceTrial';
+import { TrialScratch } from '../src/sim/trialCommon';
 import { streamFor } from '../src/util/random';
 
 function stats(x: Float32Array | Float64Array): { mean: number; sd: number } {
@@ -145,7 +147,10 @@ describe('binary devices (sampled in the resistance domain)', () => {
     const model = loadDevice('binary-hfo2-1t1r');
     expect(model.levels).toHaveLength(2);
     const [off, on] = model.levels;
-    for (const [level, rMean, seed] of [[on, 5e3, 1], [off, 1e5, 2]] as const) {
+    for (const [level, rMean, seed] of [
+      [on, 5e3, 1],
+      [off, 1e5, 2],
+    ] as const) {
       const { g, r } = resistances(level, seed);
       const rs = stats(r);
       expect(Math.abs(rs.mean / rMean - 1)).toBeLessThan(0.002); // SE 0.03 %
@@ -183,7 +188,7 @@ describe('binary devices (sampled in the resistance domain)', () => {
   });
 });
 
-describe('programming and reading cells', () => {
+describe("programming and reading cells (the simulator's own code)", () => {
   const faultyCard = () => {
     const json = JSON.parse(JSON.stringify(loadDeviceCard('hfo2-1t1r-igvva-8')));
     json.faults = { stuckAtOn: 0.1, stuckAtOff: 0.05 };
@@ -194,8 +199,16 @@ describe('programming and reading cells', () => {
   test('stuck-at fault rates are binomially consistent; other cells draw their level', () => {
     const model = resolveDevice(faultyCard());
     const n = 50_000;
-    const levels = new Uint8Array(n).fill(3); // 125 uS
-    const g = programCells(model, levels, streamFor(4, 'faults'));
+    // One row tile of n cells, all programmed to level 3 (125 uS).
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    const cellsByLevel = model.levels.map((_, k) => (k === 3 ? all : new Int32Array(0)));
+    const tile = { rowStart: 0, rowEnd: 1, cellsByLevel, iFullAmps: new Float32Array(n) };
+    const stage = { layerIndex: 0, physCols: n, rowTiles: [tile] } as unknown as AnalogStage;
+    const plan = {
+      gMaxSiemens: model.faults.gStuckOnSiemens,
+      gOffSiemens: model.faults.gStuckOffSiemens,
+    } as unknown as SimPlan;
+    const [g] = programStage(plan, model, stage, streamFor(4, 'faults'), new TrialScratch(), {});
     let on = 0;
     let off = 0;
     let rest = 0;
@@ -211,12 +224,53 @@ describe('programming and reading cells', () => {
     expect(model.readNoiseRelSigma).toBe(0.02);
   });
 
-  test('read noise is multiplicative with the card relative sigma', () => {
-    const g = new Float32Array(N).fill(100e-6);
-    const read = applyReadNoise(g, 0.02, streamFor(8, 'read'), new Float32Array(N));
-    const { mean, sd } = stats(read);
-    expect(Math.abs(mean / 100e-6 - 1)).toBeLessThan(0.001);
-    expect(Math.abs(sd / 2e-6 - 1)).toBeLessThan(0.01);
-    expect(g[0]).toBe(Math.fround(100e-6)); // input untouched when out is given
+  test('read noise of a column current is Gaussian with variance sum_i V_i^2 (rel G_i)^2', () => {
+    // One differential weight column on two rows, ideal DAC and ADC; every input row the same, so each
+    // row's output is one independent draw of the read noise.
+    const rows = 100_000;
+    const rel = 0.05;
+    const vRead = 0.2;
+    const a = 1e4; // weight per siemens
+    const u = [1, 0.5];
+    const gPlus = [100e-6, 60e-6];
+    const gMinus = [20e-6, 50e-6];
+    const g = Float32Array.of(gPlus[0], gMinus[0], gPlus[1], gMinus[1]); // rows x (G+, G-)
+    const stage = {
+      kind: 'analog',
+      layerIndex: 0,
+      rows: 2,
+      cols: 1,
+      physCols: 2,
+      mapping: 'differential',
+      refColumnOf: null,
+      refExactSiemens: null,
+      weightPerSiemens: a,
+      rowTiles: [
+        { rowStart: 0, rowEnd: 2, cellsByLevel: [], iFullAmps: Float32Array.of(Infinity, Infinity) },
+      ],
+      dac: { kind: 'ideal', bits: 0, xMax: 1 },
+      adcBits: null,
+      bias: null,
+      activation: 'linear',
+    } as unknown as AnalogStage;
+    const plan = { vReadVolts: vRead, stages: [stage] } as unknown as SimPlan;
+    const x = { data: new Float32Array(2 * rows).fill(1), count: rows, shape: [2] };
+    for (let n = 0; n < rows; n++) x.data[2 * n + 1] = 0.5;
+    const { out } = referenceAnalogForward(plan, stage, 0, [g], x, new TrialScratch(), {
+      rng: streamFor(8, 'read'),
+      rel,
+    });
+    // out = a (I+ - I-) / vRead with I = vRead (sum_i u_i G_i + rel sqrt(sum_i u_i^2 G_i^2) z).
+    let mean = 0;
+    let variance = 0;
+    for (let i = 0; i < 2; i++) {
+      const gp = Math.fround(gPlus[i]);
+      const gm = Math.fround(gMinus[i]);
+      mean += a * u[i] * (gp - gm);
+      variance += (a * rel * u[i]) ** 2 * (gp * gp + gm * gm);
+    }
+    const m = stats(out.data);
+    expect(Math.abs(m.mean - mean)).toBeLessThan(5 * Math.sqrt(variance / rows));
+    expect(Math.abs(m.sd / Math.sqrt(variance) - 1)).toBeLessThan(0.01);
   });
 });

@@ -14,7 +14,10 @@ function randomBatchNormWeights(model: tf.LayersModel, seed: number) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
     layer.setWeights(
       layer.getWeights().map((w, i) =>
-        tf.tensor(Float32Array.from({ length: w.size }, () => (i === 3 ? 0.5 + rng.uniform() : rng.normal() * 0.3)), w.shape),
+        tf.tensor(
+          Float32Array.from({ length: w.size }, () => (i === 3 ? 0.5 + rng.uniform() : rng.normal() * 0.3)),
+          w.shape,
+        ),
       ),
     );
   }
@@ -50,7 +53,13 @@ describe('digital forward pass matches TF.js', () => {
   ])('CNN conv padding %s stride %d, pool padding %s, batch norm', (pad, stride, poolPad) => {
     const m = tf.sequential();
     m.add(
-      tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: stride as number, padding: pad as 'same', inputShape: [9, 8, 2] }),
+      tf.layers.conv2d({
+        filters: 4,
+        kernelSize: 3,
+        strides: stride as number,
+        padding: pad as 'same',
+        inputShape: [9, 8, 2],
+      }),
     );
     m.add(tf.layers.batchNormalization());
     m.add(tf.layers.activation({ activation: 'relu' }));

@@ -51,7 +51,8 @@ describe('quantile quantiser', () => {
         expect(v).toBeCloseTo(mean, 5);
       }
       const sortedIdx = Array.from(w.keys()).sort((a, b) => w[a] - w[b]);
-      for (let i = 1; i < sortedIdx.length; i++) expect(q[sortedIdx[i]]).toBeGreaterThanOrEqual(q[sortedIdx[i - 1]]);
+      for (let i = 1; i < sortedIdx.length; i++)
+        expect(q[sortedIdx[i]]).toBeGreaterThanOrEqual(q[sortedIdx[i - 1]]);
     }
   });
 });
@@ -98,7 +99,9 @@ describe('input quantisers', () => {
     const rng = streamFor(3, 'exp');
     const x0 = 0.2;
     const beta = 0.5;
-    const sample = Float32Array.from({ length: 200000 }, (_, i) => (i % 4 === 0 ? 0 : x0 - beta * Math.log(1 - rng.uniform())));
+    const sample = Float32Array.from({ length: 200000 }, (_, i) =>
+      i % 4 === 0 ? 0 : x0 - beta * Math.log(1 - rng.uniform()),
+    );
     const fit = fitExponential(sample);
     expect(fit.count).toBe(150000);
     expect(fit.x0).toBeCloseTo(x0, 3);

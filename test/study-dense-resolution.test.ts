@@ -12,7 +12,7 @@ import { type Layer, type NetworkDescription, tensor } from '../src/nn/descripti
 import { argmaxRows, classify, prepareInput, runLayers } from '../src/nn/forward';
 import { writeDescription } from '../src/nn/load';
 import { quantizeNetwork } from '../src/nn/network';
-import { ResultStore } from '../src/study/results';
+import { ResultStore, type ResultRecord } from '../src/study/results';
 import { findStudy } from '../src/study/registry';
 import type { ModelJob, StudyContext } from '../src/study/types';
 import {
@@ -107,6 +107,8 @@ const lossless = (d: number, w: number, l: number) =>
   Math.ceil(Math.log2(d)) + w + l - (w === 1 || l === 1 ? 1 : 0);
 
 let out: string;
+/** The stored records (what the report reads), and the same typed as the study writes them. */
+let stored: ResultRecord[];
 let records: (DenseResolutionRecord & { key: string })[];
 const jobs: ModelJob[] = [];
 
@@ -146,7 +148,8 @@ beforeAll(async () => {
   };
   const store = new ResultStore(path.join(out, 'run'));
   for (const c of denseResolutionConfigs(plan)) store.append(c.key, await c.run(ctx));
-  records = store.all() as unknown as typeof records;
+  stored = store.all();
+  records = stored as unknown as typeof records;
 });
 
 afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
@@ -309,7 +312,7 @@ describe('dense-resolution study', () => {
 
   test('the report writes tables, CSV and figures', async () => {
     const dir = path.join(out, 'run');
-    const files = await denseResolutionStudy.report(records, dir);
+    const files = await denseResolutionStudy.report(stored, dir);
     for (const f of files) expect(fs.existsSync(f)).toBe(true);
     const names = files.map((f) => path.basename(f));
     expect(names).toEqual(

@@ -22,8 +22,23 @@ export function registerAdcBits(program: Command): void {
     .option('--tile-rows <n>', 'override the circuit card: tile rows')
     .option('--json', 'print JSON')
     .action(async (opts: Record<string, unknown>) => {
-      const f = validateFlags<{ model: string; circuit: string; quantize?: string; quantizeLayers: 'all' | 'dense'; dacBits?: number; tileRows?: number; json?: boolean }>(
-        { type: 'object', properties: { quantizeLayers: enumFlag('all', 'dense'), dacBits: intFlag(1, 16), tileRows: intFlag(2, 4096) } },
+      const f = validateFlags<{
+        model: string;
+        circuit: string;
+        quantize?: string;
+        quantizeLayers: 'all' | 'dense';
+        dacBits?: number;
+        tileRows?: number;
+        json?: boolean;
+      }>(
+        {
+          type: 'object',
+          properties: {
+            quantizeLayers: enumFlag('all', 'dense'),
+            dacBits: intFlag(1, 16),
+            tileRows: intFlag(2, 4096),
+          },
+        },
         opts,
       );
       const circuit = withOverrides(loadCircuitCard(f.circuit), { dacBits: f.dacBits, rows: f.tileRows });
@@ -33,8 +48,22 @@ export function registerAdcBits(program: Command): void {
       if (f.json) return printJson(rows);
       process.stdout.write(
         markdownTable(
-          ['layer', 'fan-in', 'd (rows per column)', 'w (weight bits)', 'l (input bits)', 'lossless ADC bits'],
-          rows.map((r) => [r.layer, r.rows, r.d, r.weightBits, r.inputBits ?? 'ideal DAC', r.losslessBits ?? 'n/a']),
+          [
+            'layer',
+            'fan-in',
+            'd (rows per column)',
+            'w (weight bits)',
+            'l (input bits)',
+            'lossless ADC bits',
+          ],
+          rows.map((r) => [
+            r.layer,
+            r.rows,
+            r.d,
+            r.weightBits,
+            r.inputBits ?? 'ideal DAC',
+            r.losslessBits ?? 'n/a',
+          ]),
         ) + '\n',
       );
     });

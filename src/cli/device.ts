@@ -25,19 +25,28 @@ export function registerDevice(program: Command): void {
     .option('--v-read <v>', 'read voltage, e.g. "0.2 V"', '0.2 V')
     .option('--source <text>', 'where the measurements come from', 'user measurements')
     .option('--empirical', 'keep the samples (inverse-CDF sampling) instead of Gaussian fits')
-    .action((opts: { csv: string; out: string; name?: string; vRead: string; source: string; empirical?: boolean }) => {
-      if (!fs.existsSync(opts.csv)) throw new InputError(`CSV file not found: ${opts.csv}`);
-      const card = fitDeviceCard(fs.readFileSync(opts.csv, 'utf8'), {
-        name: opts.name ?? path.basename(opts.out).replace(/\.json$/i, ''),
-        vRead: opts.vRead,
-        empirical: !!opts.empirical,
-        source: opts.source,
-        csvLabel: opts.csv,
-      });
-      parseDeviceCard(card, opts.out); // the written card must load
-      writeFileAtomic(opts.out, JSON.stringify(card, null, 2) + '\n');
-      process.stdout.write(`wrote ${opts.out}: ${card.levels.length} levels\n`);
-    });
+    .action(
+      (opts: {
+        csv: string;
+        out: string;
+        name?: string;
+        vRead: string;
+        source: string;
+        empirical?: boolean;
+      }) => {
+        if (!fs.existsSync(opts.csv)) throw new InputError(`CSV file not found: ${opts.csv}`);
+        const card = fitDeviceCard(fs.readFileSync(opts.csv, 'utf8'), {
+          name: opts.name ?? path.basename(opts.out).replace(/\.json$/i, ''),
+          vRead: opts.vRead,
+          empirical: !!opts.empirical,
+          source: opts.source,
+          csvLabel: opts.csv,
+        });
+        parseDeviceCard(card, opts.out); // the written card must load
+        writeFileAtomic(opts.out, JSON.stringify(card, null, 2) + '\n');
+        process.stdout.write(`wrote ${opts.out}: ${card.levels.length} levels\n`);
+      },
+    );
   device
     .command('show')
     .description('level table, level overlap and the CDF of each level (SVG/PNG)')
@@ -53,7 +62,11 @@ export function registerDevice(program: Command): void {
       const cdf = levelCdfSeries(model, 200);
       await writeChart(
         cdfChart({
-          rows: cdf.map((p) => ({ series: p.level === 'hrs' ? 'HRS' : `level ${p.level}`, x: p.gSiemens * 1e6, cdf: p.cdf })),
+          rows: cdf.map((p) => ({
+            series: p.level === 'hrs' ? 'HRS' : `level ${p.level}`,
+            x: p.gSiemens * 1e6,
+            cdf: p.cdf,
+          })),
           title: `${card.name}: conductance CDF per level`,
           xTitle: 'conductance (uS)',
           seriesTitle: 'level',

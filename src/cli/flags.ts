@@ -21,7 +21,8 @@ function describe(err: ErrorObject, data: Record<string, unknown>): string {
   const key = err.instancePath.replace(/^\//, '') || String(err.params.missingProperty ?? '');
   const flag = flagName(key);
   const got = key in data ? ` (got ${JSON.stringify(data[key])})` : '';
-  if (err.keyword === 'enum') return `flag ${flag}: must be one of ${(err.params.allowedValues as unknown[]).join(', ')}${got}`;
+  if (err.keyword === 'enum')
+    return `flag ${flag}: must be one of ${(err.params.allowedValues as unknown[]).join(', ')}${got}`;
   if (err.keyword === 'required') return `flag ${flag} is required`;
   return `flag ${flag}: ${err.message}${got}`;
 }

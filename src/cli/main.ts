@@ -10,7 +10,7 @@ import { registerStudy } from './study';
 import { registerAdcBits } from './adcBits';
 import { registerDevice } from './device';
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('xbarsim')
     .description('Monte-Carlo simulator of neural-network inference on analog resistive crossbars')
     .version(packageVersion())

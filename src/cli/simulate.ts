@@ -15,7 +15,7 @@ export interface SimulateFlags extends SimulationSetup {
   out?: string;
 }
 
-export const simulateFlagSchema = {
+const simulateFlagSchema = {
   type: 'object' as const,
   properties: {
     ...datasetFlagSchema,
@@ -33,7 +33,7 @@ export const simulateFlagSchema = {
   },
 };
 
-export function addSimulationOptions(cmd: Command): Command {
+function addSimulationOptions(cmd: Command): Command {
   cmd
     .requiredOption('--model <dir>', 'model directory')
     .requiredOption('--device <card>', 'device card: a name in devices/ or a path')
@@ -78,7 +78,7 @@ export function registerSimulate(program: Command): void {
  * --out must be creatable: its nearest existing ancestor is a writable directory. Checked without
  * creating anything, so a run that fails later leaves no trace.
  */
-export function checkOutputPath(out: string): void {
+function checkOutputPath(out: string): void {
   let dir = path.dirname(path.resolve(out));
   while (!fs.existsSync(dir)) dir = path.dirname(dir);
   let writable = fs.statSync(dir).isDirectory();
@@ -90,7 +90,7 @@ export function checkOutputPath(out: string): void {
   if (!writable) throw new InputError(`flag --out: cannot write ${out} (${dir} is not a writable directory)`);
 }
 
-export function writeResultFiles(out: string, header: object, result: SimulationResult): void {
+function writeResultFiles(out: string, header: object, result: SimulationResult): void {
   const base = out.replace(/\.json$/i, '');
   writeFileAtomic(`${base}.json`, JSON.stringify({ ...header, ...result }, null, 2));
   writeFileAtomic(
@@ -106,12 +106,14 @@ export function writeResultFiles(out: string, header: object, result: Simulation
   process.stderr.write(`wrote ${base}.json and ${path.basename(base)}.csv\n`);
 }
 
-export function formatResult(header: Record<string, unknown>, r: SimulationResult): string {
+function formatResult(header: Record<string, unknown>, r: SimulationResult): string {
   const lines: string[] = [];
   lines.push(
     `model ${header.model} (${header.dataset}, ${r.testImages} test images) on device ${header.device}, circuit ${header.circuit}; ${r.trials} trials, seed ${r.seed}`,
   );
-  const rows = [['layer', 'rows x cols', 'row tiles', 'mapping', 'RMS weight error', 'DAC', 'ADC', 'ADC clipping']];
+  const rows = [
+    ['layer', 'rows x cols', 'row tiles', 'mapping', 'RMS weight error', 'DAC', 'ADC', 'ADC clipping'],
+  ];
   for (const l of r.layers)
     rows.push([
       l.name,
@@ -124,7 +126,13 @@ export function formatResult(header: Record<string, unknown>, r: SimulationResul
       pct(l.meanClipRate),
     ]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  for (const row of rows) lines.push(row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
+  for (const row of rows)
+    lines.push(
+      row
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd(),
+    );
   lines.push(
     `accuracy: float ${pct(r.floatAccuracy)}, quantised digital ${pct(r.quantizedAccuracy)}, nominal chip ${pct(r.nominalAccuracy)}`,
   );

@@ -21,21 +21,40 @@ export function registerStudy(program: Command): void {
     .option('--seed <n>', 'random seed', '1')
     .option('--workers <n>', 'worker threads (default: all cores)')
     .option('--model <dir>', 'study parameter: model directory (adc-sizing)')
-    .option('--device <card>', 'study parameter: device card (adc-sizing; binarized-variation: a binary card)')
+    .option(
+      '--device <card>',
+      'study parameter: device card (adc-sizing; binarized-variation: a binary card)',
+    )
     .option('--circuit <card>', 'study parameter: circuit card (adc-sizing, binarized-variation)')
     .option('--quantize <q>', 'study parameter: weight quantiser (adc-sizing)')
     .action(async (name: string, opts: Record<string, unknown>) => {
       const study = findStudy(name);
-      if (opts.quick && opts.full) throw new InputError('flags --quick and --full exclude each other: give one');
-      const f = validateFlags<{ trials?: number; seed: number; workers?: number; out?: string; model?: string; device?: string; circuit?: string; quantize?: string }>(
-        { type: 'object', properties: { trials: intFlag(1, 100000), seed: intFlag(0, 2 ** 31 - 1), workers: intFlag(1, 256) } },
+      if (opts.quick && opts.full)
+        throw new InputError('flags --quick and --full exclude each other: give one');
+      const f = validateFlags<{
+        trials?: number;
+        seed: number;
+        workers?: number;
+        out?: string;
+        model?: string;
+        device?: string;
+        circuit?: string;
+        quantize?: string;
+      }>(
+        {
+          type: 'object',
+          properties: { trials: intFlag(1, 100000), seed: intFlag(0, 2 ** 31 - 1), workers: intFlag(1, 256) },
+        },
         opts,
       );
       const mode = opts.full ? 'full' : 'quick';
-      const out = f.out ?? path.join('results', mode === 'quick' && name !== 'default' ? `${name}-quick` : name);
+      const out =
+        f.out ?? path.join('results', mode === 'quick' && name !== 'default' ? `${name}-quick` : name);
       const t0 = Date.now();
       const params = Object.fromEntries(
-        (['model', 'device', 'circuit', 'quantize'] as const).filter((k) => f[k] !== undefined).map((k) => [k, f[k]]),
+        (['model', 'device', 'circuit', 'quantize'] as const)
+          .filter((k) => f[k] !== undefined)
+          .map((k) => [k, f[k]]),
       );
       const { files } = await runStudy(study, {
         mode,
@@ -45,7 +64,9 @@ export function registerStudy(program: Command): void {
         workers: f.workers ?? defaultWorkers(),
         params,
       });
-      process.stderr.write(`study ${name} (${mode}) done in ${((Date.now() - t0) / 1000).toFixed(1)} s; wrote ${files.length} files in ${out}\n`);
+      process.stderr.write(
+        `study ${name} (${mode}) done in ${((Date.now() - t0) / 1000).toFixed(1)} s; wrote ${files.length} files in ${out}\n`,
+      );
     });
 
   program
@@ -54,7 +75,8 @@ export function registerStudy(program: Command): void {
     .argument('<dir>', 'study output directory')
     .action(async (dir: string) => {
       const stampFile = path.join(dir, STUDY_FILE);
-      if (!fs.existsSync(stampFile)) throw new InputError(`${dir} is not a study directory (no ${STUDY_FILE})`);
+      if (!fs.existsSync(stampFile))
+        throw new InputError(`${dir} is not a study directory (no ${STUDY_FILE})`);
       const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8')) as { study: string };
       const study = findStudy(stamp.study);
       const files = await study.report(new ResultStore(dir).all(), dir);

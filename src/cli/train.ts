@@ -103,7 +103,7 @@ export function registerTrain(program: Command): void {
  * The model directory is written as a whole at the end (and replaces an older model there), so check
  * now that it can be: never replace a directory that holds something other than an xbarsim model.
  */
-export function checkOutDir(out: string): void {
+function checkOutDir(out: string): void {
   const dir = path.resolve(out);
   if (fs.existsSync(dir)) {
     if (!fs.statSync(dir).isDirectory()) throw new InputError(`--out ${out}: exists and is not a directory`);

@@ -20,7 +20,8 @@ export function applyAdc(
   iFullAmps: number,
   out: Float32Array = new Float32Array(currents.length),
 ): AdcResult {
-  if (out.length < currents.length) throw new RangeError(`ADC output has ${out.length} slots for ${currents.length} currents`);
+  if (out.length < currents.length)
+    throw new RangeError(`ADC output has ${out.length} slots for ${currents.length} currents`);
   if (spec.kind === 'ideal') {
     if (out !== currents) out.set(currents);
     return { out, clipped: 0 };
@@ -61,7 +62,10 @@ export function percentile(sample: Float32Array | Float64Array, p: number): numb
 }
 
 /** Calibrated rule: iFull = the given percentile of observed column currents. */
-export function calibratedFullScale(observedCurrents: Float32Array | Float64Array, percentileValue: number): number {
+export function calibratedFullScale(
+  observedCurrents: Float32Array | Float64Array,
+  percentileValue: number,
+): number {
   return percentile(observedCurrents, percentileValue);
 }
 
@@ -71,7 +75,12 @@ export function calibratedFullScale(observedCurrents: Float32Array | Float64Arra
  * l: input bits.
  */
 export function losslessAdcBits(d: number, w: number, l: number): number {
-  for (const [name, v] of [['d', d], ['w', w], ['l', l]] as const)
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`losslessAdcBits: ${name} must be a positive integer, got ${v}`);
+  for (const [name, v] of [
+    ['d', d],
+    ['w', w],
+    ['l', l],
+  ] as const)
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`losslessAdcBits: ${name} must be a positive integer, got ${v}`);
   return Math.ceil(Math.log2(d)) + w + l - (w === 1 || l === 1 ? 1 : 0);
 }

@@ -4,11 +4,11 @@
  * See docs/cards.md.
  */
 import { InputError } from '../util/errors';
-import { SOURCE_STATUSES, type CardSource } from '../device/card';
+import { CARD_NAME_SCHEMA, SOURCE_SCHEMA, type CardSource } from '../device/card';
 import { compileSchema, validateCard } from '../device/validate';
 
 export type MappingKind = 'differential' | 'offset';
-export const MAPPING_KINDS: readonly MappingKind[] = ['differential', 'offset'];
+const MAPPING_KINDS: readonly MappingKind[] = ['differential', 'offset'];
 
 export type DacSpec = { kind: 'bits'; bits: number } | { kind: 'binary' } | { kind: 'ideal' };
 /** Full-scale: iFull = rowsUsed G_max vRead. Calibrated: iFull = this percentile of observed column currents. */
@@ -28,9 +28,9 @@ export interface CircuitCard {
   analogLayers: AnalogLayers;
 }
 
-export const DEFAULT_TILE = { rows: 128, cols: 128 } as const;
-export const MIN_BITS = 1;
-export const MAX_BITS = 16;
+const DEFAULT_TILE = { rows: 128, cols: 128 } as const;
+const MIN_BITS = 1;
+const MAX_BITS = 16;
 
 const bits = { type: 'integer', minimum: MIN_BITS, maximum: MAX_BITS };
 
@@ -39,19 +39,9 @@ const circuitSchema = {
   additionalProperties: false,
   required: ['name', 'description', 'mapping', 'dac', 'adc', 'analogLayers'],
   properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+    name: CARD_NAME_SCHEMA,
     description: { type: 'string' },
-    source: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['citation', 'status'],
-      properties: {
-        citation: { type: 'string', minLength: 1 },
-        status: { enum: SOURCE_STATUSES },
-        notes: { type: 'string' },
-        url: { type: 'string' },
-      },
-    },
+    source: SOURCE_SCHEMA,
     tile: {
       type: 'object',
       additionalProperties: false,

@@ -15,7 +15,8 @@ export function applyDac(
   vReadVolts: number,
   out: Float32Array = new Float32Array(x.length),
 ): Float32Array {
-  if (out.length < x.length) throw new RangeError(`DAC output has ${out.length} slots for ${x.length} inputs`);
+  if (out.length < x.length)
+    throw new RangeError(`DAC output has ${out.length} slots for ${x.length} inputs`);
   switch (spec.kind) {
     case 'binary':
       for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? vReadVolts : 0;
@@ -50,5 +51,6 @@ function clip01(v: number): number {
 }
 
 function checkRange(xMax: number): void {
-  if (!(xMax > 0) || !Number.isFinite(xMax)) throw new RangeError(`DAC input range xMax must be positive, got ${xMax}`);
+  if (!(xMax > 0) || !Number.isFinite(xMax))
+    throw new RangeError(`DAC input range xMax must be positive, got ${xMax}`);
 }

@@ -2,7 +2,7 @@
 import { readCardJson, shippedCardNames } from '../device/cardFiles';
 import { parseCircuitCard, type CircuitCard } from './circuit';
 
-export const CIRCUIT_CARD_FOLDER = 'circuits';
+const CIRCUIT_CARD_FOLDER = 'circuits';
 
 /** `tile128-adc8` -> <project root>/circuits/tile128-adc8.json; anything with / or .json is a path. */
 export function loadCircuitCard(nameOrPath: string): CircuitCard {

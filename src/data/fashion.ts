@@ -18,28 +18,21 @@ import * as path from 'node:path';
 import { InputError, XbarsimError } from '../util/errors';
 import { readFileOrFail } from '../util/files';
 import { IDX_FILES, readIdxDir, writeIdxDir } from './idxDir';
+import { datasetPackageDir } from './cache';
 import type { RawSplit } from './types';
 import { CLASSES, PIXELS_PER_IMAGE } from './types';
 
-export const FASHION_PER_CLASS = 7000;
-export const FASHION_TEST_PER_CLASS = 1000;
+const FASHION_PER_CLASS = 7000;
+const FASHION_TEST_PER_CLASS = 1000;
 /** Bump when the split rule changes, so an old cache is not reused. */
 export const FASHION_CACHE_NAME = 'fashion-mnist-split-v1';
 
 export function fashionClothesDir(): string {
-  let pkg: string;
-  try {
-    pkg = require.resolve('fashion-mnist/package.json');
-  } catch {
-    throw new XbarsimError(
-      'the fashion-mnist package is not installed (it is a dependency of xbarsim; reinstall)',
-    );
-  }
-  return path.join(path.dirname(pkg), 'src', 'clothes');
+  return path.join(datasetPackageDir('fashion-mnist'), 'src', 'clothes');
 }
 
 /** The images of one class file, 784 bytes each, in file order. */
-export function readClassFile(file: string): Uint8Array[] {
+function readClassFile(file: string): Uint8Array[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -59,7 +52,7 @@ export function readClassFile(file: string): Uint8Array[] {
 }
 
 /** Apply the documented split rule to per-class image lists. */
-export function splitFashion(byClass: Uint8Array[][]): { train: RawSplit; test: RawSplit } {
+function splitFashion(byClass: Uint8Array[][]): { train: RawSplit; test: RawSplit } {
   const seen = new Map<string, number>();
   const key = (img: Uint8Array) => Buffer.from(img.buffer, img.byteOffset, img.byteLength).toString('latin1');
   for (const images of byClass)
@@ -103,7 +96,7 @@ function interleave(byClass: Uint8Array[][]): RawSplit {
   return { pixels, labels, count };
 }
 
-export function buildFashion(clothesDir: string = fashionClothesDir()): { train: RawSplit; test: RawSplit } {
+function buildFashion(clothesDir: string = fashionClothesDir()): { train: RawSplit; test: RawSplit } {
   const byClass = Array.from({ length: CLASSES }, (_, c) =>
     readClassFile(path.join(clothesDir, `${c}.json`)),
   );

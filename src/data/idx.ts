@@ -6,8 +6,8 @@
 import { InputError } from '../util/errors';
 import { CLASSES, IMAGE_SIZE, PIXELS_PER_IMAGE } from './types';
 
-export const IDX_IMAGES_MAGIC = 0x00000803;
-export const IDX_LABELS_MAGIC = 0x00000801;
+const IDX_IMAGES_MAGIC = 0x00000803;
+const IDX_LABELS_MAGIC = 0x00000801;
 
 const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 

@@ -12,7 +12,7 @@ import { CLASSES } from './types';
 export type { Dataset, Split } from './types';
 export { binarize, labelHistogram } from './pixels';
 
-export const DATASET_SPECS = ['mnist', 'fashion-mnist', 'idx:DIR'] as const;
+const DATASET_SPECS = ['mnist', 'fashion-mnist', 'idx:DIR'] as const;
 
 export interface LoadOptions {
   /** Keep only the first N training images. */

@@ -57,7 +57,8 @@ export interface CdfPoint {
 
 /** `points` evenly spaced CDF samples across each level's plotting range (levels, then HRS). */
 export function levelCdfSeries(model: DeviceModel, points: number): CdfPoint[] {
-  if (!Number.isInteger(points) || points < 2) throw new RangeError(`levelCdfSeries needs points >= 2, got ${points}`);
+  if (!Number.isInteger(points) || points < 2)
+    throw new RangeError(`levelCdfSeries needs points >= 2, got ${points}`);
   const rows: CdfPoint[] = [];
   for (const [level, lm] of labelled(model)) {
     const [lo, hi] = lm.rangeSiemens;

@@ -10,7 +10,7 @@ import { parseConductance, parseQuantity } from './quantity';
 import { cardError, childPath, compileSchema, validateCard } from './validate';
 
 export type SourceStatus = 'measured' | 'fitted' | 'estimated';
-export const SOURCE_STATUSES: readonly SourceStatus[] = ['measured', 'fitted', 'estimated'];
+const SOURCE_STATUSES: readonly SourceStatus[] = ['measured', 'fitted', 'estimated'];
 
 /** Where the numbers come from. */
 export interface CardSource {
@@ -36,15 +36,15 @@ export interface EmpiricalLevelSpec {
 }
 export type LevelSpec = GaussianLevelSpec | LognormalLevelSpec | EmpiricalLevelSpec;
 
-export interface HrsSpec {
+interface HrsSpec {
   mean: number;
   sigmaLn: number;
 }
-export interface FaultSpec {
+interface FaultSpec {
   stuckAtOn?: number;
   stuckAtOff?: number;
 }
-export interface ReadNoiseSpec {
+interface ReadNoiseSpec {
   relativeSigma: number;
 }
 
@@ -67,7 +67,7 @@ export interface MultilevelCard extends CardBase {
 }
 
 export type VariationDistribution = 'gaussian' | 'lognormal';
-export const VARIATION_DISTRIBUTIONS: readonly VariationDistribution[] = ['gaussian', 'lognormal'];
+const VARIATION_DISTRIBUTIONS: readonly VariationDistribution[] = ['gaussian', 'lognormal'];
 
 export interface BinaryCard extends CardBase {
   kind: 'binary';
@@ -81,7 +81,7 @@ export interface BinaryCard extends CardBase {
 }
 
 export type DeviceCard = MultilevelCard | BinaryCard;
-export const DEVICE_KINDS = ['multilevel', 'binary'] as const;
+const DEVICE_KINDS = ['multilevel', 'binary'] as const;
 
 // ---------------------------------------------------------------------------------------------------
 // Schemas. Quantities are strings (unit strings, checked after the schema) or SI numbers.
@@ -90,7 +90,11 @@ const nonNegativeQuantity = { type: ['string', 'number'], minimum: 0 };
 const positiveQuantity = { type: ['string', 'number'], exclusiveMinimum: 0 };
 const rate = { type: 'number', minimum: 0, maximum: 1 };
 
-const sourceSchema = {
+/** A card's name (device and circuit cards alike). */
+export const CARD_NAME_SCHEMA = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' };
+
+/** A card's `source` block (device and circuit cards alike). */
+export const SOURCE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['citation', 'status'],
@@ -127,9 +131,9 @@ const levelSchema = {
 };
 
 const common = {
-  name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+  name: CARD_NAME_SCHEMA,
   description: { type: 'string' },
-  source: sourceSchema,
+  source: SOURCE_SCHEMA,
   vRead: positiveQuantity,
   hrs: {
     type: 'object',
@@ -213,7 +217,8 @@ export function parseDeviceCard(json: unknown, source: string): DeviceCard {
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     throw new InputError(`${source}: a device card must be a JSON object`);
   const raw = validateCard(validators.kind, json, source);
-  if (raw.kind === 'multilevel') return parseMultilevel(validateCard(validators.multilevel, json, source), source);
+  if (raw.kind === 'multilevel')
+    return parseMultilevel(validateCard(validators.multilevel, json, source), source);
   return parseBinary(validateCard(validators.binary, json, source), source);
 }
 
@@ -249,7 +254,7 @@ function nonNegativeConductance(value: unknown, vRead: number, source: string, p
 }
 
 /** The card's stated centre of a level (used for the ordering rule). */
-export function nominalMean(level: LevelSpec): number {
+function nominalMean(level: LevelSpec): number {
   if ('samples' in level) return level.samples.reduce((a, b) => a + b, 0) / level.samples.length;
   return level.mean;
 }
@@ -257,7 +262,8 @@ export function nominalMean(level: LevelSpec): number {
 function parseMultilevel(raw: Record<string, unknown>, source: string): MultilevelCard {
   const base = baseFields(raw, source);
   const vRead = base.vRead;
-  const floor = raw.floor === undefined ? undefined : nonNegativeConductance(raw.floor, vRead, source, 'floor');
+  const floor =
+    raw.floor === undefined ? undefined : nonNegativeConductance(raw.floor, vRead, source, 'floor');
   const levels = (raw.levels as Array<Record<string, unknown>>).map((lv, i): LevelSpec => {
     const at = childPath('levels', i);
     if ('samples' in lv) {
@@ -271,7 +277,11 @@ function parseMultilevel(raw: Record<string, unknown>, source: string): Multilev
     const sigma = nonNegativeConductance(lv.sigma, vRead, source, childPath(at, 'sigma'));
     // Truncation by redrawing needs at least half the mass above the floor to stay cheap and meaningful.
     if (floor !== undefined && !(mean > floor))
-      throw cardError(source, childPath(at, 'mean'), `must be above floor ${formatSi(floor, 'S')} (got ${formatSi(mean, 'S')})`);
+      throw cardError(
+        source,
+        childPath(at, 'mean'),
+        `must be above floor ${formatSi(floor, 'S')} (got ${formatSi(mean, 'S')})`,
+      );
     return { mean, sigma };
   });
   for (let i = 1; i < levels.length; i++) {
@@ -299,7 +309,11 @@ function parseBinary(raw: Record<string, unknown>, source: string): BinaryCard {
   const rOn = resistance(raw.rOn, 'rOn');
   const rOff = resistance(raw.rOff, 'rOff');
   if (!(rOn < rOff))
-    throw cardError(source, 'rOn', `must be lower than rOff (got rOn ${formatSi(rOn, 'ohm')}, rOff ${formatSi(rOff, 'ohm')})`);
+    throw cardError(
+      source,
+      'rOn',
+      `must be lower than rOff (got rOn ${formatSi(rOn, 'ohm')}, rOff ${formatSi(rOff, 'ohm')})`,
+    );
   const card: BinaryCard = {
     ...base,
     kind: 'binary',
@@ -310,14 +324,33 @@ function parseBinary(raw: Record<string, unknown>, source: string): BinaryCard {
   if (raw.rFloor !== undefined) {
     card.rFloor = resistance(raw.rFloor, 'rFloor');
     if (!(card.rFloor < rOn))
-      throw cardError(source, 'rFloor', `must be below rOn ${formatSi(rOn, 'ohm')} (got ${formatSi(card.rFloor, 'ohm')})`);
+      throw cardError(
+        source,
+        'rFloor',
+        `must be below rOn ${formatSi(rOn, 'ohm')} (got ${formatSi(card.rFloor, 'ohm')})`,
+      );
   }
   return orderKeys(card);
 }
 
 /** Stable, readable key order for cards that get written back to disk. */
 function orderKeys<T extends DeviceCard>(card: T): T {
-  const order = ['name', 'kind', 'description', 'source', 'vRead', 'floor', 'levels', 'rOn', 'rOff', 'rFloor', 'variation', 'hrs', 'faults', 'readNoise'];
+  const order = [
+    'name',
+    'kind',
+    'description',
+    'source',
+    'vRead',
+    'floor',
+    'levels',
+    'rOn',
+    'rOff',
+    'rFloor',
+    'variation',
+    'hrs',
+    'faults',
+    'readNoise',
+  ];
   const fields = card as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const key of order) if (fields[key] !== undefined) out[key] = fields[key];
@@ -333,10 +366,15 @@ export function withBinaryVariation(
   distribution: VariationDistribution,
   sigmaFraction: number,
 ): BinaryCard {
-  if (card.kind !== 'binary') throw new InputError(`device ${card.name}: variation sweeps need a binary card`);
+  if (card.kind !== 'binary')
+    throw new InputError(`device ${card.name}: variation sweeps need a binary card`);
   if (!VARIATION_DISTRIBUTIONS.includes(distribution))
-    throw new InputError(`variation distribution "${distribution}" is unknown (allowed: ${VARIATION_DISTRIBUTIONS.join(', ')})`);
+    throw new InputError(
+      `variation distribution "${distribution}" is unknown (allowed: ${VARIATION_DISTRIBUTIONS.join(', ')})`,
+    );
   if (!(sigmaFraction >= 0 && sigmaFraction <= 1))
-    throw new InputError(`variation sigma ${sigmaFraction} must be a fraction in 0..1 of the mean resistance`);
+    throw new InputError(
+      `variation sigma ${sigmaFraction} must be a fraction in 0..1 of the mean resistance`,
+    );
   return { ...card, variation: { distribution, onSigma: sigmaFraction, offSigma: sigmaFraction } };
 }

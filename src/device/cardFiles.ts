@@ -29,7 +29,7 @@ export function shippedCardNames(folder: string): string[] {
 }
 
 /** A bare name has no directory part and no .json suffix. */
-export function isBareName(nameOrPath: string): boolean {
+function isBareName(nameOrPath: string): boolean {
   return !/[\\/]/.test(nameOrPath) && !nameOrPath.endsWith('.json');
 }
 
@@ -37,7 +37,11 @@ export function isBareName(nameOrPath: string): boolean {
  * Read and JSON-parse a card. Returns the parsed JSON and a label for messages
  * (`devices/<name>.json` for shipped cards, the path as given otherwise).
  */
-export function readCardJson(nameOrPath: string, folder: string, what: string): { json: unknown; label: string } {
+export function readCardJson(
+  nameOrPath: string,
+  folder: string,
+  what: string,
+): { json: unknown; label: string } {
   const bare = isBareName(nameOrPath);
   const file = bare ? path.join(projectRoot(), folder, `${nameOrPath}.json`) : path.resolve(nameOrPath);
   const label = bare ? `${folder}/${nameOrPath}.json` : nameOrPath;

@@ -31,10 +31,23 @@ export function fitDeviceCard(csvText: string, opts: FitOptions): MultilevelCard
   const lines = csvText.split(/\r?\n/);
   const isBlank = (line: string) => line.trim() === '' || line.trim().startsWith('#');
   const headerIndex = lines.findIndex((line) => !isBlank(line));
-  if (headerIndex < 0) throw new InputError(`${label}: empty file (expected a header "level,current" or "level,conductance")`);
+  if (headerIndex < 0)
+    throw new InputError(`${label}: empty file (expected a header "level,current" or "level,conductance")`);
   const header = lines[headerIndex];
-  const delimiter = header.includes(',') ? ',' : header.includes('\t') ? '\t' : header.includes(';') ? ';' : ',';
-  const split = (line: string) => line.split(delimiter).map((cell) => cell.trim().replace(/^"(.*)"$/, '$1').trim());
+  const delimiter = header.includes(',')
+    ? ','
+    : header.includes('\t')
+      ? '\t'
+      : header.includes(';')
+        ? ';'
+        : ',';
+  const split = (line: string) =>
+    line.split(delimiter).map((cell) =>
+      cell
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .trim(),
+    );
   const columns = split(header).map((c) => c.toLowerCase());
   const at = (line: number) => `${label} line ${line}`;
 
@@ -43,7 +56,7 @@ export function fitDeviceCard(csvText: string, opts: FitOptions): MultilevelCard
   const conductanceCol = columns.indexOf('conductance');
   if (levelCol < 0)
     throw new InputError(`${at(headerIndex + 1)}: header needs a "level" column (got ${columns.join(', ')})`);
-  if ((currentCol < 0) === (conductanceCol < 0))
+  if (currentCol < 0 === conductanceCol < 0)
     throw new InputError(
       `${at(headerIndex + 1)}: header needs exactly one of the columns "current" or "conductance" (got ${columns.join(', ')})`,
     );
@@ -68,11 +81,14 @@ export function fitDeviceCard(csvText: string, opts: FitOptions): MultilevelCard
     values.push(g);
     groups.set(level, values);
   }
-  if (groups.size < 2) throw new InputError(`${label}: needs measurements of at least 2 levels (got ${groups.size})`);
+  if (groups.size < 2)
+    throw new InputError(`${label}: needs measurements of at least 2 levels (got ${groups.size})`);
 
   const fitted = [...groups.entries()].map(([name, values]) => {
     if (values.length < 2)
-      throw new InputError(`${label}: level "${name}" has ${values.length} measurement; a fit needs at least 2`);
+      throw new InputError(
+        `${label}: level "${name}" has ${values.length} measurement; a fit needs at least 2`,
+      );
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const sigma = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
     const spec: LevelSpec = opts.empirical ? { samples: [...values].sort((a, b) => a - b) } : { mean, sigma };
@@ -94,6 +110,7 @@ export function fitDeviceCard(csvText: string, opts: FitOptions): MultilevelCard
     vRead,
     levels: fitted.map((f) => f.spec),
   };
-  if (opts.floor !== undefined) card.floor = parseQuantity(opts.floor, ['conductance'], 'fit options', 'floor').si;
+  if (opts.floor !== undefined)
+    card.floor = parseQuantity(opts.floor, ['conductance'], 'fit options', 'floor').si;
   return parseDeviceCard(card, `fitted card ${opts.name}`) as MultilevelCard;
 }

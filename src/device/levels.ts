@@ -6,7 +6,8 @@
 import type { RandomStream } from '../util/random';
 import { normalCdf, normalPdf, normalSf, truncatedNormalCdf, truncatedNormalMoments } from './normal';
 
-export type LevelKind = 'gaussian' | 'lognormal' | 'empirical' | 'resistance-gaussian' | 'resistance-lognormal';
+export type LevelKind =
+  'gaussian' | 'lognormal' | 'empirical' | 'resistance-gaussian' | 'resistance-lognormal';
 
 export interface LevelModel {
   kind: LevelKind;
@@ -54,7 +55,8 @@ export function lognormalLevel(meanSiemens: number, sigmaLn: number): LevelModel
     gSigmaSiemens: meanSiemens * Math.sqrt(Math.expm1(sigmaLn * sigmaLn)),
     gNominalSiemens: meanSiemens,
     rangeSiemens: [Math.exp(mu - 4 * sigmaLn), Math.exp(mu + 4 * sigmaLn)],
-    cdf: (g) => (g <= 0 ? 0 : sigmaLn === 0 ? (g >= meanSiemens ? 1 : 0) : normalCdf((Math.log(g) - mu) / sigmaLn)),
+    cdf: (g) =>
+      g <= 0 ? 0 : sigmaLn === 0 ? (g >= meanSiemens ? 1 : 0) : normalCdf((Math.log(g) - mu) / sigmaLn),
     sample(rng, count, out, offset = 0) {
       for (let i = offset, end = offset + count; i < end; i++) out[i] = Math.exp(mu + sigmaLn * rng.normal());
     },
@@ -115,7 +117,11 @@ export function empiricalLevel(samplesSiemens: readonly number[]): LevelModel {
  * Binary-device state sampled in the resistance domain: R ~ N(rMean, (sigmaFraction rMean)^2) truncated
  * below at rFloor by redrawing, G = 1 / R. The conductance moments have no closed form: Simpson quadrature.
  */
-export function resistanceGaussianLevel(rMeanOhms: number, sigmaFraction: number, rFloorOhms: number): LevelModel {
+export function resistanceGaussianLevel(
+  rMeanOhms: number,
+  sigmaFraction: number,
+  rFloorOhms: number,
+): LevelModel {
   const sigmaR = sigmaFraction * rMeanOhms;
   const { mean: gMean, sd: gSd } = reciprocalTruncatedNormalMoments(rMeanOhms, sigmaR, rFloorOhms);
   const rLo = Math.max(rFloorOhms, rMeanOhms - 4 * sigmaR);
@@ -162,7 +168,11 @@ export function resistanceLognormalLevel(rMeanOhms: number, sigmaFraction: numbe
 }
 
 /** E[1/R] and sd(1/R) for R ~ N(mu, sigma^2) truncated at R >= floor > 0. */
-function reciprocalTruncatedNormalMoments(mu: number, sigma: number, floor: number): { mean: number; sd: number } {
+function reciprocalTruncatedNormalMoments(
+  mu: number,
+  sigma: number,
+  floor: number,
+): { mean: number; sd: number } {
   if (sigma === 0) return { mean: 1 / mu, sd: 0 };
   const zLo = Math.max((floor - mu) / sigma, -10);
   const zHi = 10;

@@ -3,7 +3,7 @@ import { parseDeviceCard, type DeviceCard } from './card';
 import { readCardJson, shippedCardNames } from './cardFiles';
 import { resolveDevice, type DeviceModel } from './model';
 
-export const DEVICE_CARD_FOLDER = 'devices';
+const DEVICE_CARD_FOLDER = 'devices';
 
 /** `hfo2-1t1r-igvva-8` -> <project root>/devices/hfo2-1t1r-igvva-8.json; anything with / or .json is a path. */
 export function loadDeviceCard(nameOrPath: string): DeviceCard {

@@ -57,7 +57,9 @@ export function resolveDevice(card: DeviceCard): DeviceModel {
     gFloorSiemens = 0;
     const { distribution, onSigma, offSigma } = card.variation;
     const state = (rOhms: number, sigma: number) =>
-      distribution === 'gaussian' ? resistanceGaussianLevel(rOhms, sigma, rFloor) : resistanceLognormalLevel(rOhms, sigma);
+      distribution === 'gaussian'
+        ? resistanceGaussianLevel(rOhms, sigma, rFloor)
+        : resistanceLognormalLevel(rOhms, sigma);
     levels = [state(card.rOff, offSigma), state(card.rOn, onSigma)];
   }
   // Cards are checked sorted by their stated means; truncation or 1/R can only nudge the expectations.
@@ -80,9 +82,4 @@ export function resolveDevice(card: DeviceCard): DeviceModel {
     },
     readNoiseRelSigma: card.readNoise?.relativeSigma ?? 0,
   };
-}
-
-/** Level means in siemens, ascending (what the mapping works with). */
-export function levelMeans(model: DeviceModel): Float64Array {
-  return Float64Array.from(model.levels, (l) => l.gMeanSiemens);
 }

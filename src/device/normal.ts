@@ -3,6 +3,8 @@
  * tiny). erfc is W. J. Cody's rational Chebyshev approximation (netlib specfun/erf, 1987), the same one
  * mathjs uses for erf, kept here as erfc so that 1 - Phi(x) does not cancel for large x.
  */
+/* eslint-disable no-loss-of-precision -- Cody's coefficients are kept digit for digit as published;
+   each literal becomes the nearest double, which is what the algorithm intends. */
 
 const SQRT1_2PI = 1 / Math.sqrt(2 * Math.PI);
 const THRESH = 0.46875;
@@ -24,8 +26,12 @@ const Q = [
     15.7449261107098347, 117.693950891312499, 537.181101862009858, 1621.38957456669019, 3290.79923573345963,
     4362.61909014324716, 3439.36767414372164, 1230.33935480374942,
   ],
-  [2.56852019228982242, 1.87295284992346047, 0.527905102951428412, 0.0605183413124413191, 0.00233520497626869185],
+  [
+    2.56852019228982242, 1.87295284992346047, 0.527905102951428412, 0.0605183413124413191,
+    0.00233520497626869185,
+  ],
 ];
+/* eslint-enable no-loss-of-precision */
 
 function erfSmall(y: number): number {
   const ysq = y * y;
@@ -94,7 +100,11 @@ export function normalSf(z: number): number {
  * with alpha = (floor - mu)/sigma and lambda = phi(alpha)/(1 - Phi(alpha)),
  * E = mu + sigma lambda, Var = sigma^2 (1 + alpha lambda - lambda^2).
  */
-export function truncatedNormalMoments(mu: number, sigma: number, floor: number): { mean: number; sd: number } {
+export function truncatedNormalMoments(
+  mu: number,
+  sigma: number,
+  floor: number,
+): { mean: number; sd: number } {
   if (sigma === 0) return { mean: Math.max(mu, floor), sd: 0 };
   const alpha = (floor - mu) / sigma;
   const tail = normalSf(alpha);

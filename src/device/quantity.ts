@@ -66,14 +66,23 @@ export function parseQuantity(
     throw cardError(source, path, `must be a ${expected} as a unit string like "225 uS" or an SI number`);
   const text = normalizeSpelling(value);
   if (text !== '' && Number.isFinite(Number(text)))
-    throw cardError(source, path, `"${value}" has no unit: write e.g. "${value} ${REFERENCE_UNIT[allowed[0]]}" or a plain JSON number in SI units`);
+    throw cardError(
+      source,
+      path,
+      `"${value}" has no unit: write e.g. "${value} ${REFERENCE_UNIT[allowed[0]]}" or a plain JSON number in SI units`,
+    );
   let parsed: Unit;
   try {
     parsed = unit(text);
   } catch (err) {
-    throw cardError(source, path, `"${value}" is not a valid unit string (${(err as Error).message}); expected a ${expected}`);
+    throw cardError(
+      source,
+      path,
+      `"${value}" is not a valid unit string (${(err as Error).message}); expected a ${expected}`,
+    );
   }
-  if (parsed.value === null) throw cardError(source, path, `"${value}" has no number; expected a ${expected}`);
+  if (parsed.value === null)
+    throw cardError(source, path, `"${value}" has no number; expected a ${expected}`);
   for (const dim of allowed) {
     if (parsed.equalBase(reference(dim))) {
       const si = parsed.toNumber(REFERENCE_UNIT[dim]);

@@ -9,7 +9,13 @@ import { InputError } from '../util/errors';
  * `xHint` is our annotation on union-typed schema nodes: a human list of what is allowed there, shown when
  * no branch of an anyOf matches.
  */
-const ajv = new Ajv({ verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, allErrors: false });
+const ajv = new Ajv({
+  verbose: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+  allErrors: false,
+});
 ajv.addKeyword({ keyword: 'xHint', schemaType: 'string' });
 
 export function compileSchema<T>(schema: object): ValidateFunction<T> {
@@ -17,7 +23,7 @@ export function compileSchema<T>(schema: object): ValidateFunction<T> {
 }
 
 /** `/levels/2/sigma` -> `levels[2].sigma`; the empty path (the root) -> `(root)`. */
-export function jsonPath(pointer: string): string {
+function jsonPath(pointer: string): string {
   if (pointer === '') return '(root)';
   let out = '';
   for (const raw of pointer.split('/').slice(1)) {
@@ -44,7 +50,7 @@ function shown(value: unknown): string {
 }
 
 /** Pick the most helpful ajv error and phrase it. */
-export function formatAjvErrors(source: string, errors: ErrorObject[]): InputError {
+function formatAjvErrors(source: string, errors: ErrorObject[]): InputError {
   // A failed anyOf also reports each branch's failure. A branch error deeper than the anyOf means the value
   // had the right shape for that branch and failed inside it: that is the precise complaint. Otherwise the
   // value matched no shape and the anyOf's hint says what is allowed.
@@ -76,7 +82,11 @@ export function formatAjvErrors(source: string, errors: ErrorObject[]): InputErr
     case 'anyOf':
     case 'oneOf': {
       const hint = (err.parentSchema as { xHint?: string })?.xHint;
-      return cardError(source, path, `must be ${hint ?? 'one of the allowed forms'} (got ${shown(err.data)})`);
+      return cardError(
+        source,
+        path,
+        `must be ${hint ?? 'one of the allowed forms'} (got ${shown(err.data)})`,
+      );
     }
     default:
       return cardError(source, path, `${err.message ?? 'is invalid'} (got ${shown(err.data)})`);

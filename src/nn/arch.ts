@@ -28,7 +28,7 @@ export interface ArchSpec {
   batchNorm: boolean;
 }
 
-export const PAPER2_HEADS: Record<string, number[]> = {
+const PAPER2_HEADS: Record<string, number[]> = {
   depth0: [],
   initial: [128],
   depth2: [128, 256],
@@ -97,7 +97,8 @@ export function parseArch(input: string): ArchSpec {
     return base(text, 'cnn', blocks, hidden, 'relu', parts[3] === 'bn');
   }
   if (family === 'paper2') {
-    if (parts.length < 2 || parts.length > 3) bad(text, 'paper2 takes a head name and optionally an activation');
+    if (parts.length < 2 || parts.length > 3)
+      bad(text, 'paper2 takes a head name and optionally an activation');
     const head = PAPER2_HEADS[parts[1]];
     if (!head) bad(text, `unknown head "${parts[1]}"`);
     const act = (parts[2] ?? 'sigmoid') as Activation;

@@ -11,7 +11,7 @@ import { InputError } from '../util/errors';
 import { registerWasmKernels } from './kernels';
 
 export type BackendChoice = 'auto' | 'node' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'node', 'wasm', 'cpu'];
+const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'node', 'wasm', 'cpu'];
 
 export interface ActiveBackend {
   /** TF.js's name for the backend: 'tensorflow' (tfjs-node), 'wasm' or 'cpu'. */

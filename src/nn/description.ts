@@ -90,7 +90,8 @@ export interface BatchNormLayer extends LayerBase {
   epsilon: number;
 }
 
-export type Layer = DenseLayer | Conv2dLayer | MaxPool2dLayer | FlattenLayer | ActivationLayer | BatchNormLayer;
+export type Layer =
+  DenseLayer | Conv2dLayer | MaxPool2dLayer | FlattenLayer | ActivationLayer | BatchNormLayer;
 export type WeightedLayer = DenseLayer | Conv2dLayer;
 
 export interface NetworkDescription {
@@ -113,7 +114,8 @@ export function isWeighted(layer: Layer): layer is WeightedLayer {
 export function tensor(shape: number[], data: Float32Array | number[]): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   const arr = data instanceof Float32Array ? data : Float32Array.from(data);
-  if (arr.length !== size) throw new Error(`tensor data has ${arr.length} values, shape ${shape} needs ${size}`);
+  if (arr.length !== size)
+    throw new Error(`tensor data has ${arr.length} values, shape ${shape} needs ${size}`);
   return { shape: [...shape], data: arr };
 }
 
@@ -183,7 +185,12 @@ export function serializeDescription(desc: NetworkDescription): string {
   return JSON.stringify(
     desc,
     (_key, value) => {
-      if (value && typeof value === 'object' && value.data instanceof Float32Array && Array.isArray(value.shape)) {
+      if (
+        value &&
+        typeof value === 'object' &&
+        value.data instanceof Float32Array &&
+        Array.isArray(value.shape)
+      ) {
         const t = value as Tensor;
         const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
         return { shape: t.shape, dtype: 'float32', base64: toBase64(bytes) } satisfies SerialTensor;
@@ -198,7 +205,12 @@ export function deserializeDescription(text: string, source = 'network descripti
   let raw: unknown;
   try {
     raw = JSON.parse(text, (_key, value) => {
-      if (value && typeof value === 'object' && value.dtype === 'float32' && typeof value.base64 === 'string') {
+      if (
+        value &&
+        typeof value === 'object' &&
+        value.dtype === 'float32' &&
+        typeof value.base64 === 'string'
+      ) {
         const bytes = fromBase64(value.base64);
         const data = new Float32Array(bytes.byteLength / 4);
         new Uint8Array(data.buffer).set(bytes);
@@ -213,7 +225,9 @@ export function deserializeDescription(text: string, source = 'network descripti
   if (!desc || desc.format !== DESCRIPTION_FORMAT)
     throw new InputError(`${source}: field "format" must be "${DESCRIPTION_FORMAT}"`);
   if (desc.version !== DESCRIPTION_VERSION)
-    throw new InputError(`${source}: field "version" must be ${DESCRIPTION_VERSION}, got ${String(desc.version)}`);
+    throw new InputError(
+      `${source}: field "version" must be ${DESCRIPTION_VERSION}, got ${String(desc.version)}`,
+    );
   layerOutputShapes(desc); // shape check of the whole chain
   return desc;
 }

@@ -26,7 +26,11 @@ export interface EvaluationPlan {
 }
 
 /** Float first, then each weight quantiser, each input quantiser, and each combination of the two. */
-export function evaluateQuantizers(desc: NetworkDescription, data: Dataset, plan: EvaluationPlan): EvaluationRow[] {
+export function evaluateQuantizers(
+  desc: NetworkDescription,
+  data: Dataset,
+  plan: EvaluationPlan,
+): EvaluationRow[] {
   const test = data.test;
   const calCount = Math.min(plan.calibrationImages, data.train.count);
   const calImages = data.train.images.subarray(0, calCount * 784);
@@ -44,7 +48,12 @@ export function evaluateQuantizers(desc: NetworkDescription, data: Dataset, plan
     for (const iq of plan.inputQuantizers) {
       const iLabel = inputQuantizerLabel(iq);
       const d = calibrateInputs(wDesc, calImages, calCount, iq, plan.inputLayers);
-      rows.push({ label: `weights ${wLabel}, inputs ${iLabel}`, weights: wLabel, inputs: iLabel, accuracy: acc(d) });
+      rows.push({
+        label: `weights ${wLabel}, inputs ${iLabel}`,
+        weights: wLabel,
+        inputs: iLabel,
+        accuracy: acc(d),
+      });
     }
   }
   return rows;

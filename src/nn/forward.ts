@@ -93,7 +93,7 @@ export function addBiasAndActivate(
   activate(activation, out, width);
 }
 
-export function activate(activation: Activation, v: Float32Array, width: number): void {
+function activate(activation: Activation, v: Float32Array, width: number): void {
   switch (activation) {
     case 'linear':
       return;
@@ -175,7 +175,17 @@ function conv2d(layer: Conv2dLayer, x: Activations): Activations {
   for (let start = 0; start < x.count; start += CONV_CHUNK) {
     const n = Math.min(CONV_CHUNK, x.count - start);
     for (let i = 0; i < n; i++)
-      im2col(input, (start + i) * inSize, x.shape, kh, kw, layer.strides, layer.padding, cols, i * positions * patch);
+      im2col(
+        input,
+        (start + i) * inSize,
+        x.shape,
+        kh,
+        kw,
+        layer.strides,
+        layer.padding,
+        cols,
+        i * positions * patch,
+      );
     const res = matmul(cols, layer.weights.data, n * positions, patch, cout);
     out.set(res, start * positions * cout);
   }

@@ -42,8 +42,3 @@ export function buildModel(spec: ArchSpec, seed: number, classes = 10): tf.Seque
   model.add(tf.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init() }));
   return model;
 }
-
-/** Per-image input shape a model expects. */
-export function modelInputShape(model: tf.LayersModel): number[] {
-  return (model.inputs[0].shape as number[]).slice(1);
-}

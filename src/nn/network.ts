@@ -1,11 +1,5 @@
 /** Network-level operations on descriptions: weight quantisation, input-quantiser calibration. */
-import {
-  type Layer,
-  type NetworkDescription,
-  type WeightedLayer,
-  isWeighted,
-  tensor,
-} from './description';
+import { type Layer, type NetworkDescription, type WeightedLayer, isWeighted, tensor } from './description';
 import { type Activations, prepareInput, quantizedInput, runLayer } from './forward';
 import {
   type InputQuantizerSpec,
@@ -16,7 +10,7 @@ import {
 
 export type LayerSelection = 'all' | 'dense';
 
-export function selects(which: LayerSelection, layer: Layer): layer is WeightedLayer {
+function selects(which: LayerSelection, layer: Layer): layer is WeightedLayer {
   return isWeighted(layer) && (which === 'all' || layer.kind === 'dense');
 }
 

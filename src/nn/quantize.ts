@@ -164,9 +164,7 @@ export function ternarize(w: Float32Array): { values: Float32Array; alpha: numbe
 // ---------------------------------------------------------------------------------------------------
 // Input quantisers.
 
-export type InputQuantizerSpec =
-  | { kind: 'uniform'; bits: number }
-  | { kind: 'expfit'; rule: 'mean' | 'q3' };
+export type InputQuantizerSpec = { kind: 'uniform'; bits: number } | { kind: 'expfit'; rule: 'mean' | 'q3' };
 
 export function parseInputQuantizer(text: string): InputQuantizerSpec {
   const [kind, arg] = text.trim().toLowerCase().split(':');

@@ -20,7 +20,7 @@ export type SteKind = 'binary' | 'ternary';
 export type LrSchedule = 'constant' | 'cosine';
 
 /** Learning rate at step `step` of `totalSteps` (0-based). */
-export function scheduledRate(lr: number, schedule: LrSchedule, step: number, totalSteps: number): number {
+function scheduledRate(lr: number, schedule: LrSchedule, step: number, totalSteps: number): number {
   if (schedule === 'constant' || totalSteps <= 1) return lr;
   return 0.5 * lr * (1 + Math.cos((Math.PI * step) / totalSteps));
 }
@@ -75,12 +75,12 @@ interface SteLayer {
 }
 
 /** Input tensor for a model: [n, 784] for MLPs, [n, 28, 28, 1] for CNNs. */
-export function toInputTensor(model: tf.LayersModel, pixels: Float32Array, count: number): tf.Tensor {
+function toInputTensor(model: tf.LayersModel, pixels: Float32Array, count: number): tf.Tensor {
   const shape = (model.inputs[0].shape as number[]).slice(1);
   return tf.tensor(pixels, [count, ...shape]);
 }
 
-export function preparePixels(images: Float32Array, threshold: number | undefined): Float32Array {
+function preparePixels(images: Float32Array, threshold: number | undefined): Float32Array {
   return threshold === undefined ? images : images.map((v) => (v < threshold ? 0 : 1));
 }
 
@@ -131,7 +131,8 @@ export async function trainModel(
       for (let start = 0; start < perm.length; start += opts.batchSize) {
         const idx = perm.subarray(start, Math.min(start + opts.batchSize, perm.length));
         if (steLayers.length) syncKernels(opts.weightNoise ? epochRng.child('noise', batches) : null);
-        if (schedule !== 'constant') optimizer.setLearningRate(scheduledRate(opts.learningRate, schedule, step, totalSteps));
+        if (schedule !== 'constant')
+          optimizer.setLearningRate(scheduledRate(opts.learningRate, schedule, step, totalSteps));
         step++;
         const loss = tf.tidy(() => {
           const ids = tf.tensor1d(idx, 'int32');
@@ -159,7 +160,12 @@ export async function trainModel(
       const log: EpochLog = {
         epoch,
         loss: lossSum / batches,
-        trainAccuracy: accuracy(model, xAll, data.labels, trainIdx.subarray(0, Math.min(trainIdx.length, 5000))),
+        trainAccuracy: accuracy(
+          model,
+          xAll,
+          data.labels,
+          trainIdx.subarray(0, Math.min(trainIdx.length, 5000)),
+        ),
         validationAccuracy: valCount ? accuracy(model, xAll, data.labels, valIdx) : NaN,
         seconds: (Date.now() - t0) / 1000,
       };
@@ -181,21 +187,27 @@ function makeSteLayers(model: tf.LayersModel, which: 'dense' | 'all'): SteLayer[
     const cls = layer.getClassName();
     if (cls === 'Dense' || (which === 'all' && cls === 'Conv2D')) {
       const kernel = layer.trainableWeights[0].read() as tf.Variable;
-      out.push({ kernel, latent: tf.variable(kernel.clone(), true, `${kernel.name}_latent_${index}`), index });
+      out.push({
+        kernel,
+        latent: tf.variable(kernel.clone(), true, `${kernel.name}_latent_${index}`),
+        index,
+      });
     }
   });
   return out;
 }
 
 /** Accuracy of the model on the given rows of x. */
-export function accuracy(model: tf.LayersModel, x: tf.Tensor, labels: Uint8Array, rows?: Int32Array): number {
+function accuracy(model: tf.LayersModel, x: tf.Tensor, labels: Uint8Array, rows?: Int32Array): number {
   const n = rows ? rows.length : x.shape[0];
   if (n === 0) return NaN;
   let hits = 0;
   const batch = 1000;
   for (let s = 0; s < n; s += batch) {
     const pred = tf.tidy(() => {
-      const xb = rows ? tf.gather(x, tf.tensor1d(rows.subarray(s, s + batch), 'int32')) : x.slice(s, Math.min(batch, n - s));
+      const xb = rows
+        ? tf.gather(x, tf.tensor1d(rows.subarray(s, s + batch), 'int32'))
+        : x.slice(s, Math.min(batch, n - s));
       return (model.predict(xb) as tf.Tensor).argMax(-1);
     });
     const p = pred.dataSync();

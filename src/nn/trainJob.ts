@@ -3,7 +3,14 @@ import * as path from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from '../util/files';
 import { parseArch } from './arch';
 import { buildModel } from './model';
-import { DEFAULT_TRAIN, trainModel, evaluateModel, type EpochLog, type LrSchedule, type WeightNoise } from './train';
+import {
+  DEFAULT_TRAIN,
+  trainModel,
+  evaluateModel,
+  type EpochLog,
+  type LrSchedule,
+  type WeightNoise,
+} from './train';
 import { exportDescription } from './export';
 import { saveModel } from './modelIo';
 import { writeDescription } from './load';
@@ -67,12 +74,18 @@ export async function trainAndSave(
     if (!ste || !(cls === 'Dense' || (ste.layers === 'all' && cls === 'Conv2D'))) return { kind: 'float' };
     const w = layer.getWeights()[0].dataSync() as Float32Array;
     // The kernels already hold quantised values; recover alpha for the record.
-    return ste.kind === 'binary' ? { kind: 'binary', alpha: binarize(w).alpha } : { kind: 'ternary', alpha: ternarize(w).alpha };
+    return ste.kind === 'binary'
+      ? { kind: 'binary', alpha: binarize(w).alpha }
+      : { kind: 'ternary', alpha: ternarize(w).alpha };
   };
   const meta = {
     arch: spec.text,
     dataset: data.name,
-    train: { ...job, lrSchedule: job.lrSchedule ?? DEFAULT_TRAIN.lrSchedule, weightNoise: job.weightNoise ? 'custom' : undefined },
+    train: {
+      ...job,
+      lrSchedule: job.lrSchedule ?? DEFAULT_TRAIN.lrSchedule,
+      weightNoise: job.weightNoise ? 'custom' : undefined,
+    },
     backend,
     testAccuracy,
     trainAccuracy,

@@ -4,6 +4,7 @@
  */
 import { losslessAdcBits } from '../crossbar/adc';
 import type { CircuitCard } from '../crossbar/circuit';
+import { dacInputBits } from '../crossbar/dac';
 import type { NetworkDescription, WeightedLayer } from '../nn/description';
 import { analogLayerIndices } from './buildPlan';
 
@@ -19,7 +20,7 @@ export interface AdcBitsRow {
 }
 
 /** Bits of a layer's weights: from its quantiser, else from its count of distinct values. */
-export function weightBits(layer: WeightedLayer): number {
+function weightBits(layer: WeightedLayer): number {
   const q = layer.weightQuantization;
   if (q.kind === 'binary') return 1;
   if (q.kind === 'ternary') return 2;
@@ -33,10 +34,10 @@ export function weightBits(layer: WeightedLayer): number {
  * coarser of the two when both apply (a binary DAC passes 1 bit whatever the quantiser); null when
  * neither quantises (ideal DAC, no quantiser).
  */
-export function inputBits(layer: WeightedLayer, circuit: CircuitCard, binaryPixels = false): number | null {
+function inputBits(layer: WeightedLayer, circuit: CircuitCard, binaryPixels = false): number | null {
   const q = layer.inputQuantizer;
   const quantizerBits = q ? (q.kind === 'threshold' ? 1 : q.bits) : binaryPixels ? 1 : null;
-  const dacBits = circuit.dac.kind === 'binary' ? 1 : circuit.dac.kind === 'bits' ? circuit.dac.bits : null;
+  const dacBits = dacInputBits(circuit.dac);
   if (quantizerBits === null) return dacBits;
   return dacBits === null ? quantizerBits : Math.min(quantizerBits, dacBits);
 }
@@ -52,6 +53,13 @@ export function losslessBitsTable(desc: NetworkDescription, circuit: CircuitCard
     const d = Math.min(rows, circuit.tile.rows);
     const w = weightBits(layer);
     const l = inputBits(layer, circuit, binaryPixels && i === firstWeighted);
-    return { layer: layer.name, rows, d, weightBits: w, inputBits: l, losslessBits: l === null ? null : losslessAdcBits(d, w, l) };
+    return {
+      layer: layer.name,
+      rows,
+      d,
+      weightBits: w,
+      inputBits: l,
+      losslessBits: l === null ? null : losslessAdcBits(d, w, l),
+    };
   });
 }

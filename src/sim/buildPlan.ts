@@ -46,11 +46,16 @@ export function checkInputSize(desc: NetworkDescription, valuesPerImage: number,
 
 export function buildPlan(inp: PlanInputs): SimPlan {
   const { desc, device, circuit } = inp;
-  for (const [what, set] of [['test set', inp.test], ['calibration set', inp.calibration]] as const)
+  for (const [what, set] of [
+    ['test set', inp.test],
+    ['calibration set', inp.calibration],
+  ] as const)
     if (set.count > 0) checkInputSize(desc, set.images.length / set.count, what);
   const analog = new Set(analogLayerIndices(desc, circuit));
   if (analog.size === 0)
-    throw new InputError(`circuit ${circuit.name}: no layer of network ${desc.name} is analog (analogLayers: ${JSON.stringify(circuit.analogLayers)})`);
+    throw new InputError(
+      `circuit ${circuit.name}: no layer of network ${desc.name} is analog (analogLayers: ${JSON.stringify(circuit.analogLayers)})`,
+    );
   const first = Math.min(...analog);
   let front: Activations = prepareInput(desc, inp.test.images, inp.test.count);
   let cal: Activations = prepareInput(desc, inp.calibration.images, inp.calibration.count);
@@ -122,7 +127,11 @@ function analogStage(
   const q = layer.inputQuantizer;
   let xMax = q ? (q.kind === 'uniform' ? q.max : q.high) : 0;
   if (!q) for (let k = 0; k < calInput.length; k++) xMax = Math.max(xMax, calInput[k]);
-  const dac: DacPlan = { kind: circuit.dac.kind, bits: circuit.dac.kind === 'bits' ? circuit.dac.bits : 0, xMax: xMax || 1 };
+  const dac: DacPlan = {
+    kind: circuit.dac.kind,
+    bits: circuit.dac.kind === 'bits' ? circuit.dac.bits : 0,
+    xMax: xMax || 1,
+  };
 
   const rowTiles: RowTilePlan[] = [];
   for (let r0 = 0; r0 < rows; r0 += tileRows) {
@@ -177,9 +186,19 @@ function analogStage(
  * Calibrated ADC range: per row tile, the given percentile of the column currents that the nominal
  * chip (every cell at its level mean, exact references at gRef) draws on the calibration images.
  */
-function calibrateAdc(stage: AnalogStage, cal: Activations, levelMeans: number[], vRead: number, pct: number): void {
+function calibrateAdc(
+  stage: AnalogStage,
+  cal: Activations,
+  levelMeans: number[],
+  vRead: number,
+  pct: number,
+): void {
   const sample = Math.min(cal.count, 500);
-  const stageInput = { data: cal.data.subarray(0, sample * sizeOf(cal.shape)), count: sample, shape: cal.shape };
+  const stageInput = {
+    data: cal.data.subarray(0, sample * sizeOf(cal.shape)),
+    count: sample,
+    shape: cal.shape,
+  };
   const { u, rows: inputRows } = dacInput(stage, stageInput);
   const { cols, physCols } = stage;
   for (const tile of stage.rowTiles) {
@@ -198,11 +217,16 @@ function calibrateAdc(stage: AnalogStage, cal: Activations, levelMeans: number[]
         for (let p = 0; p < physCols; p++) cur[p] += ui * g[base + p];
       }
       // Exact (trimmed) references carry gRef per unit of input, like the trial computes them.
-      if (stage.refExactSiemens !== null) for (let p = cols; p < physCols; p++) cur[p] = sumU * stage.refExactSiemens;
+      if (stage.refExactSiemens !== null)
+        for (let p = cols; p < physCols; p++) cur[p] = sumU * stage.refExactSiemens;
       for (let p = 0; p < physCols; p++) cur[p] *= vRead;
     }
     const full = calibratedFullScale(currents, pct);
-    tile.iFullAmps.fill(full > 0 ? atLeastInFloat32(full * CALIBRATION_HEADROOM) : fullScaleCurrent(rowsInTile, Math.max(...levelMeans), vRead));
+    tile.iFullAmps.fill(
+      full > 0
+        ? atLeastInFloat32(full * CALIBRATION_HEADROOM)
+        : fullScaleCurrent(rowsInTile, Math.max(...levelMeans), vRead),
+    );
   }
 }
 

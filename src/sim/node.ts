@@ -45,7 +45,11 @@ export interface SimulationSetup {
 
 export interface PreparedSimulation {
   plan: SimPlan;
-  refs: { float: NetworkDescription; quantized: NetworkDescription; test: { images: Float32Array; labels: Uint8Array; count: number } };
+  refs: {
+    float: NetworkDescription;
+    quantized: NetworkDescription;
+    test: { images: Float32Array; labels: Uint8Array; count: number };
+  };
   header: Record<string, unknown>;
 }
 
@@ -54,7 +58,10 @@ export async function prepareSimulation(
   pre: { desc?: NetworkDescription; data?: Dataset } = {},
 ): Promise<PreparedSimulation> {
   const float = pre.desc ?? (await loadNetwork(s.model));
-  const deviceCard = typeof s.device === 'string' ? loadDeviceCard(s.device) : parseDeviceCard(s.device, `device ${s.device.name}`);
+  const deviceCard =
+    typeof s.device === 'string'
+      ? loadDeviceCard(s.device)
+      : parseDeviceCard(s.device, `device ${s.device.name}`);
   const device = resolveDevice(deviceCard);
   const circuit = withOverrides(loadCircuitCard(s.circuit), {
     adcBits: s.adcBits,
@@ -71,9 +78,26 @@ export async function prepareSimulation(
   checkInputSize(float, imageSize, `dataset ${data.name} (images ${data.imageShape.join(' x ')})`);
   const calCount = Math.min(s.calibration, data.train.count);
   const calibration = { images: data.train.images.subarray(0, calCount * imageSize), count: calCount };
-  let quantized = s.quantize ? quantizeNetwork(float, parseWeightQuantizer(s.quantize), s.quantizeLayers) : float;
-  if (s.input) quantized = calibrateInputs(quantized, calibration.images, calCount, parseInputQuantizer(s.input), s.inputLayers);
-  const plan = buildPlan({ desc: quantized, device, deviceCard, circuit, test: data.test, calibration, seed: s.seed });
+  let quantized = s.quantize
+    ? quantizeNetwork(float, parseWeightQuantizer(s.quantize), s.quantizeLayers)
+    : float;
+  if (s.input)
+    quantized = calibrateInputs(
+      quantized,
+      calibration.images,
+      calCount,
+      parseInputQuantizer(s.input),
+      s.inputLayers,
+    );
+  const plan = buildPlan({
+    desc: quantized,
+    device,
+    deviceCard,
+    circuit,
+    test: data.test,
+    calibration,
+    seed: s.seed,
+  });
   return {
     plan,
     refs: { float, quantized, test: data.test },
@@ -89,12 +113,20 @@ export async function prepareSimulation(
   };
 }
 
-export async function runSimulation(p: PreparedSimulation, s: { trials: number; workers?: number }, label = 'trials'): Promise<SimulationResult> {
+export async function runSimulation(
+  p: PreparedSimulation,
+  s: { trials: number; workers?: number },
+  label = 'trials',
+): Promise<SimulationResult> {
   const workers = s.workers ?? defaultWorkers();
   const progress = createProgress(s.trials, label);
   try {
-    return await simulate(p.plan, p.refs, s.trials, (plan, trials, onResult) => runTrialsInWorkers(plan, trials, workers, onResult), () =>
-      progress.tick(),
+    return await simulate(
+      p.plan,
+      p.refs,
+      s.trials,
+      (plan, trials, onResult) => runTrialsInWorkers(plan, trials, workers, onResult),
+      () => progress.tick(),
     );
   } finally {
     progress.stop();

@@ -34,6 +34,38 @@ export function runReferenceTrial(
   scratch = new TrialScratch(),
   opts: TrialOptions = {},
 ): TrialResult {
+  return runTrialWith(referenceAnalogForward, plan, device, trial, scratch, opts);
+}
+
+export interface ReadNoise {
+  rng: RandomStream;
+  /** Relative sigma of a cell's read current. */
+  rel: number;
+}
+
+/** The arithmetic of one analog stage: its outputs from the programmed conductances g and its inputs x. */
+export type AnalogForward = (
+  plan: SimPlan,
+  stage: AnalogStage,
+  stageIndex: number,
+  g: Float32Array[],
+  x: Activations,
+  scratch: TrialScratch,
+  readNoise: ReadNoise | null,
+) => { out: Activations; clipRate: number };
+
+/**
+ * A trial's stage loop: digital stages through nn/forward, analog stages programmed (programStage) and
+ * run by `analogForward`; then accuracy. The fast trial (trial.ts) shares it with its own analogForward.
+ */
+export function runTrialWith(
+  analogForward: AnalogForward,
+  plan: SimPlan,
+  device: DeviceSamplers,
+  trial: number,
+  scratch: TrialScratch,
+  opts: TrialOptions,
+): TrialResult {
   const rng = streamFor(plan.seed, 'trial', trial);
   let x: Activations = plan.front;
   const clipRate: number[] = [];
@@ -43,16 +75,9 @@ export function runReferenceTrial(
       return;
     }
     const g = programStage(plan, device, stage, rng.child('program', s), scratch, opts);
-    const noise = !opts.nominal && device.readNoiseRelSigma > 0 ? rng.child('read', s) : null;
-    const r = referenceAnalogForward(
-      plan,
-      stage,
-      s,
-      g,
-      x,
-      scratch,
-      noise ? { rng: noise, rel: device.readNoiseRelSigma } : null,
-    );
+    const noisy = !opts.nominal && device.readNoiseRelSigma > 0;
+    const readNoise = noisy ? { rng: rng.child('read', s), rel: device.readNoiseRelSigma } : null;
+    const r = analogForward(plan, stage, s, g, x, scratch, readNoise);
     x = r.out;
     clipRate.push(r.clipRate);
   });
@@ -111,7 +136,7 @@ export function referenceAnalogForward(
   g: Float32Array[],
   x: Activations,
   scratch: TrialScratch,
-  readNoise: { rng: RandomStream; rel: number } | null,
+  readNoise: ReadNoise | null,
 ): { out: Activations; clipRate: number } {
   const { u, rows: inputRows } = scratch.stageInput(plan, stageIndex, stage, x);
   const { cols, physCols, rows: fanIn, weightPerSiemens } = stage;

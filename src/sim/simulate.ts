@@ -9,7 +9,11 @@ import type { SimPlan } from './plan';
 import { runTrial, type TrialResult, TrialScratch } from './trial';
 import { samplersForPlan } from './samplers';
 
-export type TrialRunner = (plan: SimPlan, trials: number[], onResult?: (r: TrialResult) => void) => Promise<TrialResult[]>;
+export type TrialRunner = (
+  plan: SimPlan,
+  trials: number[],
+  onResult?: (r: TrialResult) => void,
+) => Promise<TrialResult[]>;
 
 export const serialRunner: TrialRunner = async (plan, trials, onResult) => {
   const device = samplersForPlan(plan);
@@ -51,17 +55,26 @@ export interface SimulationResult {
 
 export async function simulate(
   plan: SimPlan,
-  refs: { float: NetworkDescription; quantized: NetworkDescription; test: { images: Float32Array; labels: Uint8Array; count: number } },
+  refs: {
+    float: NetworkDescription;
+    quantized: NetworkDescription;
+    test: { images: Float32Array; labels: Uint8Array; count: number };
+  },
   trials: number,
   runner: TrialRunner = serialRunner,
   onResult?: (r: TrialResult) => void,
 ): Promise<SimulationResult> {
   const t0 = Date.now();
-  const digital = (d: NetworkDescription) => accuracyOf(classify(d, refs.test.images, refs.test.count), refs.test.labels);
+  const digital = (d: NetworkDescription) =>
+    accuracyOf(classify(d, refs.test.images, refs.test.count), refs.test.labels);
   const floatAccuracy = digital(refs.float);
   const quantizedAccuracy = refs.quantized === refs.float ? floatAccuracy : digital(refs.quantized);
   const nominal = runTrial(plan, samplersForPlan(plan), -1, new TrialScratch(), { nominal: true });
-  const perTrial = await runner(plan, Array.from({ length: trials }, (_, t) => t), onResult);
+  const perTrial = await runner(
+    plan,
+    Array.from({ length: trials }, (_, t) => t),
+    onResult,
+  );
   const analogStages = plan.stages.filter((s) => s.kind === 'analog');
   const layers = analogStages.map((s, k): LayerReport => ({
     name: s.layerName,

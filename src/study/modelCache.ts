@@ -12,7 +12,7 @@ import { DEFAULT_TRAIN } from '../nn/train';
 import type { ModelJob } from './types';
 import { binaryVariationNoise } from './variation';
 
-export function cacheRoot(): string {
+function cacheRoot(): string {
   if (process.env.XBARSIM_CACHE_DIR) return process.env.XBARSIM_CACHE_DIR;
   return path.resolve(__dirname, __filename.endsWith('.ts') ? '../..' : '../../..', '.cache');
 }
@@ -21,8 +21,11 @@ export function cacheRoot(): string {
  * The key covers the job and the training defaults it runs with, so changing a default (learning-rate
  * schedule, batch size) trains anew instead of reusing a stale model.
  */
-export function modelKey(job: ModelJob): string {
-  const hash = createHash('sha256').update(JSON.stringify({ job, train: DEFAULT_TRAIN })).digest('hex').slice(0, 12);
+function modelKey(job: ModelJob): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ job, train: DEFAULT_TRAIN }))
+    .digest('hex')
+    .slice(0, 12);
   return `${job.dataset}-${job.arch.replace(/[^a-z0-9]+/gi, '_')}-${hash}`;
 }
 
@@ -56,6 +59,8 @@ export async function cachedModel(
     dir,
     backend.name,
   );
-  log(`trained ${job.arch}: test accuracy ${(100 * r.testAccuracy).toFixed(2)} %, ${r.secondsPerEpoch.toFixed(1)} s/epoch`);
+  log(
+    `trained ${job.arch}: test accuracy ${(100 * r.testAccuracy).toFixed(2)} %, ${r.secondsPerEpoch.toFixed(1)} s/epoch`,
+  );
   return dir;
 }

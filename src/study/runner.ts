@@ -48,7 +48,10 @@ function checkStamp(out: string, stamp: StudyStamp): void {
   }
 }
 
-export async function runStudy(study: Study, o: StudyRunOptions): Promise<{ records: ResultRecord[]; files: string[] }> {
+export async function runStudy(
+  study: Study,
+  o: StudyRunOptions,
+): Promise<{ records: ResultRecord[]; files: string[] }> {
   ensureWritableDir(o.out);
   const trials = o.trials ?? study.defaultTrials[o.mode];
   const params = o.params ?? {};
@@ -83,7 +86,8 @@ export async function runStudy(study: Study, o: StudyRunOptions): Promise<{ reco
     keys.add(c.key);
   }
   const todo = configs.filter((c) => !store.has(c.key));
-  if (todo.length < configs.length) log(`resuming: ${configs.length - todo.length} of ${configs.length} configurations already done`);
+  if (todo.length < configs.length)
+    log(`resuming: ${configs.length - todo.length} of ${configs.length} configurations already done`);
   const progress = createProgress(todo.length, study.name);
   try {
     for (const c of todo) {

@@ -26,7 +26,14 @@ export async function simulateConfig(
   desc?: NetworkDescription,
 ): Promise<SimRecord> {
   const prepared = await prepareSimulation(
-    { trials: ctx.trials, seed: ctx.seed, quantizeLayers: 'all', inputLayers: 'dense', calibration: 1000, ...setup },
+    {
+      trials: ctx.trials,
+      seed: ctx.seed,
+      quantizeLayers: 'all',
+      inputLayers: 'dense',
+      calibration: 1000,
+      ...setup,
+    },
     { data: ctx.dataset(dataset), desc },
   );
   const r = await runSimulation(prepared, { trials: ctx.trials, workers: ctx.workers });

@@ -59,7 +59,7 @@ export class RandomStream {
   }
 }
 
-export function deriveKey(base: string | number, ...labels: Array<string | number>): string {
+function deriveKey(base: string | number, ...labels: Array<string | number>): string {
   return [String(base), ...labels.map(String)].join('/');
 }
 

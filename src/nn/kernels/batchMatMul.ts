@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { asTensor, swapLastAxes, wrapKernel } from './wrap';
 
-export const BATCH_MAT_MUL = 'BatchMatMul';
+const BATCH_MAT_MUL = 'BatchMatMul';
 
 interface MatMulAttrs {
   transposeA: boolean;
@@ -20,7 +20,7 @@ interface MatMulAttrs {
 }
 
 /** a . b with the given transposes, using only plain products. */
-export function matMulWithoutTransposes(
+function matMulWithoutTransposes(
   a: tf.Tensor,
   b: tf.Tensor,
   transposeA: boolean,

@@ -9,20 +9,16 @@
  * public tf ops on the active (wasm) backend; the engine does not tape ops run inside a kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { asTensor } from './wrap';
+import { asTensor, type Conv2dBackpropAttrs } from './wrap';
 
-export const CONV2D_BACKPROP_FILTER = 'Conv2DBackpropFilter';
+const CONV2D_BACKPROP_FILTER = 'Conv2DBackpropFilter';
 
-export interface Conv2dBackpropFilterAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface Conv2dBackpropFilterAttrs extends Conv2dBackpropAttrs {
   filterShape: [number, number, number, number];
 }
 
 /** dW [fH, fW, inC, outC] of a conv2d (dilation 1) from its input x and output gradient dy. */
-export function conv2dBackpropFilter(
+function conv2dBackpropFilter(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   attrs: Conv2dBackpropFilterAttrs,

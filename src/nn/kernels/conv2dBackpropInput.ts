@@ -11,20 +11,16 @@
  * (stride > 1, NCHW, padding wider than the filter) go to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { asTensor, wrapKernel } from './wrap';
+import { asTensor, type Conv2dBackpropAttrs, wrapKernel } from './wrap';
 
-export const CONV2D_BACKPROP_INPUT = 'Conv2DBackpropInput';
+const CONV2D_BACKPROP_INPUT = 'Conv2DBackpropInput';
 
-export interface Conv2dBackpropInputAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+export interface Conv2dBackpropInputAttrs extends Conv2dBackpropAttrs {
   inputShape: [number, number, number, number];
 }
 
 /** Padding of dy [top, bottom, left, right] for the rewrite, or null when it does not apply. */
-export function stride1Padding(filterShape: number[], attrs: Conv2dBackpropInputAttrs): number[] | null {
+function stride1Padding(filterShape: number[], attrs: Conv2dBackpropInputAttrs): number[] | null {
   if (attrs.dataFormat === 'NCHW') return null;
   const info = tf.backend_util.computeConv2DInfo(
     attrs.inputShape,
@@ -42,11 +38,7 @@ export function stride1Padding(filterShape: number[], attrs: Conv2dBackpropInput
 }
 
 /** dx of a stride-1 NHWC conv2d from dy and the filter, given stride1Padding's result. */
-export function conv2dBackpropInputStride1(
-  dy: tf.Tensor4D,
-  filter: tf.Tensor4D,
-  pads: number[],
-): tf.Tensor4D {
+function conv2dBackpropInputStride1(dy: tf.Tensor4D, filter: tf.Tensor4D, pads: number[]): tf.Tensor4D {
   return tf.tidy(() => {
     const padded = tf.pad(dy, [
       [0, 0],

@@ -6,6 +6,14 @@ export function asTensor(info: tf.TensorInfo): tf.Tensor {
   return info instanceof tf.Tensor ? info : tf.engine().makeTensorFromTensorInfo(info);
 }
 
+/** The attributes tfjs passes the Conv2DBackpropFilter and Conv2DBackpropInput kernels besides a shape. */
+export interface Conv2dBackpropAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
 const WRAPPED = Symbol('xbarsim.wrappedKernel');
 type Marked = tf.KernelConfig & { [WRAPPED]?: true };
 

@@ -48,7 +48,8 @@ export const adcSizingStudy: Study = {
           const s = settings(c);
           const desc = await loadNetwork(s.model);
           const circuit = withOverrides(loadCircuitCard(s.circuit), { adcBits: b, adcRange: r.range });
-          const quantized = s.quantize === 'none' ? desc : quantizeNetwork(desc, parseWeightQuantizer(s.quantize));
+          const quantized =
+            s.quantize === 'none' ? desc : quantizeNetwork(desc, parseWeightQuantizer(s.quantize));
           const lossless = losslessBitsTable(quantized, circuit);
           const sim = await simulateConfig(
             c,
@@ -86,24 +87,51 @@ export const adcSizingStudy: Study = {
     });
     await writeChart(spec, path.join(out, 'adc-sizing'));
     const table = markdownTable(
-      ['ADC range', 'ADC bits', 'mean accuracy (%)', '95 % CI (%)', 'nominal chip (%)', 'clipping per layer (%)'],
+      [
+        'ADC range',
+        'ADC bits',
+        'mean accuracy (%)',
+        '95 % CI (%)',
+        'nominal chip (%)',
+        'clipping per layer (%)',
+      ],
       rows
         .sort((a, b) => a.range.localeCompare(b.range) || a.adcBits - b.adcBits)
-        .map((r) => [r.range, r.adcBits, r.mean.toFixed(2), `${r.lo.toFixed(2)} .. ${r.hi.toFixed(2)}`, r.nominal.toFixed(2), r.clip]),
+        .map((r) => [
+          r.range,
+          r.adcBits,
+          r.mean.toFixed(2),
+          `${r.lo.toFixed(2)} .. ${r.hi.toFixed(2)}`,
+          r.nominal.toFixed(2),
+          r.clip,
+        ]),
     );
-    const losslessText = lossless.map((l) => `- ${l.layer}: ${l.losslessBits ?? 'n/a (ideal DAC)'} bits`).join('\n');
+    const losslessText = lossless
+      .map((l) => `- ${l.layer}: ${l.losslessBits ?? 'n/a (ideal DAC)'} bits`)
+      .join('\n');
     writeFileAtomic(
       path.join(out, 'summary.md'),
       `# ADC sizing\n\nLossless ADC resolution per analog layer:\n\n${losslessText}\n\n${table}\n\n![ADC sizing](adc-sizing.png)\n`,
     );
-    writeFileAtomic(path.join(out, 'results.csv'), toCsv(records.map(({ perTrial, lossless: _l, ...rest }) => ({ ...rest, perTrial: (perTrial as number[]).join(' ') }))));
+    writeFileAtomic(
+      path.join(out, 'results.csv'),
+      toCsv(
+        records.map(({ perTrial, lossless: _l, ...rest }) => ({
+          ...rest,
+          perTrial: (perTrial as number[]).join(' '),
+        })),
+      ),
+    );
     return ['adc-sizing.svg', 'adc-sizing.png', 'summary.md', 'results.csv'].map((f) => path.join(out, f));
   },
 };
 
 /** One labelled rule per distinct lossless resolution (layers sharing one are named together). */
-function losslessRules(rows: ReadonlyArray<{ layer: string; losslessBits: number | null }>): Array<{ x: number; label: string }> {
+function losslessRules(
+  rows: ReadonlyArray<{ layer: string; losslessBits: number | null }>,
+): Array<{ x: number; label: string }> {
   const byBits = new Map<number, string[]>();
-  for (const r of rows) if (r.losslessBits !== null) byBits.set(r.losslessBits, [...(byBits.get(r.losslessBits) ?? []), r.layer]);
+  for (const r of rows)
+    if (r.losslessBits !== null) byBits.set(r.losslessBits, [...(byBits.get(r.losslessBits) ?? []), r.layer]);
   return [...byBits].map(([x, layers]) => ({ x, label: `${layers.join(', ')} lossless` }));
 }

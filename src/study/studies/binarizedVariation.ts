@@ -15,18 +15,18 @@ import type { ModelJob, Study, StudyConfig, StudyContext, StudyMode } from '../t
 import { relativeWeightSigma, sweptBinaryCard } from '../variation';
 import { writeBinarizedVariationReport } from './binarizedVariationReport';
 
-export const DEVICE = 'binary-hfo2-1t1r';
-export const CIRCUIT = 'tile128-all-adc8-calibrated';
-export const DATASET = 'mnist';
+const DEVICE = 'binary-hfo2-1t1r';
+const CIRCUIT = 'tile128-all-adc8-calibrated';
+const DATASET = 'mnist';
 /** Pixel threshold of the first study: the first layer sees 0/1 inputs. */
-export const BINARIZE = 0.1;
-export const DISTRIBUTIONS: readonly VariationDistribution[] = ['gaussian', 'lognormal'];
+const BINARIZE = 0.1;
+const DISTRIBUTIONS: readonly VariationDistribution[] = ['gaussian', 'lognormal'];
 /**
  * Variation-aware models are trained at one level, 20 %, one model per distribution: one network that a
  * designer deploys without knowing the chip's exact spread; 20 % lies in the upper part of the sweep, so
  * the model is tested both below and above the level it was trained at.
  */
-export const TRAIN_SIGMA = 0.2;
+const TRAIN_SIGMA = 0.2;
 
 export interface BinarizedVariationPlan {
   arch: string;
@@ -43,7 +43,7 @@ export function binarizedVariationPlan(mode: StudyMode): BinarizedVariationPlan 
 export type Training =
   { kind: 'plain' } | { kind: 'variation-aware'; distribution: VariationDistribution; sigma: number };
 
-export function trainingLabel(t: Training): string {
+function trainingLabel(t: Training): string {
   return t.kind === 'plain' ? 'plain' : `variation-aware (${Math.round(100 * t.sigma)} %)`;
 }
 

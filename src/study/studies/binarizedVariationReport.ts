@@ -10,7 +10,7 @@ import { baseConfig, PALETTE, titleOf, WIDTH, HEIGHT } from '../../report/theme'
 import { writeFileAtomic } from '../../util/files';
 import type { ResultRecord } from '../results';
 
-export const FIGURE = 'binarized-variation';
+const FIGURE = 'binarized-variation';
 
 export interface VariationRow {
   distribution: string;
@@ -60,7 +60,7 @@ function trainingOrder(label: string): number {
 }
 
 /** Line (mean) and band (95 % CI) per training, one panel per distribution. */
-export function variationChart(rows: readonly VariationRow[], subtitle: string): VegaLiteSpec {
+function variationChart(rows: readonly VariationRow[], subtitle: string): VegaLiteSpec {
   const data = rows.map((r) => ({ ...r, panel: `${r.distribution} variation` }));
   const trainings = [...new Set(rows.map((r) => r.training))].sort(
     (a, b) => trainingOrder(a) - trainingOrder(b),

@@ -51,20 +51,57 @@ export const defaultStudy: Study = {
     const results = records as unknown as Array<SimulationResult & Record<string, unknown>>;
     const first = results[0];
     const digital = [
-      { stage: 'float', circuit: 'digital', mean: first.floatAccuracy, lo: first.floatAccuracy, hi: first.floatAccuracy },
-      { stage: 'uniform:4', circuit: 'digital', mean: first.quantizedAccuracy, lo: first.quantizedAccuracy, hi: first.quantizedAccuracy },
+      {
+        stage: 'float',
+        circuit: 'digital',
+        mean: first.floatAccuracy,
+        lo: first.floatAccuracy,
+        hi: first.floatAccuracy,
+      },
+      {
+        stage: 'uniform:4',
+        circuit: 'digital',
+        mean: first.quantizedAccuracy,
+        lo: first.quantizedAccuracy,
+        hi: first.quantizedAccuracy,
+      },
     ];
     const analog = results.flatMap((r) => [
-      { stage: 'nominal chip', circuit: String(r.circuit), mean: r.nominalAccuracy, lo: r.nominalAccuracy, hi: r.nominalAccuracy },
-      { stage: `${r.analog.n} chips`, circuit: String(r.circuit), mean: r.analog.mean, lo: r.analog.ci95[0], hi: r.analog.ci95[1] },
+      {
+        stage: 'nominal chip',
+        circuit: String(r.circuit),
+        mean: r.nominalAccuracy,
+        lo: r.nominalAccuracy,
+        hi: r.nominalAccuracy,
+      },
+      {
+        stage: `${r.analog.n} chips`,
+        circuit: String(r.circuit),
+        mean: r.analog.mean,
+        lo: r.analog.ci95[0],
+        hi: r.analog.ci95[1],
+      },
     ]);
-    const rows = [...digital, ...analog].map((row) => ({ ...row, mean: 100 * row.mean, lo: 100 * row.lo, hi: 100 * row.hi }));
+    const rows = [...digital, ...analog].map((row) => ({
+      ...row,
+      mean: 100 * row.mean,
+      lo: 100 * row.lo,
+      hi: 100 * row.hi,
+    }));
     const table = markdownTable(
       ['stage', 'circuit', 'accuracy (%)', '95 % CI (%)'],
-      rows.map((row) => [row.stage, row.circuit, row.mean.toFixed(2), row.lo === row.hi ? '' : `${row.lo.toFixed(2)} .. ${row.hi.toFixed(2)}`]),
+      rows.map((row) => [
+        row.stage,
+        row.circuit,
+        row.mean.toFixed(2),
+        row.lo === row.hi ? '' : `${row.lo.toFixed(2)} .. ${row.hi.toFixed(2)}`,
+      ]),
     );
     const spread = results
-      .map((r) => `- \`${r.circuit}\`: std over chips ${(100 * r.analog.std).toFixed(3)} %, min ${(100 * r.analog.min).toFixed(2)} %, max ${(100 * r.analog.max).toFixed(2)} %, ADC clipping ${r.layers.map((l) => `${(100 * l.meanClipRate).toFixed(2)} %`).join(' / ')} per layer`)
+      .map(
+        (r) =>
+          `- \`${r.circuit}\`: std over chips ${(100 * r.analog.std).toFixed(3)} %, min ${(100 * r.analog.min).toFixed(2)} %, max ${(100 * r.analog.max).toFixed(2)} %, ADC clipping ${r.layers.map((l) => `${(100 * l.meanClipRate).toFixed(2)} %`).join(' / ')} per layer`,
+      )
       .join('\n');
     const md = `# Default study\n\nReference MLP 784-128-10 (MNIST, inputs binarised at 0.1), weights \`uniform:4\`, on \`${first.device}\`, 128 x 128 tiles, differential pairs, 8-bit DAC and ADC, seed ${first.seed}. The ADC range is either calibrated (99.9th percentile of column currents on 1000 training images) or full scale (rows x G_max x V_read).\n\n${table}\n${spread}\n\n![accuracy](accuracy.png)\n`;
     writeFileAtomic(path.join(out, 'summary.md'), md);

@@ -34,9 +34,9 @@ import {
 import { type HeadData, headData, nonZeroSample, quantizeHead } from './denseResolutionHead';
 import { writeDenseResolutionReport } from './denseResolutionReport';
 
-export const DEVICE = 'hfo2-1t1r-igvva-8';
+const DEVICE = 'hfo2-1t1r-igvva-8';
 /** 128 x 128 tiles, differential pairs, full-scale ADC range (what the lossless formula assumes), dense layers analog. */
-export const CIRCUIT = 'tile128-adc8';
+const CIRCUIT = 'tile128-adc8';
 
 export interface DenseResolutionPlan {
   datasets: string[];
@@ -51,7 +51,7 @@ export interface DenseResolutionPlan {
   cases: DenseCase[];
 }
 
-export const ALL_HEADS = ['depth0', 'initial', 'depth2', 'depth3', 'width1', 'width2', 'width3'];
+const ALL_HEADS = ['depth0', 'initial', 'depth2', 'depth3', 'width1', 'width2', 'width3'];
 
 export function denseResolutionPlan(mode: StudyMode): DenseResolutionPlan {
   if (mode === 'quick')
@@ -188,7 +188,7 @@ function denseLayers(desc: NetworkDescription): WeightedLayer[] {
 }
 
 /** Lossless bits of each dense layer for a case (d = min(fan-in, 128)). */
-export function layerBits(desc: NetworkDescription, c: DenseCase): LayerBits[] {
+function layerBits(desc: NetworkDescription, c: DenseCase): LayerBits[] {
   return denseLayers(desc).map((l) => {
     const rows = l.weights.shape[0];
     const d = Math.min(rows, CROSSBAR_ROWS);
@@ -209,7 +209,7 @@ function runnerFor(workers: number, trials: number): TrialRunner {
 }
 
 /** Run one case on a model's head: digital accuracies, lossless bits, Monte-Carlo over the ADC settings. */
-export async function runCase(
+async function runCase(
   ctx: Pick<StudyContext, 'trials' | 'seed' | 'workers'>,
   hd: HeadData,
   c: DenseCase,

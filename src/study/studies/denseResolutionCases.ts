@@ -4,8 +4,6 @@
  * that carry its inputs, the weight and input bits the lossless-ADC formula counts, and the ADC
  * resolutions simulated around that lossless value.
  */
-import { losslessAdcBits } from '../../crossbar/adc';
-
 /** How the head was trained: plain float, or binary / ternary dense weights with a straight-through estimator. */
 export type HeadTraining = 'float' | 'binary' | 'ternary';
 
@@ -36,7 +34,7 @@ export const CROSSBAR_ROWS = 128;
 /** DAC resolution for float (unquantised) inputs: the tile128-adc8 card's 8-bit DAC. */
 export const FLOAT_INPUT_DAC_BITS = 8;
 /** Levels of the study's device card (hfo2-1t1r-igvva-8). */
-export const DEVICE_LEVELS = 8;
+const DEVICE_LEVELS = 8;
 /** The circuit card's converters accept at most this many bits (circuit schema). */
 export const MAX_CONVERTER_BITS = 16;
 
@@ -113,11 +111,6 @@ export function caseInputBits(c: DenseCase): number {
   if (c.input === 'none') return FLOAT_INPUT_DAC_BITS;
   if (c.input.startsWith('expfit:')) return 1;
   return Number(c.input.slice('uniform:'.length));
-}
-
-/** Lossless ADC bits for a layer whose tile columns sum `d` rows (d = min(fan-in, 128)). */
-export function caseLosslessBits(c: DenseCase, d = CROSSBAR_ROWS): number {
-  return losslessAdcBits(d, caseWeightBits(c), caseInputBits(c));
 }
 
 export interface AdcSetting {

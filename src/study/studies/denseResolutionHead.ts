@@ -19,14 +19,14 @@ export interface HeadData {
 }
 
 /** Index of the first dense layer: where the head starts. */
-export function headStart(desc: NetworkDescription): number {
+function headStart(desc: NetworkDescription): number {
   const i = desc.layers.findIndex((l) => l.kind === 'dense');
   if (i === -1) throw new Error(`network ${desc.name} has no dense layer`);
   return i;
 }
 
 /** Features entering the head (the front's output, flattened), computed in chunks to bound memory. */
-export function frontFeatures(
+function frontFeatures(
   desc: NetworkDescription,
   images: Float32Array,
   count: number,
@@ -47,7 +47,7 @@ export function frontFeatures(
   return { data: out ?? new Float32Array(0), count, shape: [width] };
 }
 
-export function headOf(desc: NetworkDescription, features: number): NetworkDescription {
+function headOf(desc: NetworkDescription, features: number): NetworkDescription {
   return {
     ...desc,
     name: `${desc.name} (dense head)`,

@@ -30,7 +30,7 @@ function distinctInOrder<T>(values: T[]): T[] {
 }
 
 /** The finite ADC setting nearest to lossless: lossless itself, or 16 bits when lossless exceeds the card. */
-export function nearestLossless(r: Rec): AdcResult | undefined {
+function nearestLossless(r: Rec): AdcResult | undefined {
   return r.adc
     .filter((a) => a.adcBits !== 'ideal')
     .sort((a, b) => (a.belowLossless ?? 0) - (b.belowLossless ?? 0))[0];
@@ -205,7 +205,7 @@ function csvRows(records: Rec[]) {
  * std over chips: with the few chips of a quick run a 95 % CI is mostly the t quantile). Cases run down
  * the y axis, heads side by side within each case.
  */
-export function caseChart(records: Rec[], dataset: string): VegaLiteSpec {
+function caseChart(records: Rec[], dataset: string): VegaLiteSpec {
   const rows = records
     .filter((r) => r.dataset === dataset)
     .map((r) => {
@@ -287,7 +287,7 @@ export function ruleLabel(ids: string[]): string {
 }
 
 /** Accuracy against ADC bits for one group of cases on one head, lossless resolutions as labelled rules. */
-export function adcChart(records: Rec[], dataset: string, head: string, group: string): VegaLiteSpec | null {
+function adcChart(records: Rec[], dataset: string, head: string, group: string): VegaLiteSpec | null {
   const sel = records.filter((r) => r.dataset === dataset && r.head === head && r.group === group);
   const rows = sel.flatMap((r) =>
     r.adc
@@ -342,7 +342,7 @@ export function adcChart(records: Rec[], dataset: string, head: string, group: s
 }
 
 /** Histogram of a first dense layer's non-zero inputs with the fitted exponential and both thresholds. */
-export function inputHistogramChart(records: Rec[], dataset: string, head: string): VegaLiteSpec | null {
+function inputHistogramChart(records: Rec[], dataset: string, head: string): VegaLiteSpec | null {
   const r = records.find((x) => x.dataset === dataset && x.head === head && x.inputHistogram);
   const h = r?.inputHistogram;
   if (!r || !h || h.sample.length === 0) return null;

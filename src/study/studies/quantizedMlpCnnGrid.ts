@@ -3,23 +3,24 @@
  * one configuration (one dataset, one network) writes.
  */
 import { featureCount, parseArch } from '../../nn/arch';
+import type { SimRecord } from '../simulateConfig';
 import type { StudyMode } from '../types';
 
-export const QMC_DATASETS = ['mnist', 'fashion-mnist'] as const;
+const QMC_DATASETS = ['mnist', 'fashion-mnist'] as const;
 /** Input binarisation threshold of the source study: a scaled pixel below 0.1 becomes 0, else 1. */
 export const QMC_BINARIZE = 0.1;
 /** quantile:N evaluated digitally. */
 export const QMC_DIGITAL_LEVELS = [2, 3, 4, 5, 6, 7, 8] as const;
 /** Device level counts simulated on the crossbar: quantile:L weights on the L-level card. */
-export const QMC_DEVICE_LEVELS = [2, 3, 4, 5, 8] as const;
+const QMC_DEVICE_LEVELS = [2, 3, 4, 5, 8] as const;
 export const QMC_CIRCUIT = 'tile128-offset-all-adc8-calibrated';
 
-export const MLP_LAYERS = [1, 2, 3, 4] as const;
-export const MLP_UNITS = [8, 16, 32, 64, 128] as const;
-export const CNN_BLOCKS = [1, 2] as const;
-export const CNN_FILTERS = [8, 16, 32] as const;
-export const CNN_POOLS = [2, 3, 4] as const;
-export const CNN_HIDDEN = [8, 16, 32, 64, 128] as const;
+const MLP_LAYERS = [1, 2, 3, 4] as const;
+const MLP_UNITS = [8, 16, 32, 64, 128] as const;
+const CNN_BLOCKS = [1, 2] as const;
+const CNN_FILTERS = [8, 16, 32] as const;
+const CNN_POOLS = [2, 3, 4] as const;
+const CNN_HIDDEN = [8, 16, 32, 64, 128] as const;
 
 /** The HfO2 1T1R card with L levels: the M-ISPVA estimates for 2..5, the fitted IGVVA card for 8. */
 export function deviceForLevels(levels: number): string {
@@ -28,17 +29,17 @@ export function deviceForLevels(levels: number): string {
   throw new RangeError(`no HfO2 card with ${levels} levels (have 2, 3, 4, 5, 8)`);
 }
 
-export function mlpArch(units: number, layers: number): string {
+function mlpArch(units: number, layers: number): string {
   return `mlp:${units}x${layers}`;
 }
 
 /** Every block has the same filter count and pool size (the grid varies them together). */
-export function cnnArch(blocks: number, filters: number, pool: number, hidden: number): string {
+function cnnArch(blocks: number, filters: number, pool: number, hidden: number): string {
   const block = `c${filters}p${pool}`;
   return `cnn:${Array(blocks).fill(block).join('-')}:h${hidden}`;
 }
 
-export function fullGrid(): string[] {
+function fullGrid(): string[] {
   const mlps = MLP_LAYERS.flatMap((l) => MLP_UNITS.map((u) => mlpArch(u, l)));
   const cnns = CNN_BLOCKS.flatMap((b) =>
     CNN_FILTERS.flatMap((f) => CNN_POOLS.flatMap((p) => CNN_HIDDEN.map((h) => cnnArch(b, f, p, h)))),
@@ -152,25 +153,15 @@ export function netShape(arch: string): NetShape {
   throw new RangeError(`${arch}: not an MLP or CNN of this study`);
 }
 
-/** One device level count on the crossbar: Monte-Carlo summary over chips. */
-export interface QmcCrossbarResult {
+/**
+ * One device level count on the crossbar: Monte-Carlo summary over chips. quantizedAccuracy is the
+ * digital accuracy of the quantile:L network (what a perfect chip would give); nominalAccuracy has every
+ * cell at its level mean (mapping and converter error only).
+ */
+export interface QmcCrossbarResult extends Omit<SimRecord, 'floatAccuracy'> {
   levels: number;
   device: string;
   quantize: string;
-  /** Digital accuracy of the quantile:L network (what a perfect chip would give). */
-  quantizedAccuracy: number;
-  /** Every cell at its level mean: mapping and converter error only. */
-  nominalAccuracy: number;
-  mean: number;
-  std: number;
-  ci95: [number, number];
-  min: number;
-  max: number;
-  trials: number;
-  perTrial: number[];
-  clipRate: number[];
-  rmsWeightError: number[];
-  seconds: number;
 }
 
 /** What one configuration appends to results.jsonl (besides its key). */

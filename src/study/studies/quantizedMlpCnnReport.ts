@@ -17,7 +17,7 @@ export type QmcView = 'crossbar' | 'digital';
 
 const FLOAT = 'float';
 
-export function datasetLabel(d: string): string {
+function datasetLabel(d: string): string {
   return d === 'mnist' ? 'MNIST' : d === 'fashion-mnist' ? 'Fashion-MNIST' : d;
 }
 
@@ -31,16 +31,13 @@ function deviceLevels(records: readonly QmcRecord[]): number[] {
 }
 
 /** Series label of a precision in a view: float, "L levels" (crossbar) or "quantile:N" (digital). */
-export function seriesLabel(view: QmcView, levels: number | null): string {
+function seriesLabel(view: QmcView, levels: number | null): string {
   if (levels === null) return FLOAT;
   return view === 'crossbar' ? `${levels} levels` : `quantile:${levels}`;
 }
 
 /** (precision, accuracy) pairs of one network in a view, float first; crossbar values are Monte-Carlo means. */
-export function accuraciesOf(
-  r: QmcRecord,
-  view: QmcView,
-): Array<{ levels: number | null; accuracy: number }> {
+function accuraciesOf(r: QmcRecord, view: QmcView): Array<{ levels: number | null; accuracy: number }> {
   const quantised =
     view === 'crossbar'
       ? r.crossbar.map((c) => ({ levels: c.levels, accuracy: c.mean }))
