@@ -1,5 +1,6 @@
 /**
- * The wasm kernels xbarsim replaces (BatchMatMul with transposed operands, Conv2DBackpropInput) against
+ * The wasm kernels xbarsim replaces (BatchMatMul with transposed operands, Conv2DBackpropInput,
+ * MaxPoolGrad) against
  * TF.js's cpu kernels, and whole-network gradients on wasm against cpu.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -149,6 +150,57 @@ describe('Conv2DBackpropInput', () => {
     expect(got.shape).toEqual(c.x);
     expect(worstError(got.data, want.data)).toBeLessThan(1e-5);
   });
+});
+
+describe('MaxPoolGrad', () => {
+  // [x shape, pool, strides, pad]: non-overlapping pools (the fast path), sizes that leave a ragged
+  // edge, and an overlapping pool (handed to the original kernel). Padded ('same') pools are left out:
+  // there the original wasm kernel itself disagrees with cpu (tfjs 4.22), and no xbarsim network pads.
+  const cases: Array<[number[], [number, number], [number, number], 'valid' | 'same']> = [
+    [[2, 26, 26, 32], [2, 2], [2, 2], 'valid'],
+    [[3, 26, 26, 5], [3, 3], [3, 3], 'valid'],
+    [[1, 13, 11, 7], [4, 4], [4, 4], 'valid'],
+    [[2, 9, 8, 3], [2, 3], [2, 3], 'valid'],
+    [[1, 8, 8, 1], [8, 8], [8, 8], 'valid'],
+    [[2, 7, 7, 4], [3, 3], [2, 2], 'valid'],
+  ];
+  test.each(cases.map((c, i) => [i, JSON.stringify(c), c] as const))(
+    'case %d: %s',
+    async (i, _label, [shape, pool, strides, pad]) => {
+      const r = streamFor(14, 'max-pool-grad', i);
+      // Fast path: values on a coarse grid, many of them 0 as after a ReLU, so windows hold ties: the
+      // gradient must go to the first maximum of each window, as on cpu. The original kernel (the
+      // overlapping and padded cases) breaks ties its own way, so those get distinct values.
+      const fastPath = pad === 'valid' && pool[0] === strides[0] && pool[1] === strides[1];
+      const x = fastPath
+        ? Float32Array.from({ length: size(shape) }, () => Math.max(0, r.int(7) - 3))
+        : normals(r, size(shape));
+      const info = tf.backend_util.computePool2DInfo(
+        shape as [number, number, number, number],
+        pool,
+        strides,
+        1,
+        pad,
+      );
+      const dy = normals(r, size(info.outShape));
+      const kernel = (input: tf.Tensor, dyT: tf.Tensor) =>
+        tf
+          .engine()
+          .runKernel(
+            'MaxPoolGrad',
+            { dy: dyT, input, output: tf.maxPool(input as tf.Tensor4D, pool, strides, pad) },
+            { filterSize: pool, strides, pad } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor;
+      const data: Array<[Float32Array, number[]]> = [
+        [x, shape],
+        [dy, info.outShape],
+      ];
+      const want = await on('cpu', data, kernel);
+      const got = await on('wasm', data, kernel);
+      expect(got.shape).toEqual(shape);
+      expect(got.data).toEqual(want.data);
+    },
+  );
 });
 
 describe('whole-network gradients on wasm equal those on cpu', () => {

@@ -20,6 +20,10 @@ export function registerStudy(program: Command): void {
     .option('--trials <n>', 'Monte-Carlo trials per configuration (default: per study and mode)')
     .option('--seed <n>', 'random seed', '1')
     .option('--workers <n>', 'worker threads (default: all cores)')
+    .option(
+      '--shard <k/n>',
+      'run the k-th of n shares of the configurations (parallel processes on one --out)',
+    )
     .option('--model <dir>', 'study parameter: model directory (adc-sizing)')
     .option(
       '--device <card>',
@@ -40,10 +44,16 @@ export function registerStudy(program: Command): void {
         device?: string;
         circuit?: string;
         quantize?: string;
+        shard?: string;
       }>(
         {
           type: 'object',
-          properties: { trials: intFlag(1, 100000), seed: intFlag(0, 2 ** 31 - 1), workers: intFlag(1, 256) },
+          properties: {
+            trials: intFlag(1, 100000),
+            seed: intFlag(0, 2 ** 31 - 1),
+            workers: intFlag(1, 256),
+            shard: { type: 'string', pattern: '^[1-9][0-9]*/[1-9][0-9]*$' },
+          },
         },
         opts,
       );
@@ -56,7 +66,9 @@ export function registerStudy(program: Command): void {
           .filter((k) => f[k] !== undefined)
           .map((k) => [k, f[k]]),
       );
+      const shard = f.shard === undefined ? undefined : parseShard(f.shard);
       const { files } = await runStudy(study, {
+        shard,
         mode,
         out,
         trials: f.trials,
@@ -82,4 +94,10 @@ export function registerStudy(program: Command): void {
       const files = await study.report(new ResultStore(dir).all(), dir);
       process.stderr.write(`wrote ${files.length} files in ${dir}\n`);
     });
+}
+
+function parseShard(text: string): { index: number; count: number } {
+  const [index, count] = text.split('/').map(Number);
+  if (index > count || count > 64) throw new InputError(`--shard ${text}: need k/n with 1 <= k <= n <= 64`);
+  return { index, count };
 }

@@ -36,6 +36,7 @@ export function registerTrain(program: Command): void {
       'constant | cosine (decay to 0 over the run; see docs/training.md)',
       'cosine',
     )
+    .option('--warmup-epochs <x>', 'epochs of linear learning-rate warm-up (0: none)', '1')
     .option('--validation-split <x>', 'share of training data held out', '0.1')
     .option('--binarize <t>', 'input binarisation threshold, or "none"', '0.1')
     .option('--weights <kind>', 'float | binary | ternary (binary/ternary trained with an STE)', 'float')
@@ -63,6 +64,7 @@ export function registerTrain(program: Command): void {
           lr: numFlag(1e-9, 100),
           momentum: numFlag(0, 0.9999),
           lrSchedule: enumFlag('constant', 'cosine'),
+          warmupEpochs: numFlag(0, 1000),
           validationSplit: numFlag(0, 0.9),
           binarize: {
             anyOf: [

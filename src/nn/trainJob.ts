@@ -27,6 +27,8 @@ export interface TrainJob {
   momentum: number;
   /** Default 'cosine' (DEFAULT_TRAIN). */
   lrSchedule?: LrSchedule;
+  /** Default DEFAULT_TRAIN.warmupEpochs. */
+  warmupEpochs?: number;
   validationSplit: number;
   binarize?: number;
   weights: 'float' | 'binary' | 'ternary';
@@ -58,6 +60,7 @@ export async function trainAndSave(
     learningRate: job.lr,
     momentum: job.momentum,
     lrSchedule: job.lrSchedule ?? DEFAULT_TRAIN.lrSchedule,
+    warmupEpochs: job.warmupEpochs ?? DEFAULT_TRAIN.warmupEpochs,
     validationSplit: job.validationSplit,
     seed: job.seed,
     binarizeThreshold: job.binarize,
@@ -84,6 +87,7 @@ export async function trainAndSave(
     train: {
       ...job,
       lrSchedule: job.lrSchedule ?? DEFAULT_TRAIN.lrSchedule,
+      warmupEpochs: job.warmupEpochs ?? DEFAULT_TRAIN.warmupEpochs,
       weightNoise: job.weightNoise ? 'custom' : undefined,
     },
     backend,

@@ -46,6 +46,7 @@ export async function cachedModel(
       lr: DEFAULT_TRAIN.learningRate,
       momentum: DEFAULT_TRAIN.momentum,
       lrSchedule: DEFAULT_TRAIN.lrSchedule,
+      warmupEpochs: DEFAULT_TRAIN.warmupEpochs,
       validationSplit: DEFAULT_TRAIN.validationSplit,
       arch: job.arch,
       epochs: job.epochs,

@@ -10,7 +10,7 @@ import { ensureWritableDir, writeFileAtomic } from '../util/files';
 import { cachedModel } from './modelCache';
 import { createProgress } from '../util/progress';
 import { ResultStore, type ResultRecord } from './results';
-import type { Study, StudyContext, StudyMode, StudyParams } from './types';
+import type { Study, StudyConfig, StudyContext, StudyMode, StudyParams } from './types';
 
 export const STUDY_FILE = 'study.json';
 
@@ -21,7 +21,23 @@ export interface StudyRunOptions {
   seed: number;
   workers: number;
   params?: StudyParams;
+  /** Run only this shard's share of the configurations (1-based index of count); see shardOf. */
+  shard?: { index: number; count: number };
   log?: (m: string) => void;
+}
+
+/**
+ * The configurations shard `index` of `count` runs: whole groups, dealt out in turn in the study's
+ * order. Shards are separate processes appending to one results.jsonl; every configuration's numbers
+ * depend only on its own seeds, so sharding changes no result.
+ */
+export function shardOf(configs: StudyConfig[], index: number, count: number): StudyConfig[] {
+  const groups = new Map<string, number>();
+  return configs.filter((c) => {
+    const g = c.group ?? c.key;
+    if (!groups.has(g)) groups.set(g, groups.size);
+    return groups.get(g)! % count === index - 1;
+  });
 }
 
 interface StudyStamp {
@@ -85,9 +101,12 @@ export async function runStudy(
     if (keys.has(c.key)) throw new Error(`study ${study.name}: configuration key ${c.key} is not unique`);
     keys.add(c.key);
   }
-  const todo = configs.filter((c) => !store.has(c.key));
-  if (todo.length < configs.length)
-    log(`resuming: ${configs.length - todo.length} of ${configs.length} configurations already done`);
+  const mine = o.shard ? shardOf(configs, o.shard.index, o.shard.count) : configs;
+  if (o.shard)
+    log(`shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${configs.length} configurations`);
+  const todo = mine.filter((c) => !store.has(c.key));
+  if (todo.length < mine.length)
+    log(`resuming: ${mine.length - todo.length} of ${mine.length} configurations already done`);
   const progress = createProgress(todo.length, study.name);
   try {
     for (const c of todo) {
@@ -98,7 +117,10 @@ export async function runStudy(
   } finally {
     progress.stop();
   }
-  const records = store.all().filter((r) => keys.has(r.key));
+  // Reread the file: other shards may have appended since this process opened it.
+  const records = new ResultStore(o.out, { warn: () => undefined }).all().filter((r) => keys.has(r.key));
+  if (records.length < configs.length)
+    log(`${records.length} of ${configs.length} configurations done; the report covers those`);
   const files = await study.report(records, o.out);
   return { records, files };
 }

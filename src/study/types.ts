@@ -43,6 +43,11 @@ export interface ModelJob {
 
 export interface StudyConfig {
   key: string;
+  /**
+   * Configurations that share a trained model share a group (default: the key), so that shards of one
+   * run (`--shard K/N`) never train the same model at the same time.
+   */
+  group?: string;
   run(ctx: StudyContext): Promise<object>;
 }
 

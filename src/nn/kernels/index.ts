@@ -4,15 +4,18 @@
  *   Conv2DBackpropFilter  missing in wasm; built from slices and one matMul
  *   Conv2DBackpropInput   stride 1 rewritten as a forward convolution
  *   BatchMatMul           transposed operands rewritten as explicit transposes and a plain product
+ *   MaxPoolGrad           non-overlapping pools in one pass over the input
  * Each is checked against the cpu backend's kernel in the tests.
  */
 import { registerBatchMatMulWasm } from './batchMatMul';
 import { registerConv2dBackpropFilterWasm } from './conv2dBackpropFilter';
 import { registerConv2dBackpropInputWasm } from './conv2dBackpropInput';
+import { registerMaxPoolGradWasm } from './maxPoolGrad';
 
 /** Register all of them (idempotent). Call after tfjs-backend-wasm is imported. */
 export function registerWasmKernels(): void {
   registerConv2dBackpropFilterWasm();
   registerConv2dBackpropInputWasm();
   registerBatchMatMulWasm();
+  registerMaxPoolGradWasm();
 }

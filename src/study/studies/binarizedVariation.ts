@@ -104,6 +104,8 @@ export const binarizedVariationStudy: Study = {
         for (const sigma of plan.sigmas)
           configs.push({
             key: configKey(training, distribution, sigma),
+            // One model per group: the plain model serves both distributions.
+            group: training.kind === 'plain' ? 'plain' : `vat/${training.distribution}`,
             async run(c: StudyContext) {
               const job = modelJob(plan, training, c.seed, device);
               const model = await c.model(job);

@@ -315,6 +315,7 @@ export function denseResolutionConfigs(plan: DenseResolutionPlan): StudyConfig[]
         for (const c of plan.cases.filter((x) => x.training === training))
           configs.push({
             key: caseKey(dataset, head, c),
+            group: `${dataset}/${head}/${training}`,
             async run(ctx: StudyContext) {
               const hd = await headFor(ctx, plan, dataset, head, training);
               const r = await runCase(ctx, hd, c, plan);
