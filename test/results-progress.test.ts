@@ -81,6 +81,20 @@ describe('createProgress without a terminal', () => {
     expect(out.text()).toBe('');
   });
 
+  test('logWhenPiped: false keeps it quiet off a terminal (trial progress inside a command)', () => {
+    const out = fakeStream();
+    const p = createProgress(3, 'trials', {
+      stream: out.stream,
+      now: manualClock().now,
+      logWhenPiped: false,
+    });
+    p.tick();
+    p.tick();
+    p.tick();
+    p.stop();
+    expect(out.text()).toBe('');
+  });
+
   test('XBARSIM_QUIET=1 silences it', () => {
     process.env.XBARSIM_QUIET = '1';
     const out = fakeStream();

@@ -113,13 +113,20 @@ export async function prepareSimulation(
   };
 }
 
+/**
+ * Run the trials. Progress: a bar on a terminal, nothing when piped; `progress: false` (studies, which
+ * show their own bar) turns it off.
+ */
 export async function runSimulation(
   p: PreparedSimulation,
-  s: { trials: number; workers?: number },
+  s: { trials: number; workers?: number; progress?: boolean },
   label = 'trials',
 ): Promise<SimulationResult> {
   const workers = s.workers ?? defaultWorkers();
-  const progress = createProgress(s.trials, label);
+  const progress =
+    s.progress === false
+      ? { tick() {}, stop() {} }
+      : createProgress(s.trials, label, { logWhenPiped: false });
   try {
     return await simulate(
       p.plan,

@@ -36,7 +36,7 @@ export async function simulateConfig(
     },
     { data: ctx.dataset(dataset), desc },
   );
-  const r = await runSimulation(prepared, { trials: ctx.trials, workers: ctx.workers });
+  const r = await runSimulation(prepared, { trials: ctx.trials, workers: ctx.workers, progress: false });
   return {
     floatAccuracy: r.floatAccuracy,
     quantizedAccuracy: r.quantizedAccuracy,

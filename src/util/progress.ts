@@ -19,6 +19,8 @@ export interface ProgressOptions {
   stream?: ProgressStream;
   /** Clock in milliseconds; injectable for tests. */
   now?: () => number;
+  /** Write log lines when the stream is not a terminal (default true); false: stay quiet there. */
+  logWhenPiped?: boolean;
 }
 
 /** Log lines go out about every 5 % of the work; each item is logged when there are at most 20. */
@@ -30,8 +32,9 @@ export function createProgress(total: number, label: string, opts: ProgressOptio
   }
   if (process.env.XBARSIM_QUIET === '1') return { tick() {}, stop() {} };
   const stream = opts.stream ?? process.stderr;
-  return stream.isTTY
-    ? barProgress(total, label, stream)
+  if (stream.isTTY) return barProgress(total, label, stream);
+  return opts.logWhenPiped === false
+    ? { tick() {}, stop() {} }
     : logProgress(total, label, stream, opts.now ?? Date.now);
 }
 

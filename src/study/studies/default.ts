@@ -43,7 +43,11 @@ export const defaultStudy: Study = {
           },
           { data: ctx.dataset('mnist') },
         );
-        const result = await runSimulation(prepared, { trials: ctx.trials, workers: ctx.workers });
+        const result = await runSimulation(prepared, {
+          trials: ctx.trials,
+          workers: ctx.workers,
+          progress: false,
+        });
         return { ...prepared.header, ...result };
       },
     })),
