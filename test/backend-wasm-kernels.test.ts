@@ -1,6 +1,6 @@
 /**
  * The wasm kernels xbarsim replaces (BatchMatMul with transposed operands, Conv2DBackpropInput,
- * MaxPoolGrad) against
+ * MaxPoolGrad, Slice, Identity) against
  * TF.js's cpu kernels, and whole-network gradients on wasm against cpu.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -149,6 +149,41 @@ describe('Conv2DBackpropInput', () => {
     const got = await on('wasm', data, kernel);
     expect(got.shape).toEqual(c.x);
     expect(worstError(got.data, want.data)).toBeLessThan(1e-5);
+  });
+});
+
+describe('Slice and Identity', () => {
+  const rng = streamFor(15, 'slice');
+  const cases: Array<{ shape: number[]; begin: number[]; size: number[] }> = [];
+  for (let i = 0; i < 24; i++) {
+    const r = rng.child(i);
+    const rank = 1 + (i % 5);
+    const shape = Array.from({ length: rank }, () => 1 + r.int(6));
+    const begin = shape.map((n) => r.int(n));
+    // -1 means "to the end"; a 0 gives an empty slice.
+    const size = shape.map((n, d) =>
+      r.int(5) === 0 ? -1 : i === 7 && d === 0 ? 0 : 1 + r.int(n - begin[d]),
+    );
+    cases.push({ shape, begin, size });
+  }
+  test.each(cases.map((c, i) => [i, JSON.stringify(c), c] as const))('slice %d: %s', async (i, _l, c) => {
+    const data: Array<[Float32Array, number[]]> = [[normals(streamFor(16, i), size(c.shape)), c.shape]];
+    const want = await on('cpu', data, (x) => tf.slice(x, c.begin, c.size));
+    const got = await on('wasm', data, (x) => tf.slice(x, c.begin, c.size));
+    expect(got.shape).toEqual(want.shape);
+    expect(got.data).toEqual(want.data);
+  });
+
+  test('int32 slices and identity copies that outlive their source', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32');
+    expect(Array.from(tf.slice(x, [0, 1], [2, 2]).dataSync())).toEqual([2, 3, 5, 6]);
+    const before = tf.memory().numTensors;
+    const y = tf.clone(x); // Identity: shares the data
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before - 1);
   });
 });
 

@@ -5,12 +5,14 @@
  *   Conv2DBackpropInput   stride 1 rewritten as a forward convolution
  *   BatchMatMul           transposed operands rewritten as explicit transposes and a plain product
  *   MaxPoolGrad           non-overlapping pools in one pass over the input
+ *   Identity, Slice       without copying whole tensors
  * Each is checked against the cpu backend's kernel in the tests.
  */
 import { registerBatchMatMulWasm } from './batchMatMul';
 import { registerConv2dBackpropFilterWasm } from './conv2dBackpropFilter';
 import { registerConv2dBackpropInputWasm } from './conv2dBackpropInput';
 import { registerMaxPoolGradWasm } from './maxPoolGrad';
+import { registerCopyKernelsWasm } from './copies';
 
 /** Register all of them (idempotent). Call after tfjs-backend-wasm is imported. */
 export function registerWasmKernels(): void {
@@ -18,4 +20,5 @@ export function registerWasmKernels(): void {
   registerConv2dBackpropInputWasm();
   registerBatchMatMulWasm();
   registerMaxPoolGradWasm();
+  registerCopyKernelsWasm();
 }

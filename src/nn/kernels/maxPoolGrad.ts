@@ -8,6 +8,7 @@
  * the wasm heap (no copies). Other pools go to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { WasmHeap } from './copies';
 import { wrapKernel } from './wrap';
 
 const MAX_POOL_GRAD = 'MaxPoolGrad';
@@ -17,12 +18,6 @@ interface MaxPoolGradAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-/** The wasm backend's own tensor memory (public methods of its class, absent from KernelBackend's type). */
-interface WasmHeap {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
 /** dx [n, h, w, c] of a non-overlapping max-pool (windows fH x fW at stride fH, fW, no padding). */
