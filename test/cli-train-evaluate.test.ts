@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { main } from '../src/cli/main';
 import { loadDataset } from '../src/data';
 import { loadModel } from '../src/nn/modelIo';
+import { loadNetwork } from '../src/nn/load';
 
 const KERAS_FIXTURE = path.join(__dirname, 'fixtures', 'keras-mlp');
 
@@ -144,6 +145,64 @@ describe('train', () => {
     const reported = Number(/test accuracy ([\d.]+) %/.exec(trained.stdout)![1]) / 100;
     expect(tfAccuracy(await loadModel(modelDir), 300, 0.1)).toBeCloseTo(reported, 4);
   });
+});
+
+describe('train --weights binary|ternary (straight-through estimator)', () => {
+  test.each([
+    ['binary', 'dense', 2],
+    ['ternary', 'dense', 3],
+    ['binary', 'all', 2],
+  ] as const)('%s on %s layers: every such kernel holds exactly %d values', async (kind, which, n) => {
+    const dir = path.join(root, 'models', `ste-${kind}-${which}`);
+    const arch = which === 'all' ? 'cnn:c4p4:h16' : 'mlp:32x2';
+    const run = await xbarsim(
+      'train',
+      ...['--dataset', 'mnist', '--arch', arch, '--limit', '600', '--test-limit', '100'],
+      ...['--epochs', '1', '--weights', kind, '--weight-layers', which, '--out', dir],
+    );
+    expect(run.code).toBe(0);
+    const network = await loadNetwork(dir);
+    // mlp:32x2: three dense layers; cnn:c4p4:h16: one conv and two dense layers.
+    const weighted = network.layers.flatMap((l) =>
+      l.kind === 'dense' || (which === 'all' && l.kind === 'conv2d') ? [l] : [],
+    );
+    expect(weighted).toHaveLength(3);
+    for (const layer of weighted) {
+      const values = [...new Set(layer.weights.data)].sort((a, b) => a - b);
+      const q = layer.weightQuantization;
+      expect(q?.kind).toBe(kind);
+      expect(values).toHaveLength(n);
+      // Symmetric around 0 with magnitude alpha: {-a, a} or {-a, 0, a}.
+      const alpha = Math.fround((q as { alpha: number }).alpha);
+      expect(values[0]).toBe(-alpha);
+      expect(values[n - 1]).toBe(alpha);
+      if (n === 3) expect(values[1]).toBe(0);
+    }
+  });
+});
+
+test('evaluate reports the exponential fit behind each expfit threshold', async () => {
+  const run = await xbarsim(
+    ...['evaluate', '--model', modelDir, '--dataset', 'mnist', '--test-limit', '200'],
+    ...['--input', 'expfit:mean,expfit:q3', '--input-layers', 'all', '--json'],
+  );
+  expect(run.code).toBe(0);
+  const rows = JSON.parse(run.stdout).results as Array<{
+    inputs: string;
+    fits?: Array<{ layer: string; rule: string; x0: number; beta: number; threshold: number }>;
+  }>;
+  for (const [input, rule, quantile] of [
+    ['expfit:mean', 'mean', 1],
+    ['expfit:q3', 'q3', Math.log(4)],
+  ] as const) {
+    const fits = rows.find((r) => r.inputs === input)!.fits!;
+    // The hidden layer's inputs are ReLU outputs: a real fit, threshold at x0 + beta * (1 or ln 4).
+    const hidden = fits.find((f) => f.layer === 'dense_Dense2')!;
+    expect(hidden.rule).toBe(rule);
+    expect(hidden.beta).toBeGreaterThan(0);
+    expect(hidden.threshold).toBeCloseTo(hidden.x0 + quantile * hidden.beta, 5);
+  }
+  expect(rows.find((r) => r.inputs === 'float')!.fits).toBeUndefined();
 });
 
 describe('evaluate --json', () => {

@@ -23,8 +23,9 @@ describe('DAC', () => {
     expect(Array.from(applyDac(x, { kind: 'binary' }, 1, 0.2))).toEqual(
       [0, 0, 0.2, 0.2, 0.2].map(Math.fround),
     );
+    // Ideal: exact and unclipped, like the trial's DAC step (an ideal chip equals the digital network).
     const ideal = applyDac(x, { kind: 'ideal' }, 2, 0.2);
-    [0, 0, 1e-7, 0.03, 0.2].forEach((v, k) => expect(ideal[k]).toBeCloseTo(v, 7));
+    [-0.05, 0, 1e-7, 0.03, 0.5].forEach((v, k) => expect(ideal[k]).toBeCloseTo(v, 7));
   });
 
   test('in place, and input bits for the lossless formula', () => {

@@ -90,9 +90,9 @@ describe('level sampling', () => {
     const model = loadDevice('hfo2-1t1r-igvva-8');
     expect(model.hrs?.kind).toBe('lognormal');
     expect(model.hrs?.gMeanSiemens).toBeCloseTo(10e-6, 15);
-    expect(model.unusedCell).toBe(model.hrs);
-    expect(model.faults.gStuckOffSiemens).toBeCloseTo(10e-6, 15);
-    expect(model.faults.gStuckOnSiemens).toBeCloseTo(225e-6, 15);
+    expect(model.faults.stuckOff).toBe(model.hrs);
+    expect(model.faults.stuckOn).toBe(model.levels[7]);
+    expect(model.faults.stuckOn.gMeanSiemens).toBeCloseTo(225e-6, 15);
   });
 
   test('empirical level: draws reproduce the sample quantiles; moments match the draws', () => {
@@ -196,7 +196,7 @@ describe("programming and reading cells (the simulator's own code)", () => {
     return parseDeviceCard(json, 'faulty');
   };
 
-  test('stuck-at fault rates are binomially consistent; other cells draw their level', () => {
+  test('stuck-at fault rates are binomially consistent; stuck cells draw their state, others their level', () => {
     const model = resolveDevice(faultyCard());
     const n = 50_000;
     // One row tile of n cells, all programmed to level 3 (125 uS).
@@ -204,23 +204,28 @@ describe("programming and reading cells (the simulator's own code)", () => {
     const cellsByLevel = model.levels.map((_, k) => (k === 3 ? all : new Int32Array(0)));
     const tile = { rowStart: 0, rowEnd: 1, cellsByLevel, iFullAmps: new Float32Array(n) };
     const stage = { layerIndex: 0, physCols: n, rowTiles: [tile] } as unknown as AnalogStage;
-    const plan = {
-      gMaxSiemens: model.faults.gStuckOnSiemens,
-      gOffSiemens: model.faults.gStuckOffSiemens,
-    } as unknown as SimPlan;
-    const [g] = programStage(plan, model, stage, streamFor(4, 'faults'), new TrialScratch(), {});
-    let on = 0;
-    let off = 0;
+    const [g] = programStage(model, stage, streamFor(4, 'faults'), new TrialScratch(), {});
+    // Stuck on: the top level, 225 uS with sigma 2.73 uS. Stuck off: the card's HRS, lognormal with mean
+    // 10 uS and sigma_ln 0.5 (so at most ~74 uS 4 sigma up). The rest: level 3, 125 uS, sigma 3.64 uS.
+    const on: number[] = [];
+    const offLog: number[] = [];
     let rest = 0;
     for (const x of g) {
-      if (x === Math.fround(model.faults.gStuckOnSiemens)) on++;
-      else if (x === Math.fround(model.faults.gStuckOffSiemens)) off++;
+      if (x > 200e-6) on.push(x);
+      else if (x < 100e-6) offLog.push(Math.log(x));
       else if (Math.abs(x - 125e-6) < 10 * 3.6425e-6) rest++;
     }
-    expect(on + off + rest).toBe(n);
+    expect(on.length + offLog.length + rest).toBe(n);
     const within = (count: number, p: number) => Math.abs(count - n * p) < 4 * Math.sqrt(n * p * (1 - p));
-    expect(within(on, 0.1)).toBe(true);
-    expect(within(off, 0.05)).toBe(true);
+    expect(within(on.length, 0.1)).toBe(true);
+    expect(within(offLog.length, 0.05)).toBe(true);
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    const sd = (a: number[]) => Math.sqrt(a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1));
+    expect(mean(on)).toBeCloseTo(225e-6, 6);
+    expect(sd(on) / 1e-6).toBeCloseTo(4.78 - 0.0091 * 225, 0);
+    // ln G of the HRS: mean ln(10 uS) - 0.5^2 / 2, sd 0.5 (a lognormal whose mean is 10 uS).
+    expect(mean(offLog)).toBeCloseTo(Math.log(10e-6) - 0.125, 1);
+    expect(sd(offLog)).toBeCloseTo(0.5, 1);
     expect(model.readNoiseRelSigma).toBe(0.02);
   });
 

@@ -105,5 +105,17 @@ export function registerEvaluate(program: Command): void {
 
 function formatRows(rows: EvaluationRow[]): string {
   const w = Math.max(...rows.map((r) => r.label.length), 9);
-  return rows.map((r) => `${r.label.padEnd(w)}  ${pct(r.accuracy).padStart(8)}\n`).join('');
+  const g = (v: number) => v.toPrecision(4);
+  return rows
+    .map(
+      (r) =>
+        `${r.label.padEnd(w)}  ${pct(r.accuracy).padStart(8)}\n` +
+        (r.fits ?? [])
+          .map(
+            (f) =>
+              `  ${f.layer}: exponential fit of the non-zero inputs x0 ${g(f.x0)}, beta ${g(f.beta)}; threshold (${f.rule}) ${g(f.threshold)}, high ${g(f.high)}\n`,
+          )
+          .join(''),
+    )
+    .join('');
 }

@@ -14,7 +14,10 @@ function buildProgram(): Command {
   const program = new Command('xbarsim')
     .description('Monte-Carlo simulator of neural-network inference on analog resistive crossbars')
     .version(packageVersion())
-    .showHelpAfterError()
+    // Commander's own errors (unknown option, missing flag) as one line like ours; subcommands inherit.
+    .configureOutput({
+      outputError: (text, write) => write(`xbarsim: ${text.trim()} (see --help)\n`),
+    })
     .exitOverride();
   registerTrain(program);
   registerEvaluate(program);

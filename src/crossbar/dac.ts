@@ -2,8 +2,8 @@
  * Input DACs: a layer input x in [0, xMax] becomes a read voltage on a crossbar row.
  * - l bits: code = round(clip(x / xMax, 0, 1) (2^l - 1)), v = code / (2^l - 1) vRead.
  * - binary: v = x > 0 ? vRead : 0 (inputs already 0/1, or thresholded before the layer).
- * - ideal: v = clip(x / xMax, 0, 1) vRead: no quantisation, but the same [0, xMax] range, because a
- *   read voltage can neither be negative nor exceed vRead.
+ * - ideal: v = (x / xMax) vRead exactly: no quantisation and no clipping. It is the reference for
+ *   "no converter error" (an ideal chip then computes what the digital network does), not a circuit.
  */
 import type { DacSpec } from './circuit';
 
@@ -22,8 +22,10 @@ export function applyDac(
       for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? vReadVolts : 0;
       return out;
     case 'ideal': {
+      // The exact input, scaled: no quantisation and no clipping (it may leave [0, vRead]), so that an
+      // ideal chip computes exactly what the digital network does.
       checkRange(xMax);
-      for (let i = 0; i < x.length; i++) out[i] = clip01(x[i] / xMax) * vReadVolts;
+      for (let i = 0; i < x.length; i++) out[i] = (x[i] / xMax) * vReadVolts;
       return out;
     }
     case 'bits': {

@@ -12,12 +12,13 @@ import {
 } from './levels';
 
 export interface DeviceFaults {
-  /** Probability that a cell is stuck at the highest level's mean conductance. */
+  /** Probability that a cell is stuck in the highest level (its conductance drawn from that level). */
   stuckAtOn: number;
-  /** Probability that a cell is stuck at the HRS mean (or the lowest level's mean without HRS). */
+  /** Probability that a cell is stuck in the HRS (drawn from its lognormal; the lowest level without one). */
   stuckAtOff: number;
-  gStuckOnSiemens: number;
-  gStuckOffSiemens: number;
+  /** The states stuck cells sit in, each cell drawn from the state's own device-to-device spread. */
+  stuckOn: LevelModel;
+  stuckOff: LevelModel;
 }
 
 export interface DeviceModel {
@@ -26,10 +27,8 @@ export interface DeviceModel {
   vReadVolts: number;
   /** Programmable levels, ascending by gMeanSiemens. */
   levels: LevelModel[];
-  /** High-resistance state of cells that hold no weight, if the card gives one. */
+  /** High-resistance state (where stuck-at-off cells sit), if the card gives one. */
   hrs?: LevelModel;
-  /** Where cells that hold no weight sit: `hrs` if given, else the lowest level. */
-  unusedCell: LevelModel;
   /** Gaussian conductance draws are truncated here (0 when the card gives no floor). */
   gFloorSiemens: number;
   faults: DeviceFaults;
@@ -65,20 +64,18 @@ export function resolveDevice(card: DeviceCard): DeviceModel {
   // Cards are checked sorted by their stated means; truncation or 1/R can only nudge the expectations.
   levels.sort((a, b) => a.gMeanSiemens - b.gMeanSiemens);
   const hrs = card.hrs ? lognormalLevel(card.hrs.mean, card.hrs.sigmaLn) : undefined;
-  const unusedCell = hrs ?? levels[0];
   return {
     name: card.name,
     kind: card.kind,
     vReadVolts: card.vRead,
     levels,
     ...(hrs ? { hrs } : {}),
-    unusedCell,
     gFloorSiemens,
     faults: {
       stuckAtOn: card.faults?.stuckAtOn ?? 0,
       stuckAtOff: card.faults?.stuckAtOff ?? 0,
-      gStuckOnSiemens: levels[levels.length - 1].gMeanSiemens,
-      gStuckOffSiemens: unusedCell.gMeanSiemens,
+      stuckOn: levels[levels.length - 1],
+      stuckOff: hrs ?? levels[0],
     },
     readNoiseRelSigma: card.readNoise?.relativeSigma ?? 0,
   };

@@ -15,6 +15,35 @@ export interface EvaluationRow {
   weights: string;
   inputs: string;
   accuracy: number;
+  /** Exponential-fit input quantisers: the fit of each quantised layer's inputs. */
+  fits?: ExpFitReport[];
+}
+
+export interface ExpFitReport {
+  layer: string;
+  rule: 'mean' | 'q3';
+  x0: number;
+  beta: number;
+  threshold: number;
+  high: number;
+}
+
+/** The exponential fits a calibrated description holds, layer by layer. */
+export function expFits(desc: NetworkDescription): ExpFitReport[] {
+  const out: ExpFitReport[] = [];
+  for (const l of desc.layers) {
+    const q = 'inputQuantizer' in l ? l.inputQuantizer : undefined;
+    if (q?.kind === 'threshold' && q.fit)
+      out.push({
+        layer: l.name,
+        rule: q.fit.rule,
+        x0: q.fit.x0,
+        beta: q.fit.beta,
+        threshold: q.threshold,
+        high: q.high,
+      });
+  }
+  return out;
 }
 
 export interface EvaluationPlan {
@@ -48,11 +77,13 @@ export function evaluateQuantizers(
     for (const iq of plan.inputQuantizers) {
       const iLabel = inputQuantizerLabel(iq);
       const d = calibrateInputs(wDesc, calImages, calCount, iq, plan.inputLayers);
+      const fits = expFits(d);
       rows.push({
         label: `weights ${wLabel}, inputs ${iLabel}`,
         weights: wLabel,
         inputs: iLabel,
         accuracy: acc(d),
+        ...(fits.length ? { fits } : {}),
       });
     }
   }

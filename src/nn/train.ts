@@ -125,7 +125,7 @@ export async function trainModel(
 
   const pixels = preparePixels(data.images, opts.binarizeThreshold);
   const xAll = toInputTensor(model, pixels, data.count);
-  const yAll = tf.oneHot(tf.tensor1d(data.labels, 'int32'), 10).toFloat();
+  const yAll = tf.tidy(() => tf.oneHot(tf.tensor1d(data.labels, 'int32'), 10).toFloat());
   const optimizer = tf.train.momentum(opts.learningRate, opts.momentum);
   const steLayers = opts.ste ? makeSteLayers(model, opts.ste.layers) : [];
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -140,7 +140,10 @@ export async function trainModel(
     for (const s of steLayers) {
       let q = steQuantize(opts.ste!.kind, s.latent.dataSync() as Float32Array);
       if (noiseRng && opts.weightNoise) q = opts.weightNoise(q, noiseRng.child(s.index));
-      s.kernel.assign(tf.tensor(q, s.kernel.shape));
+      // assign() shares the new tensor's data: dispose our handle, or every batch leaks a kernel.
+      const t = tf.tensor(q, s.kernel.shape);
+      s.kernel.assign(t);
+      t.dispose();
     }
   };
 
@@ -210,11 +213,9 @@ function makeSteLayers(model: tf.LayersModel, which: 'dense' | 'all'): SteLayer[
     const cls = layer.getClassName();
     if (cls === 'Dense' || (which === 'all' && cls === 'Conv2D')) {
       const kernel = layer.trainableWeights[0].read() as tf.Variable;
-      out.push({
-        kernel,
-        latent: tf.variable(kernel.clone(), true, `${kernel.name}_latent_${index}`),
-        index,
-      });
+      const init = kernel.clone();
+      out.push({ kernel, latent: tf.variable(init, true, `${kernel.name}_latent_${index}`), index });
+      init.dispose(); // the variable holds its own reference to the data
     }
   });
   return out;

@@ -81,8 +81,6 @@ export function buildPlan(inp: PlanInputs): SimPlan {
     front,
     labels: inp.test.labels,
     stages,
-    gMaxSiemens: device.faults.gStuckOnSiemens,
-    gOffSiemens: device.faults.gStuckOffSiemens,
   };
 }
 

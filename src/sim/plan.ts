@@ -73,8 +73,4 @@ export interface SimPlan {
   front: { data: Float32Array; count: number; shape: number[] };
   labels: Uint8Array;
   stages: Stage[];
-  /** Largest conductance a cell can take (stuck-at-on value). */
-  gMaxSiemens: number;
-  /** Conductance of a stuck-at-off cell. */
-  gOffSiemens: number;
 }

@@ -74,7 +74,7 @@ export function runTrialWith(
       x = runLayer(stage.layer, x);
       return;
     }
-    const g = programStage(plan, device, stage, rng.child('program', s), scratch, opts);
+    const g = programStage(device, stage, rng.child('program', s), scratch, opts);
     const noisy = !opts.nominal && device.readNoiseRelSigma > 0;
     const readNoise = noisy ? { rng: rng.child('read', s), rel: device.readNoiseRelSigma } : null;
     const r = analogForward(plan, stage, s, g, x, scratch, readNoise);
@@ -87,7 +87,6 @@ export function runTrialWith(
 
 /** Draw the conductance of every used cell of a stage's row tiles (siemens), row-major rows x physCols. */
 export function programStage(
-  plan: SimPlan,
   device: DeviceSamplers,
   stage: AnalogStage,
   rng: RandomStream,
@@ -109,14 +108,18 @@ export function programStage(
       sampler.sample(tileRng.child('level', level), cells.length, buf, 0);
       for (let i = 0; i < cells.length; i++) g[cells[i]] = buf[i];
     });
-    const { stuckAtOn, stuckAtOff } = device.faults;
+    const { stuckAtOn, stuckAtOff, stuckOn, stuckOff } = device.faults;
     if (!opts.nominal && stuckAtOn + stuckAtOff > 0) {
       const faultRng = tileRng.child('faults');
+      const stateRng = tileRng.child('stuck-state');
+      if (scratch.sampleBuffer.length < 1) scratch.sampleBuffer = new Float32Array(1);
+      const one = scratch.sampleBuffer;
       for (const cells of tile.cellsByLevel) {
         for (let i = 0; i < cells.length; i++) {
           const u = faultRng.uniform();
-          if (u < stuckAtOn) g[cells[i]] = plan.gMaxSiemens;
-          else if (u < stuckAtOn + stuckAtOff) g[cells[i]] = plan.gOffSiemens;
+          if (u >= stuckAtOn + stuckAtOff) continue;
+          (u < stuckAtOn ? stuckOn : stuckOff).sample(stateRng, 1, one, 0);
+          g[cells[i]] = one[0];
         }
       }
     }

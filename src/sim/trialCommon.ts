@@ -16,7 +16,7 @@ export interface LevelSampler {
 
 export interface DeviceSamplers {
   levels: LevelSampler[];
-  faults: { stuckAtOn: number; stuckAtOff: number };
+  faults: { stuckAtOn: number; stuckAtOff: number; stuckOn: LevelSampler; stuckOff: LevelSampler };
   readNoiseRelSigma: number;
 }
 

@@ -21,9 +21,23 @@ function cacheRoot(): string {
  * The key covers the job and the training defaults it runs with, so changing a default (learning-rate
  * schedule, batch size) trains anew instead of reusing a stale model.
  */
-function modelKey(job: ModelJob): string {
+export function modelKey(job: ModelJob): string {
+  // Spell out every default, so that a job that leaves a field out and one that gives its default
+  // value share a model.
+  const weights = job.weights ?? 'float';
+  const canonical = {
+    dataset: job.dataset,
+    arch: job.arch,
+    epochs: job.epochs,
+    limit: job.limit ?? null,
+    binarize: job.binarize ?? null,
+    weights,
+    weightLayers: weights === 'float' ? null : (job.weightLayers ?? 'dense'),
+    seed: job.seed ?? 1,
+    variation: job.variation ?? null,
+  };
   const hash = createHash('sha256')
-    .update(JSON.stringify({ job, train: DEFAULT_TRAIN }))
+    .update(JSON.stringify({ job: canonical, train: DEFAULT_TRAIN }))
     .digest('hex')
     .slice(0, 12);
   return `${job.dataset}-${job.arch.replace(/[^a-z0-9]+/gi, '_')}-${hash}`;

@@ -71,6 +71,11 @@ export async function runStudy(
   ensureWritableDir(o.out);
   const trials = o.trials ?? study.defaultTrials[o.mode];
   const params = o.params ?? {};
+  const unused = Object.keys(params).filter((k) => !(study.params ?? []).includes(k as keyof StudyParams));
+  if (unused.length)
+    throw new InputError(
+      `study ${study.name} takes ${study.params?.length ? `only ${study.params.map((k) => `--${k}`).join(', ')}` : 'no study parameters'}, not ${unused.map((k) => `--${k}`).join(', ')}`,
+    );
   const log = o.log ?? ((m: string) => process.stderr.write(`[${study.name}] ${m}\n`));
   const datasets = new Map<string, Dataset>();
   const limits = study.data[o.mode];

@@ -54,6 +54,8 @@ export interface StudyConfig {
 export interface Study {
   name: string;
   description: string;
+  /** The study parameters (--model, --device, ...) it reads; giving another is an error. */
+  params?: ReadonlyArray<keyof StudyParams>;
   /** Trials per configuration when --trials is not given. */
   defaultTrials: Record<StudyMode, number>;
   /** Images per dataset used by each mode (subsets in quick mode). */

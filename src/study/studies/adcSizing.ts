@@ -3,10 +3,13 @@
  * lossless resolution of each analog layer marked: the figure a designer uses to pick the ADC.
  * Defaults: the shipped reference MLP, uniform:4 weights, hfo2-1t1r-igvva-8, tile128-adc8.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { withOverrides } from '../../crossbar/circuit';
 import { loadCircuitCard } from '../../crossbar/loadCircuit';
 import { projectRoot } from '../../device/cardFiles';
+import { loadDeviceCard } from '../../device/loadDevice';
+import { InputError } from '../../util/errors';
 import { loadNetwork } from '../../nn/load';
 import { quantizeNetwork } from '../../nn/network';
 import { parseWeightQuantizer } from '../../nn/quantize';
@@ -37,9 +40,17 @@ function settings(ctx: StudyContext) {
 export const adcSizingStudy: Study = {
   name: 'adc-sizing',
   description: 'accuracy against ADC bits and range rule, lossless bits marked',
+  params: ['model', 'device', 'circuit', 'quantize'],
   defaultTrials: { quick: 5, full: 50 },
   data: { quick: { trainLimit: 2000, testLimit: 2000 }, full: {} },
   configurations(ctx) {
+    // Check the settings now, before the run directory is stamped with them.
+    const s = settings(ctx);
+    if (!fs.existsSync(s.model) || !fs.statSync(s.model).isDirectory())
+      throw new InputError(`--model ${s.model}: model directory not found`);
+    loadDeviceCard(s.device);
+    loadCircuitCard(s.circuit);
+    if (s.quantize !== 'none') parseWeightQuantizer(s.quantize);
     const bits = ctx.mode === 'quick' ? [3, 5, 7, 9, 11] : [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
     return RANGES.flatMap((r) =>
       bits.map((b) => ({

@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { errorBarChart } from '../../report/errorBarChart';
 import { writeChart } from '../../report/render';
-import { markdownTable } from '../../report/tables';
+import { markdownTable, toCsv } from '../../report/tables';
 import { writeFileAtomic } from '../../util/files';
 import { prepareSimulation, runSimulation } from '../../sim/node';
 import type { SimulationResult } from '../../sim/simulate';
@@ -121,7 +121,22 @@ export const defaultStudy: Study = {
       intervalLabel: '95 % confidence interval over chips',
     });
     await writeChart(spec, path.join(out, 'accuracy'));
+    // One row per chip, with the digital and nominal references beside it.
+    const csv = toCsv(
+      results.flatMap((r) =>
+        r.perTrial.map((t) => ({
+          circuit: String(r.circuit),
+          trial: t.trial,
+          accuracy: t.accuracy,
+          clipRatePerLayer: t.clipRate.join(' '),
+          nominalAccuracy: r.nominalAccuracy,
+          quantizedAccuracy: r.quantizedAccuracy,
+          floatAccuracy: r.floatAccuracy,
+        })),
+      ),
+    );
+    writeFileAtomic(path.join(out, 'results.csv'), csv);
     process.stdout.write(`\n${table}\n`);
-    return [path.join(out, 'summary.md'), path.join(out, 'accuracy.svg'), path.join(out, 'accuracy.png')];
+    return ['summary.md', 'accuracy.svg', 'accuracy.png', 'results.csv'].map((f) => path.join(out, f));
   },
 };

@@ -166,7 +166,7 @@ async function headFor(
     epochs: plan.epochs,
     weights: training,
     weightLayers: 'dense',
-    seed: 1,
+    seed: ctx.seed,
   });
   const data = ctx.dataset(dataset);
   const key = `${dir}|${data.name}|${data.test.count}|${data.train.count}|${plan.calibration}`;

@@ -1,0 +1,49 @@
+/** The model cache: one key per model whatever defaults a job spells out, and a second ask reuses it. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadDataset } from '../src/data';
+import { cachedModel, modelKey } from '../src/study/modelCache';
+import type { ModelJob } from '../src/study/types';
+
+const base: ModelJob = { dataset: 'mnist', arch: 'mlp:8x1', epochs: 1 };
+
+test('defaults spelled out or left out give the same key; any real difference gives another', () => {
+  const key = modelKey(base);
+  expect(modelKey({ ...base, weights: 'float', seed: 1 })).toBe(key);
+  expect(modelKey({ ...base, weights: 'float', weightLayers: 'all' })).toBe(key); // unused for float
+  expect(modelKey({ ...base, weights: 'binary' })).toBe(
+    modelKey({ ...base, weights: 'binary', weightLayers: 'dense' }),
+  );
+  const others: ModelJob[] = [
+    { ...base, epochs: 2 },
+    { ...base, seed: 2 },
+    { ...base, limit: 100 },
+    { ...base, binarize: 0.1 },
+    { ...base, weights: 'binary' },
+    { ...base, weights: 'binary', weightLayers: 'all' },
+    { ...base, dataset: 'fashion-mnist' },
+    { ...base, variation: { distribution: 'gaussian', sigma: 0.2, device: 'binary-hp' } },
+  ];
+  const keys = new Set([key, ...others.map(modelKey)]);
+  expect(keys.size).toBe(others.length + 1);
+});
+
+test('a cached model is trained once and then reused', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'xbarsim-cache-'));
+  try {
+    const data = loadDataset('mnist', { limit: 200, testLimit: 50 });
+    const logs: string[] = [];
+    const job: ModelJob = { ...base, limit: 200, binarize: 0.1 };
+    const first = await cachedModel(job, data, (m) => logs.push(m), root);
+    const trained = logs.length;
+    expect(trained).toBeGreaterThan(0);
+    const stamp = fs.statSync(path.join(first, 'network.json')).mtimeMs;
+    const second = await cachedModel({ ...job, weights: 'float' }, data, (m) => logs.push(m), root);
+    expect(second).toBe(first);
+    expect(logs.length).toBe(trained); // nothing trained or logged the second time
+    expect(fs.statSync(path.join(second, 'network.json')).mtimeMs).toBe(stamp);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
