@@ -7,6 +7,9 @@
  *
  *   npm run bench:mc -- [--model DIR] [--trials 100] [--workers N] [--check K] [--vs-numpy]
  *
+ * Weights: uniform:4 by default, the numpy script's rounding of |w| / max|w| to 8 magnitudes (15 signed
+ * values), each a differential pair of the 8-level card.
+ *
  * Layer 1's "1-bit inputs": the circuit card has one DAC for all layers (tile128-adc8: 8 bits). Layer 1
  * sees the binarised pixels, so its DAC range xMax is 1 and the 8-bit DAC maps 0 and 1 exactly to 0 and
  * vRead: a 1-bit input. The bench checks this on the plan and says so.
@@ -45,6 +48,7 @@ interface McFlags {
   testLimit?: number;
   check: number;
   vsNumpy?: boolean;
+  quantize: string;
   numpyScript?: string;
   numpyTrials?: number;
   json?: boolean;
@@ -63,6 +67,7 @@ const schema = {
     vsNumpy: { type: 'boolean' },
     device: { type: 'string' },
     circuit: { type: 'string' },
+    quantize: { type: 'string' },
     mapping: enumFlag('differential', 'offset'),
   },
 };
@@ -81,6 +86,11 @@ async function main(argv: string[]): Promise<void> {
     .option('--model <dir>', 'model directory (MLP 784-128-10)', path.join(REPO_ROOT, 'models/reference-mlp'))
     .option('--device <card>', 'device card', 'hfo2-1t1r-igvva-8')
     .option('--circuit <card>', 'circuit card', 'tile128-adc8')
+    .option(
+      '--quantize <q>',
+      "weight quantiser ('none': float weights); uniform:4 = the numpy script's 8 magnitude levels",
+      'uniform:4',
+    )
     .option('--trials <n>', 'chips to simulate', '100')
     .option('--seed <n>', 'random seed', '1')
     .option('--workers <n>', 'worker threads (default: all cores)')
@@ -101,6 +111,8 @@ async function main(argv: string[]): Promise<void> {
   const f = validateFlags<McFlags>(schema, program.opts());
   if (!fs.existsSync(path.join(f.model, 'network.json')))
     throw new InputError(`no model at ${f.model} (network.json missing); train one or pass --model DIR`);
+  if (f.vsNumpy && f.testLimit !== undefined && f.testLimit !== 10000)
+    throw new InputError('--vs-numpy races the numpy script on all 10000 test images: drop --test-limit');
   const script = f.vsNumpy ? numpyScript(f.numpyScript) : null; // fail before the long part
   const workers = f.workers ?? defaultWorkers();
   const m = machine();
@@ -117,6 +129,7 @@ async function main(argv: string[]): Promise<void> {
     testLimit: f.testLimit,
     trials: f.trials,
     seed: f.seed,
+    quantize: f.quantize === 'none' ? undefined : f.quantize,
     quantizeLayers: 'all',
     inputLayers: 'dense',
     calibration: 1000,
@@ -125,7 +138,7 @@ async function main(argv: string[]): Promise<void> {
   const setupSeconds = (performance.now() - t0) / 1000;
   const analog = plan.stages.filter((s): s is AnalogStage => s.kind === 'analog');
   log(
-    `workload: ${f.model} on ${f.device}, ${f.circuit}; ${plan.front.count} test images, ${f.trials} trials, seed ${f.seed}, ${workers} workers`,
+    `workload: ${f.model} (weights ${f.quantize}) on ${f.device}, ${f.circuit}; ${plan.front.count} test images, ${f.trials} trials, seed ${f.seed}, ${workers} workers`,
   );
   for (const [k, s] of analog.entries()) {
     const first = k === 0 && plan.stages.indexOf(s) === 0;
