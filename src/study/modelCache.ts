@@ -73,6 +73,10 @@ export async function cachedModel(
     data,
     dir,
     backend.name,
+    (e) =>
+      log(
+        `  ${job.arch} epoch ${e.epoch}/${job.epochs}: loss ${e.loss.toFixed(4)}, validation ${(100 * e.validationAccuracy).toFixed(2)} %, ${e.seconds.toFixed(0)} s`,
+      ),
   );
   log(
     `trained ${job.arch}: test accuracy ${(100 * r.testAccuracy).toFixed(2)} %, ${r.secondsPerEpoch.toFixed(1)} s/epoch`,

@@ -1,0 +1,61 @@
+/**
+ * The README's library script, through the public entry point (src/index.ts), on a test subset; and the
+ * same chips through the lower-level pieces the README names, which must agree with it.
+ */
+import * as path from 'node:path';
+import {
+  buildPlan,
+  loadCircuitCard,
+  loadDataset,
+  loadDeviceCard,
+  loadNetwork,
+  prepareSimulation,
+  quantizeNetwork,
+  resolveDevice,
+  parseWeightQuantizer,
+  runSimulation,
+  runTrial,
+  summarize,
+  TrialScratch,
+} from '../src/index';
+
+const MODEL = path.resolve(__dirname, '..', 'models', 'reference-mlp');
+
+test('the README script runs and its chips are the ones the low-level API draws', async () => {
+  const prepared = await prepareSimulation({
+    model: MODEL,
+    device: 'hfo2-1t1r-igvva-8',
+    circuit: 'tile128-adc8',
+    trials: 3,
+    seed: 1,
+    quantize: 'uniform:4',
+    quantizeLayers: 'all',
+    inputLayers: 'dense',
+    calibration: 200,
+    testLimit: 300,
+    limit: 200,
+  });
+  const result = await runSimulation(prepared, { trials: 3, workers: 1 });
+  expect(result.analog.n).toBe(3);
+  expect(result.analog.mean).toBeGreaterThan(0.5);
+  expect(result.analog.ci95[0]).toBeLessThanOrEqual(result.analog.mean);
+  expect(result.analog).toEqual(summarize(result.perTrial.map((t) => t.accuracy)));
+
+  // The same plan from the pieces: network -> quantiser -> cards -> plan -> trials.
+  const desc = quantizeNetwork(await loadNetwork(MODEL), parseWeightQuantizer('uniform:4'), 'all');
+  const data = loadDataset('mnist', { limit: 200, testLimit: 300 });
+  const deviceCard = loadDeviceCard('hfo2-1t1r-igvva-8');
+  const device = resolveDevice(deviceCard);
+  const plan = buildPlan({
+    desc,
+    device,
+    deviceCard,
+    circuit: loadCircuitCard('tile128-adc8'),
+    test: data.test,
+    calibration: { images: data.train.images.subarray(0, 200 * 784), count: 200 },
+    seed: 1,
+  });
+  const scratch = new TrialScratch();
+  const mine = [0, 1, 2].map((t) => runTrial(plan, device, t, scratch).accuracy);
+  expect(mine).toEqual(result.perTrial.map((t) => t.accuracy));
+});
