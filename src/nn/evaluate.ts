@@ -25,6 +25,7 @@ export interface ExpFitReport {
   x0: number;
   beta: number;
   threshold: number;
+  /** Value a 1 stands for after the threshold (mean of the inputs at or above it). */
   high: number;
 }
 

@@ -13,6 +13,7 @@ import { resolveDevice } from '../../device/model';
 import type { NetworkDescription, WeightedLayer } from '../../nn/description';
 import { isWeighted } from '../../nn/description';
 import { loadNetwork } from '../../nn/load';
+import { expFits, type ExpFitReport } from '../../nn/evaluate';
 import { layerInputs } from '../../nn/network';
 import { fitExponential } from '../../nn/quantize';
 import { losslessAdcBits } from '../../crossbar/adc';
@@ -101,15 +102,7 @@ export interface LayerBits {
   losslessBits: number;
 }
 
-export interface InputFit {
-  layer: string;
-  rule: 'mean' | 'q3';
-  x0: number;
-  beta: number;
-  threshold: number;
-  /** Value a 1 stands for after the threshold (mean of the inputs at or above it). */
-  high: number;
-}
+export type InputFit = ExpFitReport;
 
 export interface DenseResolutionRecord {
   dataset: string;
@@ -252,19 +245,8 @@ async function runCase(
       clipRate: r.layers.map((l) => l.meanClipRate),
     });
   }
-  const fits: InputFit[] = [];
-  for (const l of denseLayers(q)) {
-    const iq = l.inputQuantizer;
-    if (iq?.kind === 'threshold' && iq.fit)
-      fits.push({
-        layer: l.name,
-        rule: iq.fit.rule,
-        x0: iq.fit.x0,
-        beta: iq.fit.beta,
-        threshold: iq.threshold,
-        high: iq.high,
-      });
-  }
+  // Only the dense layers carry input quantisers (the conv front stays float).
+  const fits = expFits(q);
   const record: Omit<DenseResolutionRecord, 'dataset' | 'head' | 'arch' | 'modelTestAccuracy'> = {
     case: c.id,
     label: caseLabel(c),
