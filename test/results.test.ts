@@ -67,6 +67,17 @@ describe('ResultStore', () => {
     ).toEqual(['a', 'b', 'c']);
   });
 
+  test('a read-only open skips an incomplete last line but leaves the file alone (a shard may be writing it)', () => {
+    const store = open();
+    store.append('a', { acc: 0.9 });
+    fs.appendFileSync(file(), '{"key":"b","acc":0.8'); // another process's append in flight
+    const before = fs.readFileSync(file(), 'utf8');
+    const reader = new ResultStore(dir, { readOnly: true, warn: (m) => warnings.push(m) });
+    expect(reader.all().map((r) => r.key)).toEqual(['a']);
+    expect(fs.readFileSync(file(), 'utf8')).toBe(before);
+    expect(warnings).toHaveLength(0);
+  });
+
   test('a corrupt last line with its newline is dropped too (e.g. zero-filled after power loss)', () => {
     fs.writeFileSync(file(), '{"key":"a","v":1}\n\u0000\u0000\u0000\n');
     const store = open();

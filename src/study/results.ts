@@ -15,7 +15,15 @@ export interface ResultRecord {
 export interface ResultStoreOptions {
   /** Where repairs and duplicates are reported; console.warn by default. */
   warn?: (message: string) => void;
+  /**
+   * Read only: an incomplete last line is skipped, never cut off (it may be another shard's write in
+   * flight). The default repairs the file: such a line is left by a crash and is truncated away.
+   */
+  readOnly?: boolean;
 }
+
+/** How long a writer waits to see whether an incomplete last line is still being written. */
+const SETTLE_MS = 200;
 
 export const RESULTS_FILE = 'results.jsonl';
 
@@ -26,12 +34,14 @@ export class ResultStore {
   private readonly records: ResultRecord[] = [];
   private readonly keys = new Set<string>();
   private readonly warn: (message: string) => void;
+  private readonly readOnly: boolean;
 
   constructor(
     readonly dir: string,
     opts: ResultStoreOptions = {},
   ) {
     this.warn = opts.warn ?? ((m) => console.warn(`xbarsim: warning: ${m}`));
+    this.readOnly = opts.readOnly ?? false;
     ensureWritableDir(dir);
     this.file = path.join(dir, RESULTS_FILE);
     if (fs.existsSync(this.file)) this.load();
@@ -75,7 +85,14 @@ export class ResultStore {
   }
 
   private load(): void {
-    const bytes = fs.readFileSync(this.file);
+    let bytes = fs.readFileSync(this.file);
+    // An incomplete last line may be a shard's append in flight: wait until the file stops growing.
+    while (!this.readOnly && bytes.length > 0 && bytes[bytes.length - 1] !== NEWLINE) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
+      const again = fs.readFileSync(this.file);
+      if (again.length === bytes.length) break;
+      bytes = again;
+    }
     // Split on the newline byte: it never occurs inside a UTF-8 multi-byte character.
     const lines: { start: number; end: number; terminated: boolean }[] = [];
     for (let start = 0; start < bytes.length;) {
@@ -99,17 +116,18 @@ export class ResultStore {
           throw new InputError(`${this.file} line ${lineNo} is not a valid result record; fix or remove it`);
         }
         keepBytes = l.start;
-        this.warn(
-          `${this.file} line ${lineNo} is incomplete (interrupted write); dropped it, that configuration will rerun`,
-        );
+        if (!this.readOnly)
+          this.warn(
+            `${this.file} line ${lineNo} is incomplete (interrupted write); dropped it, that configuration will rerun`,
+          );
         break;
       }
       // A valid JSON object can only end at its closing brace, so an unterminated one is whole.
       if (isLast && !l.terminated) missingNewline = true;
       parsed.push(record);
     }
-    if (keepBytes < bytes.length) fs.truncateSync(this.file, keepBytes);
-    if (missingNewline) fs.appendFileSync(this.file, '\n');
+    if (!this.readOnly && keepBytes < bytes.length) fs.truncateSync(this.file, keepBytes);
+    if (!this.readOnly && missingNewline) fs.appendFileSync(this.file, '\n');
     for (const record of parsed) {
       if (this.keys.has(record.key)) {
         this.warn(`${this.file} holds key ${record.key} more than once; keeping the first`);

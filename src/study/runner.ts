@@ -123,7 +123,9 @@ export async function runStudy(
     progress.stop();
   }
   // Reread the file: other shards may have appended since this process opened it.
-  const records = new ResultStore(o.out, { warn: () => undefined }).all().filter((r) => keys.has(r.key));
+  const records = new ResultStore(o.out, { readOnly: true, warn: () => undefined })
+    .all()
+    .filter((r) => keys.has(r.key));
   if (records.length < configs.length)
     log(`${records.length} of ${configs.length} configurations done; the report covers those`);
   const files = await study.report(records, o.out);
