@@ -1,10 +1,14 @@
 /**
  * Headless rendering: Vega-Lite -> Vega -> SVG (vega's View with no renderer, so no browser or canvas)
  * -> PNG rasterised by resvg with the DejaVu Sans files bundled in node_modules, so text renders the
- * same on a machine with no system fonts.
+ * same on a machine with no system fonts. Without a canvas, vega guesses text widths (0.8 em a
+ * character), which leaves wide empty margins beside long titles; it measures them here with the same
+ * DejaVu files (opentype.js), so the layout fits the text resvg draws.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
+import * as opentype from 'opentype.js';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
@@ -33,9 +37,55 @@ function fontFiles(): string[] {
   ].map((f) => path.join(dir, f));
 }
 
+/** Regular and bold DejaVu Sans, parsed once, for vega's text measurement. */
+let metricFonts: { regular: opentype.Font; bold: opentype.Font } | null = null;
+
+function useFontMetrics(): void {
+  if (metricFonts) return;
+  const [regular, , bold] = fontFiles().map((f) => {
+    const b = fs.readFileSync(f);
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+  });
+  metricFonts = { regular: opentype.parse(regular), bold: opentype.parse(bold as ArrayBuffer) };
+  const fonts = metricFonts;
+  const metrics = (vega as unknown as { textMetrics: { width: (item: TextItem, text?: string) => number } })
+    .textMetrics;
+  metrics.width = (item, text) => {
+    const size = item.fontSize ?? 11;
+    const value = String(text ?? item.text ?? '').trim();
+    if (size <= 0 || value === '') return 0;
+    const weight = item.fontWeight;
+    const bold = weight === 'bold' || (typeof weight === 'number' && weight >= 600);
+    return advanceWidth(bold ? fonts.bold : fonts.regular, value, size);
+  };
+}
+
+/**
+ * Sum of glyph advances with pair kerning. Glyph by glyph: opentype.js's own shaping stops at a lookup
+ * type of DejaVu's (ccmp) it does not support, and the figures' text needs no shaping.
+ */
+function advanceWidth(font: opentype.Font, text: string, size: number): number {
+  let units = 0;
+  let previous: opentype.Glyph | null = null;
+  for (const ch of text) {
+    const glyph = font.charToGlyph(ch);
+    units += glyph.advanceWidth ?? 0;
+    if (previous) units += font.getKerningValue(previous, glyph);
+    previous = glyph;
+  }
+  return (units * size) / font.unitsPerEm;
+}
+
+interface TextItem {
+  fontSize?: number;
+  fontWeight?: string | number;
+  text?: unknown;
+}
+
 /** Render a Vega-Lite spec to SVG text and PNG bytes. */
 export async function renderChart(spec: VegaLiteSpec, opts: RenderOptions = {}): Promise<RenderedChart> {
   const scale = opts.scale ?? 2;
+  useFontMetrics();
   // vega tags the data objects it ingests, so it gets a copy; an ad-hoc spec without our theme
   // still gets the font the rasteriser has.
   const themed = structuredClone({ ...spec, config: { font: FONT, ...spec.config } }) as VegaLiteSpec;
