@@ -7,7 +7,7 @@ import { enumFlag, intFlag, validateFlags } from './flags';
 import { type SimulationSetup, prepareSimulation, runSimulation } from '../sim/node';
 import type { SimulationResult } from '../sim/simulate';
 import { toCsv } from '../report/tables';
-import { writeFileAtomic } from '../util/files';
+import { writeFilesAtomic } from '../util/files';
 import { InputError } from '../util/errors';
 
 export interface SimulateFlags extends SimulationSetup {
@@ -92,17 +92,20 @@ function checkOutputPath(out: string): void {
 
 function writeResultFiles(out: string, header: object, result: SimulationResult): void {
   const base = out.replace(/\.json$/i, '');
-  writeFileAtomic(`${base}.json`, JSON.stringify({ ...header, ...result }, null, 2));
-  writeFileAtomic(
-    `${base}.csv`,
-    toCsv(
-      result.perTrial.map((r) => ({
-        trial: r.trial,
-        accuracy: r.accuracy,
-        ...Object.fromEntries(result.layers.map((l, k) => [`clip_${l.name}`, r.clipRate[k]])),
-      })),
-    ),
-  );
+  // Both files or neither.
+  writeFilesAtomic([
+    [`${base}.json`, JSON.stringify({ ...header, ...result }, null, 2)],
+    [
+      `${base}.csv`,
+      toCsv(
+        result.perTrial.map((r) => ({
+          trial: r.trial,
+          accuracy: r.accuracy,
+          ...Object.fromEntries(result.layers.map((l, k) => [`clip_${l.name}`, r.clipRate[k]])),
+        })),
+      ),
+    ],
+  ]);
   process.stderr.write(`wrote ${base}.json and ${path.basename(base)}.csv\n`);
 }
 

@@ -7,14 +7,26 @@ import { InputError } from './errors';
  * leaves a half-written result.
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(file);
-  ensureWritableDir(dir);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  writeFilesAtomic([[file, data]]);
+}
+
+/**
+ * Write several files as one result: every temporary sibling is written first, then all are renamed
+ * into place, so a failure while writing leaves none of them (not one without the other).
+ */
+export function writeFilesAtomic(files: ReadonlyArray<[file: string, data: string | Uint8Array]>): void {
+  const temps: string[] = [];
   try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
+    for (const [file, data] of files) {
+      const dir = path.dirname(file);
+      ensureWritableDir(dir);
+      const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+      temps.push(tmp);
+      fs.writeFileSync(tmp, data);
+    }
+    files.forEach(([file], i) => fs.renameSync(temps[i], file));
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
+    for (const tmp of temps) fs.rmSync(tmp, { force: true });
     throw err;
   }
 }
