@@ -85,8 +85,24 @@ export function registerTrain(program: Command): void {
     const data = openDataset(f);
     const { initBackend } = await import('../nn/backend');
     const backend = await initBackend(f.backend as 'auto');
+    const job: TrainJob = {
+      arch: f.arch,
+      epochs: f.epochs,
+      batchSize: f.batchSize,
+      lr: f.lr,
+      momentum: f.momentum,
+      lrSchedule: f.lrSchedule,
+      warmupEpochs: f.warmupEpochs,
+      validationSplit: f.validationSplit,
+      binarize: f.binarize === 'none' ? undefined : Number(f.binarize),
+      weights: f.weights,
+      weightLayers: f.weightLayers,
+      seed: f.seed,
+    };
+    // A rerun of the same command after a crash continues from the last finished epoch.
+    const fingerprint = JSON.stringify({ job, dataset: f.dataset, trainImages: data.train.count });
     const result = await trainAndSave(
-      { ...f, binarize: f.binarize === 'none' ? undefined : Number(f.binarize) },
+      job,
       data,
       f.out,
       backend.name,
@@ -94,6 +110,7 @@ export function registerTrain(program: Command): void {
         process.stderr.write(
           `epoch ${e.epoch}/${f.epochs}: loss ${e.loss.toFixed(4)}, train ${pct(e.trainAccuracy)}, validation ${pct(e.validationAccuracy)}, ${e.seconds.toFixed(1)} s\n`,
         ),
+      { fingerprint, log: (m) => process.stderr.write(`${m}\n`) },
     );
     process.stdout.write(
       `${f.arch} on ${f.dataset}: test accuracy ${pct(result.testAccuracy)} (${result.secondsPerEpoch.toFixed(1)} s/epoch, backend ${backend.name}); saved to ${f.out}\n`,

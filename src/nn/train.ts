@@ -71,6 +71,31 @@ export interface TrainOptions {
   /** Device variation injected into quantised weights during training. */
   weightNoise?: WeightNoise;
   onEpoch?: (e: EpochLog) => void;
+  /** Continue a stopped run from this state (taken by onCheckpoint with the same options). */
+  resumeFrom?: TrainCheckpoint;
+  /** Called after every epoch with everything needed to continue from it (awaited). */
+  onCheckpoint?: (c: TrainCheckpoint) => void | Promise<void>;
+}
+
+export interface SavedTensor {
+  shape: number[];
+  values: Float32Array;
+}
+
+/**
+ * The state of a run after `epoch` epochs. Resuming from it gives bit for bit the run that did not
+ * stop: shuffles and injected noise are drawn from streams keyed by (seed, epoch, batch), so the only
+ * state is the weights, the STE latent weights and the momentum accumulators.
+ */
+export interface TrainCheckpoint {
+  epoch: number;
+  logs: EpochLog[];
+  /** model.getWeights() order: trainable weights and batch-norm moving statistics. */
+  modelWeights: SavedTensor[];
+  /** The float weights behind each STE layer, in layer order. */
+  latentWeights: SavedTensor[];
+  /** Momentum accumulators, in the optimizer's order. */
+  momentum: SavedTensor[];
 }
 
 export interface EpochLog {
@@ -130,11 +155,12 @@ export async function trainModel(
   const steLayers = opts.ste ? makeSteLayers(model, opts.ste.layers) : [];
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const logs: EpochLog[] = [];
+  const firstEpoch = (opts.resumeFrom?.epoch ?? 0) + 1;
   const schedule = opts.lrSchedule ?? 'cosine';
   const stepsPerEpoch = Math.ceil(trainIdx.length / opts.batchSize);
   const totalSteps = stepsPerEpoch * opts.epochs;
   const warmSteps = warmupSteps(opts.warmupEpochs ?? DEFAULT_TRAIN.warmupEpochs!, stepsPerEpoch, totalSteps);
-  let step = 0;
+  let step = (firstEpoch - 1) * stepsPerEpoch;
 
   const syncKernels = (noiseRng: RandomStream | null) => {
     for (const s of steLayers) {
@@ -148,7 +174,11 @@ export async function trainModel(
   };
 
   try {
-    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    if (opts.resumeFrom) {
+      await restore(opts.resumeFrom, model, steLayers, optimizer);
+      logs.push(...opts.resumeFrom.logs);
+    }
+    for (let epoch = firstEpoch; epoch <= opts.epochs; epoch++) {
       const t0 = Date.now();
       const epochRng = rng.child('epoch', epoch);
       const perm = Int32Array.from(trainIdx);
@@ -196,6 +226,8 @@ export async function trainModel(
         seconds: (Date.now() - t0) / 1000,
       };
       logs.push(log);
+      if (opts.onCheckpoint)
+        await opts.onCheckpoint(await snapshot(epoch, logs, model, steLayers, optimizer));
       opts.onEpoch?.(log);
     }
   } finally {
@@ -205,6 +237,66 @@ export async function trainModel(
     for (const s of steLayers) s.latent.dispose();
   }
   return logs;
+}
+
+function saved(t: tf.Tensor): SavedTensor {
+  return { shape: t.shape.slice(), values: Float32Array.from(t.dataSync() as Float32Array) };
+}
+
+async function snapshot(
+  epoch: number,
+  logs: EpochLog[],
+  model: tf.LayersModel,
+  steLayers: SteLayer[],
+  optimizer: tf.MomentumOptimizer,
+): Promise<TrainCheckpoint> {
+  const [iterations, ...momentum] = await optimizer.getWeights();
+  iterations.tensor.dispose(); // a fresh scalar on every call
+  return {
+    epoch,
+    logs: logs.slice(),
+    modelWeights: model.getWeights().map(saved),
+    latentWeights: steLayers.map((s) => saved(s.latent)),
+    momentum: momentum.map((m) => saved(m.tensor)),
+  };
+}
+
+async function restore(
+  c: TrainCheckpoint,
+  model: tf.LayersModel,
+  steLayers: SteLayer[],
+  optimizer: tf.MomentumOptimizer,
+): Promise<void> {
+  const shapesMatch = (saved: SavedTensor[], shapes: number[][]) =>
+    saved.length === shapes.length && saved.every((t, i) => t.shape.join() === shapes[i].join());
+  if (
+    !shapesMatch(
+      c.modelWeights,
+      model.getWeights().map((w) => w.shape),
+    ) ||
+    !shapesMatch(
+      c.latentWeights,
+      steLayers.map((s) => s.latent.shape),
+    ) ||
+    c.momentum.length !== model.trainableWeights.length
+  )
+    throw new Error(`checkpoint after epoch ${c.epoch} does not match this network's weights`);
+  const weights = c.modelWeights.map((t) => tf.tensor(t.values, t.shape));
+  model.setWeights(weights);
+  tf.dispose(weights);
+  steLayers.forEach((s, i) => {
+    const t = tf.tensor(c.latentWeights[i].values, c.latentWeights[i].shape);
+    s.latent.assign(t);
+    t.dispose();
+  });
+  const iterations = tf.scalar(0, 'int32');
+  const momentum = c.momentum.map((t) => tf.tensor(t.values, t.shape));
+  // setWeights makes variables that share these tensors' data, so ours can go.
+  await optimizer.setWeights([
+    { name: 'iter', tensor: iterations },
+    ...momentum.map((tensor, i) => ({ name: `momentum_${i}`, tensor })),
+  ]);
+  tf.dispose([iterations, ...momentum]);
 }
 
 function makeSteLayers(model: tf.LayersModel, which: 'dense' | 'all'): SteLayer[] {

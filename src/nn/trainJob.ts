@@ -15,6 +15,7 @@ import { exportDescription } from './export';
 import { saveModel } from './modelIo';
 import { writeDescription } from './load';
 import { binarize, ternarize } from './quantize';
+import { checkpointDirFor, loadCheckpoint, removeCheckpoint, saveCheckpoint } from './checkpoint';
 
 import type { Dataset } from '../data';
 import type { WeightQuantization } from './description';
@@ -44,16 +45,38 @@ export interface TrainResult {
   history: EpochLog[];
 }
 
+/**
+ * Checkpoint after every epoch and resume a stopped run of the same job. `fingerprint` names the job
+ * (everything that shapes the run: a checkpoint with another fingerprint is ignored).
+ */
+export interface CheckpointOptions {
+  fingerprint: string;
+  log: (message: string) => void;
+}
+
 export async function trainAndSave(
   job: TrainJob,
   data: Dataset,
   out: string,
   backend: string,
   onEpoch?: (e: EpochLog) => void,
+  checkpoint?: CheckpointOptions,
 ): Promise<TrainResult> {
   const spec = parseArch(job.arch);
   const model = buildModel(spec, job.seed, data.classes);
   const ste = job.weights === 'float' ? undefined : { kind: job.weights, layers: job.weightLayers };
+  const checkpointDir = checkpointDirFor(out);
+  let resumeFrom;
+  if (checkpoint) {
+    const found = loadCheckpoint(checkpointDir, checkpoint.fingerprint);
+    if (found.checkpoint) {
+      resumeFrom = found.checkpoint;
+      checkpoint.log(`resuming after epoch ${resumeFrom.epoch}/${job.epochs} from ${checkpointDir}`);
+    } else if (found.reason !== 'none')
+      checkpoint.log(
+        `ignoring the checkpoint in ${checkpointDir} (${found.reason === 'other-job' ? 'another job' : 'unreadable'}); training from the start`,
+      );
+  }
   const history = await trainModel(model, data.train, {
     epochs: job.epochs,
     batchSize: job.batchSize,
@@ -67,6 +90,8 @@ export async function trainAndSave(
     ste,
     weightNoise: job.weightNoise,
     onEpoch,
+    resumeFrom,
+    onCheckpoint: checkpoint && ((c) => saveCheckpoint(checkpointDir, checkpoint.fingerprint, c)),
   });
   const testAccuracy = evaluateModel(model, data.test, job.binarize);
   const trainAccuracy = history[history.length - 1].trainAccuracy;
@@ -107,5 +132,6 @@ export async function trainAndSave(
     writeFileAtomic(path.join(tmp, 'training.json'), JSON.stringify({ ...meta, history }, null, 2));
   });
   model.dispose();
+  if (checkpoint) removeCheckpoint(checkpointDir);
   return { testAccuracy, trainAccuracy, secondsPerEpoch, history };
 }
