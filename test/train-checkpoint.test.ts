@@ -132,22 +132,26 @@ test('trainAndSave resumes a stopped job from its checkpoint and removes it once
   const ckpt = { fingerprint: 'mlp-job', log: (m: string) => logs.push(m) };
   try {
     await expect(
-      trainAndSave(
-        job,
-        data,
-        out,
-        'wasm',
-        (e) => {
+      trainAndSave(job, data, out, 'wasm', {
+        onEpoch: (e) => {
           if (e.epoch === 1) throw new Stop('crash after epoch 1');
         },
-        ckpt,
-      ),
+        checkpoint: ckpt,
+      }),
     ).rejects.toThrow(Stop);
     expect(fs.existsSync(out)).toBe(false);
     expect(loadCheckpoint(checkpointDirFor(out), 'mlp-job').checkpoint?.epoch).toBe(1);
 
     const epochsRun: number[] = [];
-    const r = await trainAndSave(job, data, out, 'wasm', (e) => epochsRun.push(e.epoch), ckpt);
+    const batches: number[] = [];
+    const r = await trainAndSave(job, data, out, 'wasm', {
+      onEpoch: (e) => epochsRun.push(e.epoch),
+      onBatch: (epoch, batch, n) => {
+        if (batch === n) batches.push(epoch, n);
+      },
+      checkpoint: ckpt,
+    });
+    expect(batches).toEqual([2, 9]); // 288 training images in batches of 32
     expect(epochsRun).toEqual([2]);
     expect(r.history.map((h) => h.epoch)).toEqual([1, 2]);
     expect(logs.some((m) => m.includes('resuming after epoch 1/2'))).toBe(true);

@@ -16,6 +16,7 @@ import { MODEL_FILE } from '../nn/modelIo';
 import { DESCRIPTION_FILE } from '../nn/load';
 import { trainAndSave, type TrainJob } from '../nn/trainJob';
 import { InputError } from '../util/errors';
+import { createProgress, type Progress } from '../util/progress';
 
 export function registerTrain(program: Command): void {
   const cmd = program
@@ -101,21 +102,31 @@ export function registerTrain(program: Command): void {
     };
     // A rerun of the same command after a crash continues from the last finished epoch.
     const fingerprint = JSON.stringify({ job, dataset: f.dataset, trainImages: data.train.count });
-    const result = await trainAndSave(
-      job,
-      data,
-      f.out,
-      backend.name,
-      (e) =>
+    const result = await trainAndSave(job, data, f.out, backend.name, {
+      onEpoch: (e) =>
         process.stderr.write(
           `epoch ${e.epoch}/${f.epochs}: loss ${e.loss.toFixed(4)}, train ${pct(e.trainAccuracy)}, validation ${pct(e.validationAccuracy)}, ${e.seconds.toFixed(1)} s\n`,
         ),
-      { fingerprint, log: (m) => process.stderr.write(`${m}\n`) },
-    );
+      onBatch: batchProgress(f.epochs),
+      checkpoint: { fingerprint, log: (m) => process.stderr.write(`${m}\n`) },
+    });
     process.stdout.write(
       `${f.arch} on ${f.dataset}: test accuracy ${pct(result.testAccuracy)} (${result.secondsPerEpoch.toFixed(1)} s/epoch, backend ${backend.name}); saved to ${f.out}\n`,
     );
   });
+}
+
+/** A bar with ETA over each epoch's batches on a terminal; nothing when stderr is not one. */
+function batchProgress(epochs: number): (epoch: number, batch: number, batches: number) => void {
+  let bar: Progress | null = null;
+  return (epoch, batch, batches) => {
+    bar ??= createProgress(batches, `epoch ${epoch}/${epochs}`, { logWhenPiped: false });
+    bar.tick();
+    if (batch === batches) {
+      bar.stop();
+      bar = null;
+    }
+  };
 }
 
 /**

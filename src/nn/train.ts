@@ -71,6 +71,8 @@ export interface TrainOptions {
   /** Device variation injected into quantised weights during training. */
   weightNoise?: WeightNoise;
   onEpoch?: (e: EpochLog) => void;
+  /** After every mini-batch: its 1-based number within the epoch, of `batches`. */
+  onBatch?: (epoch: number, batch: number, batches: number) => void;
   /** Continue a stopped run from this state (taken by onCheckpoint with the same options). */
   resumeFrom?: TrainCheckpoint;
   /** Called after every epoch with everything needed to continue from it (awaited). */
@@ -211,6 +213,7 @@ export async function trainModel(
         lossSum += (await loss.data())[0];
         loss.dispose();
         batches++;
+        opts.onBatch?.(epoch, batches, stepsPerEpoch);
       }
       if (steLayers.length) syncKernels(null);
       const log: EpochLog = {

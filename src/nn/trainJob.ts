@@ -54,13 +54,18 @@ export interface CheckpointOptions {
   log: (message: string) => void;
 }
 
+export interface TrainHooks {
+  onEpoch?: (e: EpochLog) => void;
+  onBatch?: (epoch: number, batch: number, batches: number) => void;
+  checkpoint?: CheckpointOptions;
+}
+
 export async function trainAndSave(
   job: TrainJob,
   data: Dataset,
   out: string,
   backend: string,
-  onEpoch?: (e: EpochLog) => void,
-  checkpoint?: CheckpointOptions,
+  { onEpoch, onBatch, checkpoint }: TrainHooks = {},
 ): Promise<TrainResult> {
   const spec = parseArch(job.arch);
   const model = buildModel(spec, job.seed, data.classes);
@@ -90,6 +95,7 @@ export async function trainAndSave(
     ste,
     weightNoise: job.weightNoise,
     onEpoch,
+    onBatch,
     resumeFrom,
     onCheckpoint: checkpoint && ((c) => saveCheckpoint(checkpointDir, checkpoint.fingerprint, c)),
   });

@@ -73,12 +73,14 @@ export async function cachedModel(
     data,
     dir,
     backend.name,
-    (e) =>
-      log(
-        `  ${job.arch} epoch ${e.epoch}/${job.epochs}: loss ${e.loss.toFixed(4)}, validation ${(100 * e.validationAccuracy).toFixed(2)} %, ${e.seconds.toFixed(0)} s`,
-      ),
-    // The key names the job and its training defaults: a checkpoint under it is this job's.
-    { fingerprint: modelKey(job), log },
+    {
+      onEpoch: (e) =>
+        log(
+          `  ${job.arch} epoch ${e.epoch}/${job.epochs}: loss ${e.loss.toFixed(4)}, validation ${(100 * e.validationAccuracy).toFixed(2)} %, ${e.seconds.toFixed(0)} s`,
+        ),
+      // The key names the job and its training defaults: a checkpoint under it is this job's.
+      checkpoint: { fingerprint: modelKey(job), log },
+    },
   );
   log(
     `trained ${job.arch}: test accuracy ${(100 * r.testAccuracy).toFixed(2)} %, ${r.secondsPerEpoch.toFixed(1)} s/epoch`,
