@@ -1,6 +1,6 @@
 /**
  * The wasm kernels xbarsim replaces (BatchMatMul with transposed operands, Conv2DBackpropInput,
- * MaxPoolGrad, Slice, Identity) against
+ * MaxPoolGrad, Slice, Identity, Tile, Sum, Mean) against
  * TF.js's cpu kernels, and whole-network gradients on wasm against cpu.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -166,6 +166,11 @@ describe('Slice and Identity', () => {
     );
     cases.push({ shape, begin, size });
   }
+  // Runs along the last axis long enough for the block copy (short ones are copied by hand).
+  cases.push(
+    { shape: [3, 150], begin: [1, 7], size: [2, 130] },
+    { shape: [2, 3, 200], begin: [0, 1, 0], size: [2, 2, -1] },
+  );
   test.each(cases.map((c, i) => [i, JSON.stringify(c), c] as const))('slice %d: %s', async (i, _l, c) => {
     const data: Array<[Float32Array, number[]]> = [[normals(streamFor(16, i), size(c.shape)), c.shape]];
     const want = await on('cpu', data, (x) => tf.slice(x, c.begin, c.size));
@@ -185,6 +190,82 @@ describe('Slice and Identity', () => {
     y.dispose();
     expect(tf.memory().numTensors).toBe(before - 1);
   });
+});
+
+describe('Tile, Sum and Mean', () => {
+  const tiles: Array<[number[], number[]]> = [
+    [
+      [1, 1, 1, 32],
+      [4, 5, 6, 1],
+    ], // batch norm's gradient
+    [
+      [3, 1, 2],
+      [2, 4, 3],
+    ],
+    [[5], [7]],
+    [
+      [2, 3],
+      [1, 1],
+    ],
+    [
+      [4, 1],
+      [1, 3],
+    ],
+    [
+      [2, 1, 3, 1],
+      [1, 3, 1, 2],
+    ],
+    [
+      [2, 3],
+      [0, 2],
+    ],
+  ];
+  test.each(tiles.map((c, i) => [i, JSON.stringify(c), c] as const))(
+    'tile %d: %s',
+    async (i, _l, [shape, reps]) => {
+      const data: Array<[Float32Array, number[]]> = [[normals(streamFor(21, i), size(shape)), shape]];
+      const want = await on('cpu', data, (x) => tf.tile(x, reps));
+      const got = await on('wasm', data, (x) => tf.tile(x, reps));
+      expect(got.shape).toEqual(want.shape);
+      expect(got.data).toEqual(want.data);
+    },
+  );
+
+  test('int32 and bool tiles keep their dtype and values', async () => {
+    await tf.setBackend('wasm');
+    const i = tf.tile(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), [2, 1]);
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(i.dataSync())).toEqual([1, 2, 3, 4, 1, 2, 3, 4]);
+    const b = tf.tile(tf.tensor1d([true, false], 'bool'), [3]);
+    expect(b.dtype).toBe('bool');
+    expect(Array.from(b.dataSync())).toEqual([1, 0, 1, 0, 1, 0]);
+    tf.dispose([i, b]);
+  });
+
+  // [shape, axes, keepDims]: leading axes (the fast path, with row counts around the 8-row unrolling)
+  // and others (the original kernels).
+  const reductions: Array<[number[], number[] | number, boolean]> = [
+    [[32, 26, 26, 32], [0, 1, 2], false],
+    [[7, 3, 5], [0], true],
+    [[9, 4], 0, false],
+    [[3, 5, 2], [1, 0], true],
+    [[1, 6], [0], false],
+    [[4, 5, 6], [2], false],
+    [[4, 5, 6], [0, 2], false],
+    [[4, 5], [0, 1], true],
+  ];
+  test.each(reductions.map((c, i) => [i, JSON.stringify(c), c] as const))(
+    'sum and mean %d: %s',
+    async (i, _l, [shape, axes, keepDims]) => {
+      const data: Array<[Float32Array, number[]]> = [[normals(streamFor(22, i), size(shape)), shape]];
+      for (const op of [tf.sum, tf.mean]) {
+        const want = await on('cpu', data, (x) => op(x, axes, keepDims));
+        const got = await on('wasm', data, (x) => op(x, axes, keepDims));
+        expect(got.shape).toEqual(want.shape);
+        expect(worstError(got.data, want.data)).toBeLessThan(1e-5);
+      }
+    },
+  );
 });
 
 describe('MaxPoolGrad', () => {
@@ -239,29 +320,32 @@ describe('MaxPoolGrad', () => {
 });
 
 describe('whole-network gradients on wasm equal those on cpu', () => {
-  test.each(['mlp:64x2', 'cnn:c8p2-c16p2:h32', 'cnn:c4k5p2-c8p2:h16'])('%s', async (arch) => {
-    const model = buildModel(parseArch(arch), 4);
-    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const shape = (model.inputs[0].shape as number[]).slice(1);
-    const r = streamFor(13, arch);
-    const x = Float32Array.from({ length: 8 * 784 }, () => (r.uniform() < 0.25 ? 1 : 0));
-    const labels = Array.from({ length: 8 }, (_, i) => (i * 3) % 10);
-    const gradients = async (backend: string) => {
-      await tf.setBackend(backend);
-      return tf.tidy(() => {
-        const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat();
-        const { grads } = tf.variableGrads(() => {
-          const pred = model.apply(tf.tensor(x, [8, ...shape]), { training: true }) as tf.Tensor;
-          return tf.metrics.categoricalCrossentropy(y, pred).mean() as tf.Scalar;
-        }, vars);
-        return vars.map((v) => Float32Array.from(grads[v.name].dataSync()));
-      });
-    };
-    const want = await gradients('cpu');
-    const got = await gradients('wasm');
-    want.forEach((g, i) => expect(worstError(got[i], g)).toBeLessThan(1e-4));
-    model.dispose();
-  });
+  test.each(['mlp:64x2', 'cnn:c8p2-c16p2:h32', 'cnn:c4k5p2-c8p2:h16', 'cnn:c4p2-c8p2:h16:bn'])(
+    '%s',
+    async (arch) => {
+      const model = buildModel(parseArch(arch), 4);
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const shape = (model.inputs[0].shape as number[]).slice(1);
+      const r = streamFor(13, arch);
+      const x = Float32Array.from({ length: 8 * 784 }, () => (r.uniform() < 0.25 ? 1 : 0));
+      const labels = Array.from({ length: 8 }, (_, i) => (i * 3) % 10);
+      const gradients = async (backend: string) => {
+        await tf.setBackend(backend);
+        return tf.tidy(() => {
+          const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat();
+          const { grads } = tf.variableGrads(() => {
+            const pred = model.apply(tf.tensor(x, [8, ...shape]), { training: true }) as tf.Tensor;
+            return tf.metrics.categoricalCrossentropy(y, pred).mean() as tf.Scalar;
+          }, vars);
+          return vars.map((v) => Float32Array.from(grads[v.name].dataSync()));
+        });
+      };
+      const want = await gradients('cpu');
+      const got = await gradients('wasm');
+      want.forEach((g, i) => expect(worstError(got[i], g)).toBeLessThan(1e-4));
+      model.dispose();
+    },
+  );
 
   test('the replaced kernels leak no tensors', async () => {
     await tf.setBackend('wasm');

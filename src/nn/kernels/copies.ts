@@ -18,6 +18,8 @@ export interface WasmHeap {
   incRef(dataId: tf.DataId): void;
 }
 
+const SHORT_RUN = 64;
+
 /** Copy the box begin .. begin + size of x (row-major, any rank) into out. */
 export function sliceInto(
   x: Float32Array | Int32Array | Uint8Array,
@@ -41,7 +43,9 @@ export function sliceInto(
   for (let r = 0, o = 0; r < rows; r++, o += run) {
     let from = begin[rank - 1];
     for (let d = 0; d < rank - 1; d++) from += (begin[d] + index[d]) * strides[d];
-    out.set(x.subarray(from, from + run), o);
+    // A short run is cheaper copied by hand than through a subarray view (an object per run).
+    if (run < SHORT_RUN) for (let k = 0; k < run; k++) out[o + k] = x[from + k];
+    else out.set(x.subarray(from, from + run), o);
     for (let d = rank - 2; d >= 0; d--) {
       if (++index[d] < size[d]) break;
       index[d] = 0;

@@ -6,6 +6,7 @@
  *   BatchMatMul           transposed operands rewritten as explicit transposes and a plain product
  *   MaxPoolGrad           non-overlapping pools in one pass over the input
  *   Identity, Slice       without copying whole tensors
+ *   Tile, Sum, Mean       (leading axes) without per-element index loops or transposes
  * Each is checked against the cpu backend's kernel in the tests.
  */
 import { registerBatchMatMulWasm } from './batchMatMul';
@@ -13,6 +14,7 @@ import { registerConv2dBackpropFilterWasm } from './conv2dBackpropFilter';
 import { registerConv2dBackpropInputWasm } from './conv2dBackpropInput';
 import { registerMaxPoolGradWasm } from './maxPoolGrad';
 import { registerCopyKernelsWasm } from './copies';
+import { registerBroadcastKernelsWasm } from './broadcast';
 
 /** Register all of them (idempotent). Call after tfjs-backend-wasm is imported. */
 export function registerWasmKernels(): void {
@@ -21,4 +23,5 @@ export function registerWasmKernels(): void {
   registerBatchMatMulWasm();
   registerMaxPoolGradWasm();
   registerCopyKernelsWasm();
+  registerBroadcastKernelsWasm();
 }
