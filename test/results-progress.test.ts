@@ -105,6 +105,20 @@ describe('createProgress without a terminal', () => {
     expect(out.text()).toBe('');
   });
 
+  test('log lines are written as they are, in every mode off a terminal', () => {
+    const modes = [{}, { logWhenPiped: false }];
+    for (const opts of modes) {
+      const out = fakeStream();
+      const p = createProgress(2, 's', { stream: out.stream, now: manualClock().now, ...opts });
+      p.log('[s] training mlp:8x1');
+      expect(out.text()).toBe('[s] training mlp:8x1\n');
+    }
+    process.env.XBARSIM_QUIET = '1';
+    const out = fakeStream();
+    createProgress(2, 's', { stream: out.stream }).log('still said');
+    expect(out.text()).toBe('still said\n');
+  });
+
   test('a bad total is an InputError', () => {
     expect(() => createProgress(-1, 's')).toThrow(InputError);
     expect(() => createProgress(2.5, 's')).toThrow(InputError);
@@ -118,5 +132,29 @@ describe('formatSeconds', () => {
     expect(formatSeconds(150)).toBe('3 min');
     expect(formatSeconds(7199)).toBe('2 h 00 min');
     expect(formatSeconds(3 * 3600 + 5 * 60)).toBe('3 h 05 min');
+  });
+});
+
+describe('createProgress on a terminal', () => {
+  test('a log line replaces the bar on its line and the bar is drawn again below it', () => {
+    const chunks: string[] = [];
+    const stream = {
+      isTTY: true,
+      columns: 120,
+      write: (c: string) => (chunks.push(c), true),
+    } as unknown as ProgressStream;
+    const p = createProgress(4, 'study', { stream });
+    p.tick('first');
+    chunks.length = 0;
+    p.log('[study] training cnn:c8p2:h16');
+    p.stop();
+    const text = chunks.join('');
+    const at = text.indexOf('\r\x1b[2K[study] training cnn:c8p2:h16\n');
+    expect(at).toBe(0);
+    expect(text.indexOf('[study] [', at)).toBeGreaterThan(at); // the bar again, after the line
+    // After stop, lines go out plainly.
+    chunks.length = 0;
+    p.log('done');
+    expect(chunks.join('')).toBe('done\n');
   });
 });

@@ -8,7 +8,7 @@ import { type Dataset, loadDataset } from '../data';
 import { InputError } from '../util/errors';
 import { ensureWritableDir, writeFileAtomic } from '../util/files';
 import { cachedModel } from './modelCache';
-import { createProgress } from '../util/progress';
+import { createProgress, type Progress } from '../util/progress';
 import { ResultStore, type ResultRecord } from './results';
 import type { Study, StudyConfig, StudyContext, StudyMode, StudyParams } from './types';
 
@@ -76,7 +76,15 @@ export async function runStudy(
     throw new InputError(
       `study ${study.name} takes ${study.params?.length ? `only ${study.params.map((k) => `--${k}`).join(', ')}` : 'no study parameters'}, not ${unused.map((k) => `--${k}`).join(', ')}`,
     );
-  const log = o.log ?? ((m: string) => process.stderr.write(`[${study.name}] ${m}\n`));
+  // Log lines go through the progress display once it runs, so that they never land inside the bar.
+  let progress: Progress | null = null;
+  const log =
+    o.log ??
+    ((m: string) => {
+      const line = `[${study.name}] ${m}`;
+      if (progress) progress.log(line);
+      else process.stderr.write(`${line}\n`);
+    });
   const datasets = new Map<string, Dataset>();
   const limits = study.data[o.mode];
   const ctx: StudyContext = {
@@ -112,15 +120,17 @@ export async function runStudy(
   const todo = mine.filter((c) => !store.has(c.key));
   if (todo.length < mine.length)
     log(`resuming: ${mine.length - todo.length} of ${mine.length} configurations already done`);
-  const progress = createProgress(todo.length, study.name);
+  const bar = createProgress(todo.length, study.name);
+  progress = bar;
   try {
     for (const c of todo) {
       const record = await c.run(ctx);
       store.append(c.key, record);
-      progress.tick(c.key);
+      bar.tick(c.key);
     }
   } finally {
-    progress.stop();
+    bar.stop();
+    progress = null;
   }
   // Reread the file: other shards may have appended since this process opened it.
   const records = new ResultStore(o.out, { readOnly: true, warn: () => undefined })

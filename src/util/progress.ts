@@ -10,6 +10,8 @@ export interface Progress {
   tick(note?: string): void;
   /** Finish the display; further ticks are ignored. */
   stop(): void;
+  /** Write a log line without garbling the display: above the bar on a terminal, as is elsewhere. */
+  log(line: string): void;
 }
 
 export type ProgressStream = NodeJS.WritableStream & { isTTY?: boolean };
@@ -30,12 +32,11 @@ export function createProgress(total: number, label: string, opts: ProgressOptio
   if (!Number.isInteger(total) || total < 0) {
     throw new InputError(`progress total must be a non-negative integer, got ${total}`);
   }
-  if (process.env.XBARSIM_QUIET === '1') return { tick() {}, stop() {} };
   const stream = opts.stream ?? process.stderr;
+  const silent: Progress = { tick() {}, stop() {}, log: (line) => void stream.write(`${line}\n`) };
+  if (process.env.XBARSIM_QUIET === '1') return silent;
   if (stream.isTTY) return barProgress(total, label, stream);
-  return opts.logWhenPiped === false
-    ? { tick() {}, stop() {} }
-    : logProgress(total, label, stream, opts.now ?? Date.now);
+  return opts.logWhenPiped === false ? silent : logProgress(total, label, stream, opts.now ?? Date.now);
 }
 
 function barProgress(total: number, label: string, stream: ProgressStream): Progress {
@@ -45,6 +46,7 @@ function barProgress(total: number, label: string, stream: ProgressStream): Prog
     hideCursor: true,
     etaBuffer: 20, // configurations vary in cost; a longer window steadies the estimate
     fps: 5,
+    forceRedraw: true, // so that the bar comes back at once below a log line
   });
   bar.start(total, 0, { note: '' });
   let stopped = false;
@@ -55,6 +57,15 @@ function barProgress(total: number, label: string, stream: ProgressStream): Prog
     stop() {
       if (!stopped) bar.stop();
       stopped = true;
+    },
+    log(line) {
+      if (stopped) {
+        stream.write(`${line}\n`);
+        return;
+      }
+      // Clear the bar's line, write the log line in its place, and draw the bar again below it.
+      stream.write(`\r\x1b[2K${line}\n`);
+      bar.render();
     },
   };
 }
@@ -78,6 +89,9 @@ function logProgress(total: number, label: string, stream: ProgressStream, now: 
     },
     stop() {
       stopped = true;
+    },
+    log(line) {
+      stream.write(`${line}\n`);
     },
   };
 }
