@@ -1,3 +1,4 @@
+import { streamFor } from '../src/util/random';
 import {
   applyAdc,
   calibratedFullScale,
@@ -75,6 +76,25 @@ describe('ADC', () => {
     const big = Float32Array.from({ length: 1001 }, (_, k) => 1000 - k);
     expect(calibratedFullScale(big, 99.9)).toBeCloseTo(999, 9);
     expect(() => percentile(new Float32Array(0), 50)).toThrow(RangeError);
+  });
+
+  test('percentile by selection equals interpolation between the sorted order statistics', () => {
+    const rng = streamFor(3, 'percentile');
+    for (let c = 0; c < 200; c++) {
+      const r = rng.child(c);
+      const n = 1 + r.int(c < 100 ? 12 : 3000);
+      // Few distinct values in some cases, so that ties around the pivot are common.
+      const distinct = c % 3 === 0 ? 1 + r.int(4) : 0;
+      const sample = Float64Array.from({ length: n }, () => (distinct ? r.int(distinct) : r.normal()));
+      const sorted = Float64Array.from(sample).sort();
+      for (const p of [0, 100, 50, 99.9, 100 * r.uniform()]) {
+        const h = ((n - 1) * p) / 100;
+        const lo = Math.floor(h);
+        const hi = Math.min(lo + 1, n - 1);
+        const want = sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+        expect(percentile(sample, p)).toBe(want);
+      }
+    }
   });
 
   test('lossless ADC bits (second study)', () => {

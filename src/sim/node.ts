@@ -15,7 +15,7 @@ import type { NetworkDescription } from '../nn/description';
 import { createProgress } from '../util/progress';
 import { buildPlan, checkInputSize } from './buildPlan';
 import type { SimPlan } from './plan';
-import { type SimulationResult, simulate } from './simulate';
+import { type DigitalRefs, type SimulationResult, simulate } from './simulate';
 import { defaultWorkers, runTrialsInWorkers } from './workerPool';
 
 export interface SimulationSetup {
@@ -45,11 +45,7 @@ export interface SimulationSetup {
 
 export interface PreparedSimulation {
   plan: SimPlan;
-  refs: {
-    float: NetworkDescription;
-    quantized: NetworkDescription;
-    test: { images: Float32Array; labels: Uint8Array; count: number };
-  };
+  refs: DigitalRefs;
   header: Record<string, unknown>;
 }
 

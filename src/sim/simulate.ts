@@ -53,20 +53,39 @@ export interface SimulationResult {
   seconds: number;
 }
 
+export interface TestSet {
+  images: Float32Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+/** The digital networks a simulation is compared with, and the test set. */
+export interface DigitalRefs {
+  float: NetworkDescription;
+  quantized: NetworkDescription;
+  test: TestSet;
+  /**
+   * Test accuracy of a digital network; defaults to digitalAccuracy. A study that simulates one network
+   * under many cards passes a memoised one: the digital forward of a CNN on 10k images costs as much
+   * as several chips.
+   */
+  digitalAccuracy?: (d: NetworkDescription) => number;
+}
+
+/** Test-set accuracy of the digital network d. */
+export function digitalAccuracy(d: NetworkDescription, test: TestSet): number {
+  return accuracyOf(classify(d, test.images, test.count), test.labels);
+}
+
 export async function simulate(
   plan: SimPlan,
-  refs: {
-    float: NetworkDescription;
-    quantized: NetworkDescription;
-    test: { images: Float32Array; labels: Uint8Array; count: number };
-  },
+  refs: DigitalRefs,
   trials: number,
   runner: TrialRunner = serialRunner,
   onResult?: (r: TrialResult) => void,
 ): Promise<SimulationResult> {
   const t0 = Date.now();
-  const digital = (d: NetworkDescription) =>
-    accuracyOf(classify(d, refs.test.images, refs.test.count), refs.test.labels);
+  const digital = refs.digitalAccuracy ?? ((d: NetworkDescription) => digitalAccuracy(d, refs.test));
   const floatAccuracy = digital(refs.float);
   const quantizedAccuracy = refs.quantized === refs.float ? floatAccuracy : digital(refs.quantized);
   const nominal = runTrial(plan, samplersForPlan(plan), -1, new TrialScratch(), { nominal: true });

@@ -1,7 +1,31 @@
 /** Shared by studies: one Monte-Carlo simulation as a compact result record. */
+import { createHash } from 'node:crypto';
 import type { NetworkDescription } from '../nn/description';
 import { prepareSimulation, runSimulation, type SimulationSetup } from '../sim/node';
+import { digitalAccuracy } from '../sim/simulate';
 import type { StudyContext } from './types';
+
+/**
+ * Digital accuracies per study run, keyed by the network's content and the test set: a study simulates
+ * one network under many cards and converters, and its digital forward on the test set (tens of
+ * seconds for a CNN on 10k images) would otherwise be repeated for each.
+ */
+const digitalMemo = new WeakMap<StudyContext, Map<string, number>>();
+
+function contentKey(desc: NetworkDescription, dataset: string, testCount: number): string {
+  const hash = createHash('sha256');
+  hash.update(`${dataset}:${testCount}:`);
+  hash.update(
+    JSON.stringify(desc, (_k, v: unknown) =>
+      v instanceof Float32Array
+        ? createHash('sha256')
+            .update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))
+            .digest('hex')
+        : v,
+    ),
+  );
+  return hash.digest('hex');
+}
 
 export interface SimRecord {
   floatAccuracy: number;
@@ -36,6 +60,16 @@ export async function simulateConfig(
     },
     { data: ctx.dataset(dataset), desc },
   );
+  let memo = digitalMemo.get(ctx);
+  if (!memo) digitalMemo.set(ctx, (memo = new Map()));
+  const known = memo;
+  const test = prepared.refs.test;
+  prepared.refs.digitalAccuracy = (d) => {
+    const key = contentKey(d, dataset, test.count);
+    let a = known.get(key);
+    if (a === undefined) known.set(key, (a = digitalAccuracy(d, test)));
+    return a;
+  };
   const r = await runSimulation(prepared, { trials: ctx.trials, workers: ctx.workers, progress: false });
   return {
     floatAccuracy: r.floatAccuracy,
