@@ -85,19 +85,24 @@ export function dacInput(
     applyInputQuantizer(stage.inputQuantizer, input);
   }
   let rows = x.count;
+  let u: Float32Array;
   if (stage.conv) {
+    // Patches go straight into u and the DAC below converts them in place: a conv layer's patches of
+    // a whole test set are the largest array of a trial (10k images x 121 positions x 288 for the
+    // third study's second convolution: 1.4 GB), so there is only one of them.
     const c = stage.conv;
     const positions = c.outShape[0] * c.outShape[1];
     const patch = stage.rows;
     const inSize = sizeOf(c.inShape);
-    const cols = new Float32Array(x.count * positions * patch);
+    const size = x.count * positions * patch;
+    u = into && into.length >= size ? into.subarray(0, size) : new Float32Array(size);
     for (let n = 0; n < x.count; n++)
-      im2col(input, n * inSize, c.inShape, c.kh, c.kw, c.strides, c.padding, cols, n * positions * patch);
-    input = cols;
+      im2col(input, n * inSize, c.inShape, c.kh, c.kw, c.strides, c.padding, u, n * positions * patch);
+    input = u;
     rows = x.count * positions;
+  } else {
+    u = into && into.length >= input.length ? into.subarray(0, input.length) : new Float32Array(input.length);
   }
-  const u =
-    into && into.length >= input.length ? into.subarray(0, input.length) : new Float32Array(input.length);
   const { kind, bits, xMax } = stage.dac;
   const steps = 2 ** bits - 1;
   // One loop per DAC kind (this runs over every input of a stage).
