@@ -101,3 +101,26 @@ describe('digital forward pass matches TF.js', () => {
     expect(() => deserializeDescription('not json')).toThrow(/not valid JSON/);
   });
 });
+
+test('many images run in chunks give exactly the outputs of each image run alone', () => {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 3, kernelSize: 3, activation: 'relu' }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 4, activation: 'softmax' }),
+    ],
+  });
+  const desc = exportDescription(model, { name: 'chunks' });
+  const rng = streamFor(9, 'chunks');
+  const n = 2500; // more than two chunks, the last one partial
+  const x = Float32Array.from({ length: n * 64 }, () => rng.uniform());
+  const all = runLayers(desc, prepareInput(desc, x, n));
+  expect(all.count).toBe(n);
+  expect(all.data.length).toBe(n * 4);
+  for (const i of [0, 1023, 1024, 2047, 2048, 2499]) {
+    const one = runLayers(desc, prepareInput(desc, x.subarray(i * 64, (i + 1) * 64), 1));
+    expect(all.data.subarray(i * 4, (i + 1) * 4)).toEqual(one.data);
+  }
+  model.dispose();
+});

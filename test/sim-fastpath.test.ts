@@ -228,6 +228,40 @@ test('a later stage with an input quantiser (DAC input computed first, lists bui
   expect(expectSame(plan(quantised, {}, circuit({ dac: { bits: 4 } })), [0, 1]).fastStages).toBe(4);
 });
 
+describe('a trial runs the test set in chunks of images, and the chunk size changes nothing', () => {
+  // Whole (300), the kernel's row chunk (128, uneven), odd (7) and single images, each with a fresh
+  // scratch and with one scratch reused across chunk sizes and trials.
+  const sizes = [300, 128, 7, 1];
+  const cases: Array<[string, () => SimPlan]> = [
+    ['MLP, fast path with cached binary inputs', () => plan(mlp, {}, circuit({}))],
+    [
+      'MLP with read noise (reference arithmetic, one noise stream per stage)',
+      () => plan(mlp, { readNoise: { relativeSigma: 0.05 } }, circuit({})),
+    ],
+    [
+      'CNN with its convolution on tiles',
+      () => plan(cnn, {}, circuit({ analogLayers: 'all', adc: { bits: 6, range: { calibrated: 90 } } }), 5),
+    ],
+  ];
+  test.each(cases)('%s', (_name, make) => {
+    const p = make();
+    const device = samplersForPlan(p);
+    const shared = new TrialScratch();
+    for (const trial of [0, 1]) {
+      const whole = outputsOf(() => runTrial(p, device, trial, new TrialScratch(), { chunkImages: 300 }));
+      for (const chunkImages of sizes) {
+        for (const scratch of [new TrialScratch(), shared]) {
+          const chunked = runTrial(p, device, trial, scratch, { chunkImages });
+          expect(chunked).toEqual(whole.result);
+          expect(runReferenceTrial(p, device, trial, new TrialScratch(), { chunkImages })).toEqual(
+            whole.result,
+          );
+        }
+      }
+    }
+  });
+});
+
 test('worker threads (1 or 2, fast path, shared test inputs) give the reference results', async () => {
   const p = plan(mlp, { faults: { stuckAtOff: 0.01 } }, circuit({}));
   const device = samplersForPlan(p);

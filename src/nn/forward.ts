@@ -36,15 +36,32 @@ export function prepareInput(desc: NetworkDescription, images: Float32Array, cou
 }
 
 /** Run layers [start, end) of the description. */
+/** Images per chunk in runLayers: intermediate activations stay bounded whatever the image count. */
+const RUN_CHUNK_IMAGES = 1024;
+
 export function runLayers(
   desc: NetworkDescription,
   x: Activations,
   start = 0,
   end = desc.layers.length,
 ): Activations {
-  let cur = x;
-  for (let i = start; i < end; i++) cur = runLayer(desc.layers[i], cur);
-  return cur;
+  const through = (chunk: Activations) => {
+    let cur = chunk;
+    for (let i = start; i < end; i++) cur = runLayer(desc.layers[i], cur);
+    return cur;
+  };
+  if (x.count <= RUN_CHUNK_IMAGES || start >= end) return through(x);
+  // Images are independent: run them in chunks and gather the outputs (the layers of a CNN hold
+  // positions x channels floats per image, 10k test images at once would be gigabytes).
+  const inSize = sizeOf(x.shape);
+  let out: Activations | null = null;
+  for (let n0 = 0; n0 < x.count; n0 += RUN_CHUNK_IMAGES) {
+    const n = Math.min(RUN_CHUNK_IMAGES, x.count - n0);
+    const y = through({ data: x.data.subarray(n0 * inSize, (n0 + n) * inSize), count: n, shape: x.shape });
+    out ??= { data: new Float32Array(x.count * sizeOf(y.shape)), count: x.count, shape: y.shape };
+    out.data.set(y.data, n0 * sizeOf(y.shape));
+  }
+  return out!;
 }
 
 export function runLayer(layer: Layer, x: Activations): Activations {

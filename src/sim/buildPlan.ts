@@ -9,7 +9,7 @@ import { mapLayer } from '../crossbar/mapping';
 import type { DeviceModel } from '../device/model';
 import { InputError } from '../util/errors';
 import { type NetworkDescription, type WeightedLayer, isWeighted, outputShape } from '../nn/description';
-import { type Activations, prepareInput, quantizedInput, runLayer, sizeOf } from '../nn/forward';
+import { type Activations, prepareInput, quantizedInput, runLayer, runLayers, sizeOf } from '../nn/forward';
 import type { AnalogStage, DacPlan, RowTilePlan, SimPlan, Stage } from './plan';
 import { dacInput } from './trial';
 
@@ -57,12 +57,8 @@ export function buildPlan(inp: PlanInputs): SimPlan {
       `circuit ${circuit.name}: no layer of network ${desc.name} is analog (analogLayers: ${JSON.stringify(circuit.analogLayers)})`,
     );
   const first = Math.min(...analog);
-  let front: Activations = prepareInput(desc, inp.test.images, inp.test.count);
-  let cal: Activations = prepareInput(desc, inp.calibration.images, inp.calibration.count);
-  for (let i = 0; i < first; i++) {
-    front = runLayer(desc.layers[i], front);
-    cal = runLayer(desc.layers[i], cal);
-  }
+  const front = runLayers(desc, prepareInput(desc, inp.test.images, inp.test.count), 0, first);
+  let cal = runLayers(desc, prepareInput(desc, inp.calibration.images, inp.calibration.count), 0, first);
   const levelMeans = device.levels.map((l) => l.gMeanSiemens);
   const stages: Stage[] = [];
   for (let i = first; i < desc.layers.length; i++) {

@@ -19,6 +19,7 @@
 import { type Activations, addBiasAndActivate } from '../nn/forward';
 import type { AnalogStage, SimPlan } from './plan';
 import { BLOCK_BYTES_PER_ROW, BLOCK_COLS, createKernel, type KernelExports } from './simdKernel';
+import type { StageOutput } from './referenceTrial';
 import type { TrialScratch } from './trialCommon';
 
 /** Input rows per chunk: a chunk's column sums and codes (chunk x padded columns x 4 bytes each) stay in cache. */
@@ -54,7 +55,19 @@ interface TileState {
   tablePtr: number;
 }
 
+/** A chunk's active-row lists, built once (the first analog stage, whose input is the same every trial). */
+interface CachedLists {
+  csr: TileCsr[];
+  weighted: boolean;
+  /**
+   * Binary inputs: lists of 4-row groups (entry = group and which of its rows are active), read against
+   * the per-trial subset sums of each group's rows (see groupSums); else null.
+   */
+  groupCsr: TileCsr[] | null;
+}
+
 interface StageState {
+  /** Input rows the buffers hold (a trial chunk's; smaller chunks use a prefix). */
   inputRows: number;
   physPad: number;
   nBlocks: number;
@@ -66,15 +79,13 @@ interface StageState {
   accPtr: number;
   /** Per-chunk lists, rebuilt for every chunk (stages whose input changes per trial). */
   chunkCsr: TileCsr[];
-  /** Lists for all input rows, built once (the first analog stage), or null. */
-  cachedCsr: TileCsr[] | null;
-  cachedFor: Float32Array | null;
-  cachedWeighted: boolean;
-  /**
-   * Binary cached inputs: lists of 4-row groups (entry = group and which of its rows are active) and,
-   * per tile, the per-trial subset sums of each group's rows (see groupSums); else null.
-   */
-  groups: { csr: TileCsr[]; sums: Array<{ ptr: number; blockBytes: number }> } | null;
+  /** Cached lists per input chunk (null: not cached, over budget or not listable); see cachedCsr. */
+  cached: Map<Float32Array, CachedLists | null>;
+  cachedEntries: number;
+  /** Per tile: the trial's subset sums of each 4-row group (binary cached inputs), allocated on first use. */
+  groupSumBuffers: Array<{ ptr: number; blockBytes: number }> | null;
+  /** Whether this trial's conductances are loaded: as plain rows, as group sums (see fastAnalogForward). */
+  loaded: { plain: boolean; groups: boolean };
   out: Float32Array;
   refOf: Int32Array;
 }
@@ -86,7 +97,7 @@ class FastEngine {
   i32: Int32Array;
   private top = 64;
   readonly stages = new Map<AnalogStage, StageState>();
-  /** Stages run on this path, and conversions recomputed in float64 (for tests and benchmarks). */
+  /** Stage runs on this path (one per stage and chunk of images), and conversions recomputed in float64. */
   readonly stats = { fastStages: 0, exactConversions: 0 };
 
   constructor(readonly k: KernelExports) {
@@ -134,7 +145,7 @@ function stageState(
   steps: number,
 ): StageState | null {
   const known = e.stages.get(stage);
-  if (known && known.inputRows === inputRows) return known;
+  if (known && known.inputRows >= inputRows) return known;
   const { cols, physCols } = stage;
   const nBlocks = Math.ceil(physCols / BLOCK_COLS);
   const physPad = nBlocks * BLOCK_COLS;
@@ -181,10 +192,10 @@ function stageState(
     refPtr,
     accPtr: e.alloc(CHUNK_ROWS * cols * 8),
     chunkCsr,
-    cachedCsr: null,
-    cachedFor: null,
-    cachedWeighted: true,
-    groups: null,
+    cached: new Map(),
+    cachedEntries: 0,
+    groupSumBuffers: null,
+    loaded: { plain: false, groups: false },
     out: new Float32Array(inputRows * cols),
     refOf,
   };
@@ -257,8 +268,8 @@ function buildCsr(
 }
 
 /**
- * The first stage's lists for all input rows, built once per plan if they fit the budget. `src` holds u,
- * or raw inputs when `dac` is given.
+ * The first stage's lists for one chunk of input rows, built once per plan and chunk if they fit the
+ * budget. `src` holds u, or raw inputs when `dac` is given.
  */
 function cachedCsr(
   e: FastEngine,
@@ -267,11 +278,10 @@ function cachedCsr(
   src: Float32Array,
   inputRows: number,
   dac: DacStep | null,
-): TileCsr[] | null {
-  if (st.cachedFor === src) return st.cachedCsr;
-  // Leaving the old lists allocated is fine: a worker's scratch serves one plan.
-  st.cachedFor = src;
-  st.cachedCsr = null;
+): CachedLists | null {
+  const known = st.cached.get(src);
+  if (known !== undefined) return known;
+  st.cached.set(src, null);
   // Non-zero inputs bound the entries (the DAC may still round some to 0).
   const counts = stage.rowTiles.map((t) => {
     let c = 0;
@@ -280,7 +290,9 @@ function cachedCsr(
         if (src[i] !== 0) c++;
     return c;
   });
-  if (counts.reduce((a, b) => a + b, 0) > MAX_CACHED_ENTRIES) return null;
+  const entries = counts.reduce((a, b) => a + b, 0);
+  if (st.cachedEntries + entries > MAX_CACHED_ENTRIES) return null;
+  // Leaving lists allocated when they are not used is fine: a worker's scratch serves one plan.
   const csr = counts.map((c) => ({
     rowStartPtr: e.alloc((inputRows + 1) * 4),
     rowOffPtr: e.alloc(c * 4),
@@ -288,10 +300,16 @@ function cachedCsr(
   }));
   const kind = buildCsr(e, stage, src, 0, inputRows, 0, csr, dac);
   if (kind === 'fail') return null;
-  st.cachedCsr = csr;
-  st.cachedWeighted = kind === 'weighted';
-  if (kind === 'ones') st.groups = groupLists(e, stage, csr, inputRows, st.nBlocks);
-  return csr;
+  st.cachedEntries += entries;
+  const lists: CachedLists = {
+    csr,
+    weighted: kind === 'weighted',
+    groupCsr: kind === 'ones' ? groupLists(e, stage, csr, inputRows) : null,
+  };
+  // Allocated now, not while a trial holds views of the kernel memory (an allocation may grow it).
+  if (lists.groupCsr) groupSumBuffers(e, st, stage);
+  st.cached.set(src, lists);
+  return lists;
 }
 
 /**
@@ -304,19 +322,9 @@ function cachedCsr(
 const GROUP_ROWS = 4;
 const SUBSETS = 1 << GROUP_ROWS;
 
-function groupLists(
-  e: FastEngine,
-  stage: AnalogStage,
-  rowCsr: TileCsr[],
-  inputRows: number,
-  nBlocks: number,
-): StageState['groups'] {
+function groupLists(e: FastEngine, stage: AnalogStage, rowCsr: TileCsr[], inputRows: number): TileCsr[] {
   const csr: TileCsr[] = [];
-  const sums: Array<{ ptr: number; blockBytes: number }> = [];
-  stage.rowTiles.forEach((t, r) => {
-    const groups = Math.ceil((t.rowEnd - t.rowStart) / GROUP_ROWS);
-    const blockBytes = groups * SUBSETS * BLOCK_BYTES_PER_ROW;
-    sums.push({ ptr: e.alloc(nBlocks * blockBytes), blockBytes });
+  stage.rowTiles.forEach((_t, r) => {
     const rc = rowCsr[r];
     const entries = e.i32[(rc.rowStartPtr >> 2) + inputRows];
     const c = {
@@ -345,7 +353,16 @@ function groupLists(
     i32[(c.rowStartPtr >> 2) + inputRows] = k;
     csr.push(c);
   });
-  return { csr, sums };
+  return csr;
+}
+
+/** Per tile, room for a trial's subset sums of every 4-row group (allocated once per stage state). */
+function groupSumBuffers(e: FastEngine, st: StageState, stage: AnalogStage): StageState['groupSumBuffers'] {
+  st.groupSumBuffers ??= stage.rowTiles.map((t) => {
+    const blockBytes = Math.ceil((t.rowEnd - t.rowStart) / GROUP_ROWS) * SUBSETS * BLOCK_BYTES_PER_ROW;
+    return { ptr: e.alloc(st.nBlocks * blockBytes), blockBytes };
+  });
+  return st.groupSumBuffers;
 }
 
 /**
@@ -357,7 +374,7 @@ function groupSums(e: FastEngine, st: StageState, stage: AnalogStage, g: Float32
   const f32 = e.f32;
   for (let r = 0; r < g.length; r++) {
     const rows = st.tiles[r].rows;
-    const { ptr, blockBytes } = st.groups!.sums[r];
+    const { ptr, blockBytes } = st.groupSumBuffers![r];
     const gt = g[r];
     for (let b = 0; b < st.nBlocks; b++) {
       const p0 = b * BLOCK_COLS;
@@ -485,9 +502,11 @@ export function prepareTrials(plan: SimPlan, scratch: TrialScratch): void {
   if (!stage || stage.kind !== 'analog' || stage.adcBits === null) return;
   const e = engineOf(scratch);
   if (!e) return;
-  const { src, inputRows, dac } = stageSource(plan, stage, 0, plan.front, scratch);
-  const st = stageState(e, plan, stage, inputRows, 2 ** stage.adcBits - 1);
-  if (st) cachedCsr(e, st, stage, src, inputRows, dac);
+  for (const chunk of scratch.frontChunks(plan)) {
+    const { src, inputRows, dac } = stageSource(plan, stage, 0, chunk, scratch);
+    const st = stageState(e, plan, stage, inputRows, 2 ** stage.adcBits - 1);
+    if (st) cachedCsr(e, st, stage, src, inputRows, dac);
+  }
 }
 
 export function fastAnalogForward(
@@ -497,7 +516,8 @@ export function fastAnalogForward(
   g: Float32Array[],
   x: Activations,
   scratch: TrialScratch,
-): { out: Activations; clipRate: number } | null {
+  newChip: boolean,
+): StageOutput | null {
   if (stage.adcBits === null) return null; // an ideal ADC needs the float64 current itself
   const e = engineOf(scratch);
   if (!e) return null;
@@ -507,11 +527,21 @@ export function fastAnalogForward(
   const st = stageState(e, plan, stage, inputRows, steps);
   if (!st) return null;
   const cached = isFirst ? cachedCsr(e, st, stage, src, inputRows, dac) : null;
-  const groups = cached ? st.groups : null;
-  if (!(groups ? groupSums(e, st, stage, g) : loadConductances(e, st, stage, g))) return null;
+  const groups = cached?.groupCsr ?? null;
+  // The chip's conductances go into kernel memory once per trial, in the form a chunk needs.
+  if (newChip) st.loaded = { plain: false, groups: false };
+  if (groups) {
+    if (!st.loaded.groups && !groupSums(e, st, stage, g)) return null;
+    st.loaded.groups = true;
+  } else {
+    if (!st.loaded.plain && !loadConductances(e, st, stage, g)) return null;
+    st.loaded.plain = true;
+  }
+  const sums = groups ? st.groupSumBuffers! : null;
 
   const { cols, physCols, rowTiles } = stage;
-  const { physPad, tiles, out, refOf, codePtr, listPtr, clipPtr, accPtr } = st;
+  const { physPad, tiles, refOf, codePtr, listPtr, clipPtr, accPtr } = st;
+  const out = st.out.subarray(0, inputRows * cols);
   const vRead = plan.vReadVolts;
   const scale = (stage.weightPerSiemens * stage.dac.xMax) / vRead;
   // The float32 rounding of the code arithmetic itself: a few roundings of values up to steps + 1, each
@@ -522,8 +552,8 @@ export function fastAnalogForward(
   const refExact = stage.refExactSiemens;
   for (let n0 = 0; n0 < inputRows; n0 += CHUNK_ROWS) {
     const n1 = Math.min(inputRows, n0 + CHUNK_ROWS);
-    let csr = cached;
-    let weighted = st.cachedWeighted;
+    let csr = cached?.csr ?? null;
+    let weighted = cached?.weighted ?? true;
     if (!csr) {
       const kind = buildCsr(e, stage, src, n0, n1, n0, st.chunkCsr, dac);
       if (kind === 'fail') return null;
@@ -539,7 +569,7 @@ export function fastAnalogForward(
       // prettier-ignore
       const ambiguous = groups
         ? e.k.accumulateCodes(
-          groups.sums[r].ptr, st.nBlocks, groups.sums[r].blockBytes, groups.csr[r].rowStartPtr, groups.csr[r].rowOffPtr, 0, n0, n1,
+          sums![r].ptr, st.nBlocks, sums![r].blockBytes, groups[r].rowStartPtr, groups[r].rowOffPtr, 0, n0, n1,
           codePtr, physPad * 4, 0, t.kPtr, GROUP_ROWS * t.rhoA, t.rhoB, eAbs, steps, listPtr, clipPtr,
         )
         : e.k.accumulateCodes(
@@ -595,5 +625,5 @@ export function fastAnalogForward(
   e.stats.fastStages++;
   const conversions = inputRows * physCols * rowTiles.length;
   const shape = stage.conv ? stage.conv.outShape : [cols];
-  return { out: { data: out, count: x.count, shape }, clipRate: clip.n / conversions };
+  return { out: { data: out, count: x.count, shape }, clipped: clip.n, conversions };
 }

@@ -25,7 +25,13 @@ import {
 } from '../nn/forward';
 import { RandomStream, streamFor } from '../util/random';
 import type { AnalogStage, SimPlan } from './plan';
-import { type DeviceSamplers, type TrialOptions, type TrialResult, TrialScratch } from './trialCommon';
+import {
+  type DeviceSamplers,
+  TRIAL_CHUNK_IMAGES,
+  type TrialOptions,
+  type TrialResult,
+  TrialScratch,
+} from './trialCommon';
 
 export function runReferenceTrial(
   plan: SimPlan,
@@ -52,7 +58,15 @@ export type AnalogForward = (
   x: Activations,
   scratch: TrialScratch,
   readNoise: ReadNoise | null,
-) => { out: Activations; clipRate: number };
+  newChip: boolean,
+) => StageOutput;
+
+/** A stage's outputs for a chunk of images, and its ADC conversions: how many, and how many clipped. */
+export interface StageOutput {
+  out: Activations;
+  clipped: number;
+  conversions: number;
+}
 
 /**
  * A trial's stage loop: digital stages through nn/forward, analog stages programmed (programStage) and
@@ -67,21 +81,33 @@ export function runTrialWith(
   opts: TrialOptions,
 ): TrialResult {
   const rng = streamFor(plan.seed, 'trial', trial);
-  let x: Activations = plan.front;
-  const clipRate: number[] = [];
-  plan.stages.forEach((stage, s) => {
-    if (stage.kind === 'digital') {
-      x = runLayer(stage.layer, x);
-      return;
-    }
+  // Program the chip, then run the test set through it chunk by chunk (see TRIAL_CHUNK_IMAGES).
+  const analog = plan.stages.map((stage, s) => {
+    if (stage.kind === 'digital') return null;
     const g = programStage(device, stage, rng.child('program', s), scratch, opts);
     const noisy = !opts.nominal && device.readNoiseRelSigma > 0;
     const readNoise = noisy ? { rng: rng.child('read', s), rel: device.readNoiseRelSigma } : null;
-    const r = analogForward(plan, stage, s, g, x, scratch, readNoise);
-    x = r.out;
-    clipRate.push(r.clipRate);
+    return { g, readNoise, clipped: 0, conversions: 0 };
   });
-  const predicted = argmaxRows(x.data, sizeOf(x.shape));
+  const predicted = new Int32Array(plan.front.count);
+  let at = 0;
+  scratch.frontChunks(plan, opts.chunkImages ?? TRIAL_CHUNK_IMAGES).forEach((chunk, c) => {
+    let x: Activations = chunk;
+    plan.stages.forEach((stage, s) => {
+      if (stage.kind === 'digital') {
+        x = runLayer(stage.layer, x);
+        return;
+      }
+      const a = analog[s]!;
+      const r = analogForward(plan, stage, s, a.g, x, scratch, a.readNoise, c === 0);
+      a.clipped += r.clipped;
+      a.conversions += r.conversions;
+      x = r.out;
+    });
+    predicted.set(argmaxRows(x.data, sizeOf(x.shape)), at);
+    at += chunk.count;
+  });
+  const clipRate = analog.flatMap((a) => (a ? [a.conversions ? a.clipped / a.conversions : 0] : []));
   return { trial, accuracy: accuracyOf(predicted, plan.labels), clipRate };
 }
 
@@ -140,7 +166,7 @@ export function referenceAnalogForward(
   x: Activations,
   scratch: TrialScratch,
   readNoise: ReadNoise | null,
-): { out: Activations; clipRate: number } {
+): StageOutput {
   const { u, rows: inputRows } = scratch.stageInput(plan, stageIndex, stage, x);
   const { cols, physCols, rows: fanIn, weightPerSiemens } = stage;
   const vRead = plan.vReadVolts;
@@ -203,7 +229,7 @@ export function referenceAnalogForward(
   addBiasAndActivate(out, stage.bias, stage.activation, cols);
   const conversions = inputRows * physCols * stage.rowTiles.length;
   const shape = stage.conv ? stage.conv.outShape : [cols];
-  return { out: { data: out, count: x.count, shape }, clipRate: adcSteps ? clipped / conversions : 0 };
+  return { out: { data: out, count: x.count, shape }, clipped: adcSteps ? clipped : 0, conversions };
 }
 
 function squareOf(scratch: TrialScratch, key: string, g: Float32Array): Float32Array {

@@ -23,8 +23,8 @@ export { fastPathStats, prepareTrials } from './fastStage';
 export type { DeviceSamplers, LevelSampler, TrialOptions, TrialResult } from './trialCommon';
 
 /** The fast path where it applies (no read noise, a finite ADC, the kernel available), else the reference. */
-const fastOrReferenceForward: AnalogForward = (plan, stage, s, g, x, scratch, readNoise) =>
-  (readNoise ? null : fastAnalogForward(plan, stage, s, g, x, scratch)) ??
+const fastOrReferenceForward: AnalogForward = (plan, stage, s, g, x, scratch, readNoise, newChip) =>
+  (readNoise ? null : fastAnalogForward(plan, stage, s, g, x, scratch, newChip)) ??
   referenceAnalogForward(plan, stage, s, g, x, scratch, readNoise);
 
 export function runTrial(

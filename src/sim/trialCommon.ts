@@ -30,17 +30,34 @@ export interface TrialResult {
 export interface TrialOptions {
   /** Program every cell at its level's mean and draw no faults or read noise (the nominal chip). */
   nominal?: boolean;
+  /** Test images per chunk (default TRIAL_CHUNK_IMAGES); results do not depend on it. */
+  chunkImages?: number;
 }
 
 /**
- * Buffers reused across the trials a worker runs (no per-trial allocation on the hot path), and the
- * first analog stage's DAC input, which is the same in every trial.
+ * Test images per chunk of a trial. A trial programs its chip once, then runs the test set through it
+ * chunk by chunk, so that its working memory does not grow with the test set: a convolution on tiles
+ * unrolls every image into positions x patch inputs (10k test images through the third study's second
+ * convolution would be 1.4 GB at once). Results do not depend on it: images are independent, and read
+ * noise is drawn from one stream per stage in image order across chunks.
+ */
+export const TRIAL_CHUNK_IMAGES = 1024;
+
+/**
+ * Buffers reused across the trials a worker runs (no per-trial allocation on the hot path), the test
+ * set's chunks as views of the plan's digital front, and the first analog stage's DAC input per chunk,
+ * which is the same in every trial.
  */
 export class TrialScratch {
   readonly conductances = new Map<string, Float32Array>();
   readonly squares = new Map<string, Float32Array>();
   sampleBuffer = new Float32Array(0);
-  firstInput: { plan: SimPlan; stage: number; u: Float32Array; rows: number } | null = null;
+  private chunksOf: { plan: SimPlan; chunkImages: number; chunks: Activations[] } | null = null;
+  private firstInputs: {
+    plan: SimPlan;
+    stage: number;
+    byInput: Map<Float32Array, { u: Float32Array; rows: number }>;
+  } | null = null;
   /** The fast path's state (its WebAssembly kernel and memory); see trial.ts. */
   fast: unknown = null;
 
@@ -53,19 +70,36 @@ export class TrialScratch {
     return b;
   }
 
-  /** The first analog stage's DAC input for this plan, computed once. */
+  /** The plan's front (the first stage's input for the whole test set) in chunks of `chunkImages`. */
+  frontChunks(plan: SimPlan, chunkImages = TRIAL_CHUNK_IMAGES): Activations[] {
+    const known = this.chunksOf;
+    if (known && known.plan === plan && known.chunkImages === chunkImages) return known.chunks;
+    const { data, count, shape } = plan.front;
+    const size = sizeOf(shape);
+    const chunks: Activations[] = [];
+    for (let n0 = 0; n0 < count; n0 += chunkImages) {
+      const n = Math.min(chunkImages, count - n0);
+      chunks.push({ data: data.subarray(n0 * size, (n0 + n) * size), count: n, shape });
+    }
+    this.chunksOf = { plan, chunkImages, chunks };
+    return chunks;
+  }
+
+  /**
+   * A stage's DAC input; for the plan's first analog stage, whose input is a chunk of the cached front
+   * and the same in every trial, computed once per chunk.
+   */
   stageInput(
     plan: SimPlan,
     stageIndex: number,
     stage: AnalogStage,
     x: Activations,
   ): { u: Float32Array; rows: number } {
-    const cached = this.firstInput;
-    if (cached && cached.plan === plan && cached.stage === stageIndex) return cached;
-    const input = dacInput(stage, x);
-    // The first stage reads the cached front, the same every trial: keep its DAC input.
-    if (plan.stages.findIndex((st) => st.kind === 'analog') === stageIndex)
-      this.firstInput = { plan, stage: stageIndex, ...input };
+    if (plan.stages.findIndex((st) => st.kind === 'analog') !== stageIndex) return dacInput(stage, x);
+    if (!this.firstInputs || this.firstInputs.plan !== plan || this.firstInputs.stage !== stageIndex)
+      this.firstInputs = { plan, stage: stageIndex, byInput: new Map() };
+    let input = this.firstInputs.byInput.get(x.data);
+    if (!input) this.firstInputs.byInput.set(x.data, (input = dacInput(stage, x)));
     return input;
   }
 }
