@@ -82,7 +82,7 @@ interface StageState {
   /** Cached lists per input chunk (null: not cached, over budget or not listable); see cachedCsr. */
   cached: Map<Float32Array, CachedLists | null>;
   cachedEntries: number;
-  /** Per tile: the trial's subset sums of each 4-row group (binary cached inputs), allocated on first use. */
+  /** Per tile: the trial's subset sums of each 4-row group (binary cached inputs), allocated with the lists. */
   groupSumBuffers: Array<{ ptr: number; blockBytes: number }> | null;
   /** Whether this trial's conductances are loaded: as plain rows, as group sums (see fastAnalogForward). */
   loaded: { plain: boolean; groups: boolean };

@@ -166,6 +166,7 @@ export function referenceAnalogForward(
   x: Activations,
   scratch: TrialScratch,
   readNoise: ReadNoise | null,
+  newChip = true,
 ): StageOutput {
   const { u, rows: inputRows } = scratch.stageInput(plan, stageIndex, stage, x);
   const { cols, physCols, rows: fanIn, weightPerSiemens } = stage;
@@ -173,7 +174,10 @@ export function referenceAnalogForward(
   const out = new Float32Array(inputRows * cols);
   const cur = new Float64Array(physCols);
   const varCur = readNoise ? new Float64Array(physCols) : null;
-  const squares = readNoise ? g.map((gt, r) => squareOf(scratch, `${stage.layerIndex}/${r}`, gt)) : null;
+  // G^2 for the read-noise variance: once per chip, not per chunk of images.
+  const squares = readNoise
+    ? g.map((gt, r) => squareOf(scratch, `${stage.layerIndex}/${r}`, gt, newChip))
+    : null;
   const adcSteps = stage.adcBits === null ? 0 : 2 ** stage.adcBits - 1;
   let clipped = 0;
   const acc = new Float64Array(cols);
@@ -232,7 +236,9 @@ export function referenceAnalogForward(
   return { out: { data: out, count: x.count, shape }, clipped: adcSteps ? clipped : 0, conversions };
 }
 
-function squareOf(scratch: TrialScratch, key: string, g: Float32Array): Float32Array {
+function squareOf(scratch: TrialScratch, key: string, g: Float32Array, fresh: boolean): Float32Array {
+  const known = scratch.squares.get(key);
+  if (!fresh && known && known.length === g.length) return known;
   const sq = scratch.buffer(scratch.squares, key, g.length);
   for (let i = 0; i < g.length; i++) sq[i] = g[i] * g[i];
   return sq;

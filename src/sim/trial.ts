@@ -25,7 +25,7 @@ export type { DeviceSamplers, LevelSampler, TrialOptions, TrialResult } from './
 /** The fast path where it applies (no read noise, a finite ADC, the kernel available), else the reference. */
 const fastOrReferenceForward: AnalogForward = (plan, stage, s, g, x, scratch, readNoise, newChip) =>
   (readNoise ? null : fastAnalogForward(plan, stage, s, g, x, scratch, newChip)) ??
-  referenceAnalogForward(plan, stage, s, g, x, scratch, readNoise);
+  referenceAnalogForward(plan, stage, s, g, x, scratch, readNoise, newChip);
 
 export function runTrial(
   plan: SimPlan,

@@ -60,14 +60,13 @@ export async function simulateConfig(
     },
     { data: ctx.dataset(dataset), desc },
   );
-  let memo = digitalMemo.get(ctx);
-  if (!memo) digitalMemo.set(ctx, (memo = new Map()));
-  const known = memo;
+  const memo = digitalMemo.get(ctx) ?? new Map<string, number>();
+  digitalMemo.set(ctx, memo);
   const test = prepared.refs.test;
   prepared.refs.digitalAccuracy = (d) => {
     const key = contentKey(d, dataset, test.count);
-    let a = known.get(key);
-    if (a === undefined) known.set(key, (a = digitalAccuracy(d, test)));
+    let a = memo.get(key);
+    if (a === undefined) memo.set(key, (a = digitalAccuracy(d, test)));
     return a;
   };
   const r = await runSimulation(prepared, { trials: ctx.trials, workers: ctx.workers, progress: false });
