@@ -237,6 +237,9 @@ export async function trainModel(
     xAll.dispose();
     yAll.dispose();
     optimizer.dispose();
+    // MomentumOptimizer.dispose (tfjs 4.22) releases its accumulators but not the learning-rate
+    // scalar it inherits from SGDOptimizer: the parent's dispose releases that one.
+    tf.SGDOptimizer.prototype.dispose.call(optimizer);
     for (const s of steLayers) s.latent.dispose();
   }
   return logs;
