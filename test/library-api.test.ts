@@ -39,7 +39,12 @@ test('the README script runs and its chips are the ones the low-level API draws'
   expect(result.analog.n).toBe(3);
   expect(result.analog.mean).toBeGreaterThan(0.5);
   expect(result.analog.ci95[0]).toBeLessThanOrEqual(result.analog.mean);
-  expect(result.analog).toEqual(summarize(result.perTrial.map((t) => t.accuracy)));
+  expect(result.analog).toEqual(
+    summarize(
+      result.perTrial.map((t) => t.accuracy),
+      [0, 1],
+    ),
+  );
 
   // The same plan from the pieces: network -> quantiser -> cards -> plan -> trials.
   const desc = quantizeNetwork(await loadNetwork(MODEL), parseWeightQuantizer('uniform:4'), 'all');

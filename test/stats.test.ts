@@ -23,6 +23,18 @@ describe('summarize', () => {
     expect(s.ci95[1]).toBeCloseTo(2 + 12.7062, 3);
   });
 
+  test('bounds cut the interval to the range the values can take, and nothing else', () => {
+    // Accuracies of 2 chips, 98 % and 100 %: mean 0.99, se 0.01, half-width 0.127062.
+    const free = summarize([0.98, 1]);
+    const cut = summarize([0.98, 1], [0, 1]);
+    expect(free.ci95[1]).toBeCloseTo(0.99 + 0.127062, 5);
+    expect(cut.ci95[0]).toBeCloseTo(0.99 - 0.127062, 5);
+    expect(cut.ci95[1]).toBe(1);
+    expect({ ...cut, ci95: free.ci95 }).toEqual(free);
+    // An interval inside the bounds is left as it is.
+    expect(summarize([0.5, 0.6, 0.55, 0.52], [0, 1]).ci95).toEqual(summarize([0.5, 0.6, 0.55, 0.52]).ci95);
+  });
+
   test('odd count median is the middle value, whatever the input order', () => {
     expect(summarize([9, 1, 5]).median).toBe(5);
   });

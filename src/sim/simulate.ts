@@ -113,7 +113,10 @@ export async function simulate(
     floatAccuracy,
     quantizedAccuracy,
     nominalAccuracy: nominal.accuracy,
-    analog: summarize(perTrial.map((r) => r.accuracy)),
+    analog: summarize(
+      perTrial.map((r) => r.accuracy),
+      [0, 1],
+    ),
     perTrial,
     layers,
     seconds: (Date.now() - t0) / 1000,
