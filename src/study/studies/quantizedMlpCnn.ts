@@ -107,8 +107,11 @@ export const quantizedMlpCnnStudy: Study = {
   configurations(ctx): StudyConfig[] {
     const scale = qmcScale(ctx.mode);
     const plan = QMC_PLANS[scale];
-    return plan.datasets.flatMap((dataset) =>
-      plan.archs.map((arch) => ({
+    // Network by network, both datasets each, MLPs first and then CNNs from the cheapest block count
+    // up: a --full run stopped part-way (it takes several sittings) holds finished MLP-vs-CNN pairs on
+    // both datasets rather than one dataset's whole grid.
+    return plan.archs.flatMap((arch) =>
+      plan.datasets.map((dataset) => ({
         key: configKey(scale, dataset, arch),
         run: (c: StudyContext) => runNetwork(c, scale, dataset, arch),
       })),
