@@ -52,12 +52,20 @@ test.each<[string, string[], RegExp[]]>([
     ['study', 'binarized-variation', '--quantize', 'uniform:3'],
     [/--device, --circuit/, /--quantize/],
   ],
+  [
+    '--lr for a study that trains with the defaults',
+    ['study', 'binarized-variation', '--lr', '0.01'],
+    [/--lr/],
+  ],
+  ['--lr out of range', ['study', 'quantized-mlp-cnn', '--lr', '0'], [/--lr/, />= 0.000001/]],
+  ['--lr not a number', ['study', 'quantized-mlp-cnn', '--lr', 'fast'], [/--lr/]],
 ])('%s: exit 2 with one line naming it', async (_name, args, patterns) => {
   const out = path.join(tmp, `out-${args.join('_').replace(/[^a-z0-9]+/gi, '_')}`);
   const r = await cli([...args, '--out', out]);
   expect(r.code).toBe(2);
   expectOneLineError(r.stderr, ...patterns);
   expect(fs.existsSync(path.join(out, 'study.json'))).toBe(false);
+  if (!/unwritable/.test(_name)) expect(fs.existsSync(out)).toBe(false);
 });
 
 test('an output directory under a file: exit 2, naming the directory', async () => {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../util/errors';
-import { intFlag, validateFlags } from './flags';
+import { intFlag, numFlag, validateFlags } from './flags';
 import { findStudy, studyNames } from '../study/registry';
 import { runStudy, STUDY_FILE } from '../study/runner';
 import { ResultStore } from '../study/results';
@@ -31,6 +31,7 @@ export function registerStudy(program: Command): void {
     )
     .option('--circuit <card>', 'study parameter: circuit card (adc-sizing, binarized-variation)')
     .option('--quantize <q>', 'study parameter: weight quantiser (adc-sizing)')
+    .option('--lr <x>', 'study parameter: SGD learning rate of the trained networks (quantized-mlp-cnn)')
     .action(async (name: string, opts: Record<string, unknown>) => {
       const study = findStudy(name);
       if (opts.quick && opts.full)
@@ -44,6 +45,7 @@ export function registerStudy(program: Command): void {
         device?: string;
         circuit?: string;
         quantize?: string;
+        lr?: number;
         shard?: string;
       }>(
         {
@@ -53,6 +55,7 @@ export function registerStudy(program: Command): void {
             seed: intFlag(0, 2 ** 31 - 1),
             workers: intFlag(1, 256),
             shard: { type: 'string', pattern: '^[1-9][0-9]*/[1-9][0-9]*$' },
+            lr: numFlag(1e-6, 10),
           },
         },
         opts,
@@ -62,7 +65,7 @@ export function registerStudy(program: Command): void {
         f.out ?? path.join('results', mode === 'quick' && name !== 'default' ? `${name}-quick` : name);
       const t0 = Date.now();
       const params = Object.fromEntries(
-        (['model', 'device', 'circuit', 'quantize'] as const)
+        (['model', 'device', 'circuit', 'quantize', 'lr'] as const)
           .filter((k) => f[k] !== undefined)
           .map((k) => [k, f[k]]),
       );

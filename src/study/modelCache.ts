@@ -35,6 +35,9 @@ export function modelKey(job: ModelJob): string {
     weightLayers: weights === 'float' ? null : (job.weightLayers ?? 'dense'),
     seed: job.seed ?? 1,
     variation: job.variation ?? null,
+    // Only a rate other than the default enters the key, so the keys of default-rate models (and the
+    // records that name them) stay what they were before jobs could set it.
+    ...(job.lr !== undefined && job.lr !== DEFAULT_TRAIN.learningRate ? { lr: job.lr } : {}),
   };
   const hash = createHash('sha256')
     .update(JSON.stringify({ job: canonical, train: DEFAULT_TRAIN }))
@@ -53,11 +56,13 @@ export async function cachedModel(
   if (fs.existsSync(path.join(dir, DESCRIPTION_FILE))) return dir;
   const { initBackend } = await import('../nn/backend');
   const backend = await initBackend('auto');
-  log(`training ${job.arch} on ${job.dataset} (${job.epochs} epochs, ${data.train.count} images)`);
+  log(
+    `training ${job.arch} on ${job.dataset} (${job.epochs} epochs, ${data.train.count} images${job.lr === undefined ? '' : `, SGD rate ${job.lr}`})`,
+  );
   const r = await trainAndSave(
     {
       batchSize: DEFAULT_TRAIN.batchSize,
-      lr: DEFAULT_TRAIN.learningRate,
+      lr: job.lr ?? DEFAULT_TRAIN.learningRate,
       momentum: DEFAULT_TRAIN.momentum,
       lrSchedule: DEFAULT_TRAIN.lrSchedule,
       warmupEpochs: DEFAULT_TRAIN.warmupEpochs,

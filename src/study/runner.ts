@@ -68,7 +68,6 @@ export async function runStudy(
   study: Study,
   o: StudyRunOptions,
 ): Promise<{ records: ResultRecord[]; files: string[] }> {
-  ensureWritableDir(o.out);
   const trials = o.trials ?? study.defaultTrials[o.mode];
   const params = o.params ?? {};
   const unused = Object.keys(params).filter((k) => !(study.params ?? []).includes(k as keyof StudyParams));
@@ -76,6 +75,8 @@ export async function runStudy(
     throw new InputError(
       `study ${study.name} takes ${study.params?.length ? `only ${study.params.map((k) => `--${k}`).join(', ')}` : 'no study parameters'}, not ${unused.map((k) => `--${k}`).join(', ')}`,
     );
+  // After the flag checks: a refused run leaves no directory behind.
+  ensureWritableDir(o.out);
   // Log lines go through the progress display once it runs, so that they never land inside the bar.
   let progress: Progress | null = null;
   const log =

@@ -16,7 +16,7 @@ export interface StudyContext {
   /** A trained model directory for the job, trained now unless the model cache already has it. */
   model(job: ModelJob): Promise<string>;
   log(message: string): void;
-  /** Study parameters from the command line (--model, --device, --circuit, --quantize). */
+  /** Study parameters from the command line (--model, --device, --circuit, --quantize, --lr). */
   params: StudyParams;
 }
 
@@ -25,6 +25,8 @@ export interface StudyParams {
   device?: string;
   circuit?: string;
   quantize?: string;
+  /** SGD learning rate of the networks the study trains (default: the training default, 0.1). */
+  lr?: number;
 }
 
 export interface ModelJob {
@@ -37,6 +39,8 @@ export interface ModelJob {
   weights?: 'float' | 'binary' | 'ternary';
   weightLayers?: 'dense' | 'all';
   seed?: number;
+  /** SGD learning rate; undefined: DEFAULT_TRAIN.learningRate. */
+  lr?: number;
   /** Device variation injected during training (variation-aware training), as a binary card spec. */
   variation?: { distribution: 'gaussian' | 'lognormal'; sigma: number; device: string };
 }

@@ -8,6 +8,7 @@
 import { loadNetwork } from '../../nn/load';
 import { evaluateQuantizers } from '../../nn/evaluate';
 import { synapseCount } from '../../nn/network';
+import { DEFAULT_TRAIN } from '../../nn/train';
 import type { ResultRecord } from '../results';
 import { simulateConfig } from '../simulateConfig';
 import type { Study, StudyConfig, StudyContext } from '../types';
@@ -35,7 +36,15 @@ async function runNetwork(
   const t0 = Date.now();
   const plan = QMC_PLANS[scale];
   const shape = netShape(arch);
-  const dir = await ctx.model({ dataset, arch, epochs: plan.epochs, binarize: QMC_BINARIZE, seed: ctx.seed });
+  const lr = ctx.params.lr ?? DEFAULT_TRAIN.learningRate;
+  const dir = await ctx.model({
+    dataset,
+    arch,
+    epochs: plan.epochs,
+    binarize: QMC_BINARIZE,
+    seed: ctx.seed,
+    lr,
+  });
   const desc = await loadNetwork(dir);
   const data = ctx.dataset(dataset);
   const crossbar: QmcCrossbarResult[] = [];
@@ -75,6 +84,7 @@ async function runNetwork(
     ...shape,
     scale,
     epochs: plan.epochs,
+    lr,
     trainImages: data.train.count,
     testImages: data.test.count,
     synapses: synapseCount(desc),
@@ -89,6 +99,7 @@ async function runNetwork(
 
 export const quantizedMlpCnnStudy: Study = {
   name: 'quantized-mlp-cnn',
+  params: ['lr'],
   description:
     'quantile-quantised MLPs and CNNs on binarised MNIST/Fashion-MNIST, digital and on 2..8-level HfO2 crossbars',
   defaultTrials: {

@@ -170,6 +170,8 @@ export interface QmcRecord extends NetShape {
   arch: string;
   scale: QmcScale;
   epochs: number;
+  /** SGD learning rate of the training (`--lr`); absent in records made before it could be set: 0.1. */
+  lr?: number;
   trainImages: number;
   testImages: number;
   synapses: number;
