@@ -43,7 +43,7 @@ async function runNetwork(
     epochs: plan.epochs,
     binarize: QMC_BINARIZE,
     seed: ctx.seed,
-    lr,
+    lr: ctx.params.lr,
   });
   const desc = await loadNetwork(dir);
   const data = ctx.dataset(dataset);
