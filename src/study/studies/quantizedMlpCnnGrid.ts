@@ -170,7 +170,7 @@ export interface QmcRecord extends NetShape {
   arch: string;
   scale: QmcScale;
   epochs: number;
-  /** SGD learning rate of the training (`--lr`); absent in records made before it could be set: 0.1. */
+  /** SGD learning rate of the training (`--lr`); absent in records made before it could be set: the default. */
   lr?: number;
   trainImages: number;
   testImages: number;

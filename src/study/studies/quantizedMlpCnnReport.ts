@@ -11,6 +11,7 @@ import { writeChart } from '../../report/render';
 import { markdownTable, toCsv } from '../../report/tables';
 import { writeFileAtomic } from '../../util/files';
 import { kruskalWallis, summarize } from '../../util/stats';
+import { DEFAULT_TRAIN } from '../../nn/train';
 import { QMC_BINARIZE, QMC_DIGITAL_LEVELS, type QmcRecord } from './quantizedMlpCnnGrid';
 
 export type QmcView = 'crossbar' | 'digital';
@@ -258,7 +259,7 @@ function summaryMarkdown(records: readonly QmcRecord[], figures: string[]): stri
   lines.push('# Quantised MLPs and CNNs on multilevel HfO2 crossbars (`quantized-mlp-cnn`)', '');
   lines.push(
     `Run: ${first.scale}; ${records.length} networks on ${datasets.map(datasetLabel).join(' and ')}; ` +
-      `${first.epochs} epoch${first.epochs === 1 ? '' : 's'} (SGD ${first.lr ?? 0.1}, momentum 0.9, one warm-up epoch then cosine decay, batch 32, 10 % validation), ${first.trainImages} training and ` +
+      `${first.epochs} epoch${first.epochs === 1 ? '' : 's'} (SGD ${first.lr ?? DEFAULT_TRAIN.learningRate}, momentum 0.9, one warm-up epoch then cosine decay, batch 32, 10 % validation), ${first.trainImages} training and ` +
       `${first.testImages} test images; inputs binarised at ${QMC_BINARIZE}. Digital: quantile:N weights in every layer, ` +
       `N = ${QMC_DIGITAL_LEVELS[0]}..${QMC_DIGITAL_LEVELS[QMC_DIGITAL_LEVELS.length - 1]}. Crossbar: quantile:L weights mapped ` +
       `one-to-one in rank order onto the L-level HfO2 card (L = ${levels.join(', ')}), circuit \`${first.circuit}\`, ` +
