@@ -1,6 +1,6 @@
 /**
- * Two small WebAssembly SIMD kernels for the trial fast path, assembled here from opcodes (no toolchain,
- * no download): `accumulateCodes` (column sums of a tile over each input row's active rows, f32x4 lanes
+ * Two small WebAssembly SIMD kernels for the trial fast path, assembled here from opcodes
+ * (util/wasmAsm.ts): `accumulateCodes` (column sums of a tile over each input row's active rows, f32x4 lanes
  * over columns, then each column's ADC code, or -1 where float32 rounding could change the code: the
  * caller recomputes those few conversions exactly) and `combine` (the digital sum over row tiles of
  * G+ minus G- currents, float64, in the reference's order). Browser-safe.
@@ -12,21 +12,61 @@
  *   inside a block) and u (the DAC fraction, float32);
  * - codes out, one row of `codeRowBytes` per input row (int32 per padded column).
  */
+import {
+  F32,
+  I32,
+  V128,
+  bitselect,
+  elseOp,
+  end,
+  f32add,
+  f32c,
+  f32convertI32,
+  f32load,
+  f32mul,
+  f32x4add,
+  f32x4eq,
+  f32x4floor,
+  f32x4gt,
+  f32x4lt,
+  f32x4mul,
+  f32x4splat,
+  f32x4sub,
+  f64add,
+  f64load,
+  f64store,
+  f64sub,
+  get,
+  i32add,
+  i32c,
+  i32eq,
+  i32eqz,
+  i32load,
+  i32mul,
+  i32shl,
+  i32shrU,
+  i32store,
+  i32sub,
+  i32x4allTrue,
+  i32x4lane,
+  i32x4splat,
+  i32x4sub,
+  i32x4truncSatF32,
+  ifEmpty,
+  instantiator,
+  set,
+  v128and,
+  v128load,
+  v128or,
+  v128store,
+  v128zero,
+  whileLt,
+  type WasmMemory,
+} from '../util/wasmAsm';
 
 /** Columns per block: 8 v128 accumulators, which stay in registers. */
 export const BLOCK_COLS = 32;
 export const BLOCK_BYTES_PER_ROW = BLOCK_COLS * 4;
-
-/** The parts of the WebAssembly API used here (the project's TypeScript lib has no WebAssembly types). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
 
 export interface KernelExports {
   mem: WasmMemory;
@@ -72,96 +112,6 @@ export interface KernelExports {
     tablePtr: number,
     accPtr: number,
   ): void;
-}
-
-// --- a minimal WebAssembly binary encoder -------------------------------------------------------
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
-
-// Instructions (https://webassembly.github.io/spec/core/binary/instructions.html).
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const i32c = (v: number) => [0x41, ...sleb(v)];
-const i32add = [0x6a];
-const i32sub = [0x6b];
-const i32mul = [0x6c];
-const i32geU = [0x4f];
-const i32eq = [0x46];
-const i32eqz = [0x45];
-const i32shl = [0x74];
-const i32shrU = [0x76];
-const i32store = (offset = 0) => [0x36, 2, ...uleb(offset)];
-const f64load = [0x2b, 3, 0];
-const f32add = [0x92];
-const f32mul = [0x94];
-const f32convertI32 = [0xb2];
-const f64store = [0x39, 3, 0];
-const f64add = [0xa0];
-const f64sub = [0xa1];
-const i32load = (offset = 0) => [0x28, 2, ...uleb(offset)];
-const f32load = [0x2a, 2, 0];
-const block = [0x02, 0x40];
-const loop = [0x03, 0x40];
-const ifEmpty = [0x04, 0x40];
-const elseOp = [0x05];
-const end = [0x0b];
-const br = (d: number) => [0x0c, ...uleb(d)];
-const brIf = (d: number) => [0x0d, ...uleb(d)];
-const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
-const v128load = (offset = 0) => simd(0x00, 0, ...uleb(offset)); // align hint 1 byte: always valid
-const v128store = (offset = 0) => simd(0x0b, 0, ...uleb(offset));
-const v128zero = simd(0x0c, ...new Array<number>(16).fill(0));
-const i32x4splat = simd(0x11);
-const f32x4splat = simd(0x13);
-const i32x4lane = (l: number) => simd(0x1b, l);
-const f32x4eq = simd(0x41);
-const f32x4lt = simd(0x43);
-const f32x4gt = simd(0x44);
-const v128and = simd(0x4e);
-const bitselect = simd(0x52);
-const f32x4floor = simd(0x68);
-const v128or = simd(0x50);
-const i32x4allTrue = simd(0xa3);
-const i32x4sub = simd(0xb1);
-const f32x4add = simd(0xe4);
-const f32x4sub = simd(0xe5);
-const f32x4mul = simd(0xe6);
-const i32x4truncSatF32 = simd(0xf8);
-
-/** `while (local a < local b) { body }` (unsigned compare). */
-// prettier-ignore
-function whileLt(a: number, b: number, body: number[]): number[] {
-  return [...block, ...loop, ...get(a), ...get(b), ...i32geU, ...brIf(1), ...body, ...br(0), ...end, ...end];
 }
 
 /**
@@ -321,47 +271,12 @@ function combineBody(): { params: number[]; locals: Array<[number, number]>; cod
   };
 }
 
-function f32c(v: number): number[] {
-  const b = new Uint8Array(new Float32Array([v]).buffer);
-  return [0x43, ...b];
-}
-
-function moduleBytes(): Uint8Array {
-  const funcs = [
-    { name: 'accumulateCodes', ...accumulateCodesBody(), results: [I32] },
-    { name: 'combine', ...combineBody(), results: [] as number[] },
-  ];
-  const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
-  const bodies = funcs.map((f) => {
-    const body = [...vec(f.locals.map(([count, t]) => [...uleb(count), t])), ...f.code, ...end];
-    return [...uleb(body.length), ...body];
-  });
-  return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec(types)),
-    ...section(3, vec(funcs.map((_, i) => uleb(i)))),
-    ...section(5, vec([[0x00, ...uleb(1)]])), // one memory, 1 page to start, grown by the caller
-    ...section(
-      7,
-      vec([[...name('mem'), 0x02, 0], ...funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])]),
-    ),
-    ...section(10, vec(bodies)),
-  ]);
-}
-
-const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-let compiled: object | null | undefined;
+const createInstance = instantiator<KernelExports>(() => [
+  { name: 'accumulateCodes', ...accumulateCodesBody(), results: [I32] },
+  { name: 'combine', ...combineBody(), results: [] },
+]);
 
 /** A fresh kernel instance (own memory), or null where WebAssembly SIMD is unavailable. */
 export function createKernel(): KernelExports | null {
-  if (compiled === undefined) {
-    try {
-      const bytes = moduleBytes();
-      compiled = wasm && wasm.validate(bytes) ? new wasm.Module(bytes) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  if (!compiled || !wasm) return null;
-  return new wasm.Instance(compiled, {}).exports as KernelExports;
+  return createInstance();
 }
