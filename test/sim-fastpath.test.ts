@@ -185,6 +185,17 @@ test('read noise on: same results (those stages run through the reference arithm
   expect(expectSame(p, [-1], { nominal: true }).fastStages).toBe(2);
 });
 
+test('ideal ADC: the exact SIMD stage takes those stages and agrees bit for bit', () => {
+  const ideal = { adc: { bits: 'ideal' } };
+  const stats = expectSame(plan(mlp, {}, circuit(ideal)), [0, 1]);
+  expect(stats).toMatchObject({ fastStages: 0, exactStages: 4 });
+  const offset = expectSame(plan(mlp, {}, circuit({ ...ideal, mapping: 'offset', dac: 'ideal' })), [0]);
+  expect(offset.exactStages).toBe(2);
+  // The convolution on tiles: 169 patch rows per image, so its rows go in several passes over the tiles.
+  const conv = expectSame(plan(cnn, {}, circuit({ ...ideal, analogLayers: 'all' }), 5), [0]);
+  expect(conv.exactStages).toBe(2);
+});
+
 test('a convolution on tiles (im2col rows) and a 2704-row dense layer, 12-bit ADC', () => {
   const p = plan(cnn, {}, circuit({ analogLayers: 'all', adc: { bits: 12, range: 'full-scale' } }), 5);
   expect(expectSame(p, [0]).fastStages).toBe(2);

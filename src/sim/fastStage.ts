@@ -122,11 +122,18 @@ class FastEngine {
   }
 }
 
-/** How often the fast path ran for trials using this scratch, and how many conversions it recomputed exactly. */
-export function fastPathStats(scratch: TrialScratch): { fastStages: number; exactConversions: number } {
-  return scratch.fast instanceof FastEngine
-    ? { ...scratch.fast.stats }
-    : { fastStages: 0, exactConversions: 0 };
+/**
+ * How often the fast path ran for trials using this scratch, how many conversions it recomputed exactly,
+ * and how often the exact SIMD stage ran instead (exactStage.ts).
+ */
+export function fastPathStats(scratch: TrialScratch): {
+  fastStages: number;
+  exactConversions: number;
+  exactStages: number;
+} {
+  const fast =
+    scratch.fast instanceof FastEngine ? scratch.fast.stats : { fastStages: 0, exactConversions: 0 };
+  return { ...fast, exactStages: scratch.exactStages };
 }
 
 function engineOf(scratch: TrialScratch): FastEngine | null {

@@ -202,29 +202,7 @@ export function referenceAnalogForward(
           for (let p = 0; p < physCols; p++) varCur[p] += u2 * sq[base + p];
         }
       }
-      if (stage.refExactSiemens !== null)
-        for (let p = cols; p < physCols; p++) cur[p] = sumU * stage.refExactSiemens;
-      // Currents in amperes through the ADC.
-      const iFull = tile.iFullAmps;
-      for (let p = 0; p < physCols; p++) {
-        let i = cur[p] * vRead;
-        if (varCur) i += readNoise!.rel * vRead * Math.sqrt(varCur[p]) * readNoise!.rng.normal();
-        if (adcSteps) {
-          const full = iFull[p];
-          if (i > full) {
-            clipped++;
-            i = full;
-          } else if (i < 0) i = 0;
-          i = (Math.round((i / full) * adcSteps) * full) / adcSteps;
-        }
-        cur[p] = i;
-      }
-      if (stage.refColumnOf) {
-        const ref = stage.refColumnOf;
-        for (let j = 0; j < cols; j++) acc[j] += cur[j] - cur[ref[j]];
-      } else {
-        for (let j = 0; j < cols; j++) acc[j] += cur[j] - cur[cols + j];
-      }
+      clipped += convertTile(stage, tile, cur, sumU, vRead, adcSteps, acc, 0, varCur, readNoise);
     }
     // sum_i w_ij x_i = a (I+ - I-) xMax / vRead, since V_i = x_i / xMax * vRead.
     const scale = (weightPerSiemens * stage.dac.xMax) / vRead;
@@ -234,6 +212,52 @@ export function referenceAnalogForward(
   const conversions = inputRows * physCols * stage.rowTiles.length;
   const shape = stage.conv ? stage.conv.outShape : [cols];
   return { out: { data: out, count: x.count, shape }, clipped: adcSteps ? clipped : 0, conversions };
+}
+
+/**
+ * The rest of a tile's work for one input row, after its column sums `cur` (float64, u x siemens; sumU
+ * the sum of the row's active u): currents through the ADC (in place in cur), then the digital
+ * combination acc[accAt + j] += I_j - I_ref(j). Returns how many conversions clipped. Shared by the
+ * reference and the exact SIMD stage (exactStage.ts), so that both convert alike.
+ */
+export function convertTile(
+  stage: AnalogStage,
+  tile: AnalogStage['rowTiles'][number],
+  cur: Float64Array,
+  sumU: number,
+  vRead: number,
+  adcSteps: number,
+  acc: Float64Array,
+  accAt: number,
+  varCur: Float64Array | null,
+  readNoise: ReadNoise | null,
+): number {
+  const { cols, physCols } = stage;
+  let clipped = 0;
+  if (stage.refExactSiemens !== null)
+    for (let p = cols; p < physCols; p++) cur[p] = sumU * stage.refExactSiemens;
+  // Currents in amperes through the ADC.
+  const iFull = tile.iFullAmps;
+  for (let p = 0; p < physCols; p++) {
+    let i = cur[p] * vRead;
+    if (varCur) i += readNoise!.rel * vRead * Math.sqrt(varCur[p]) * readNoise!.rng.normal();
+    if (adcSteps) {
+      const full = iFull[p];
+      if (i > full) {
+        clipped++;
+        i = full;
+      } else if (i < 0) i = 0;
+      i = (Math.round((i / full) * adcSteps) * full) / adcSteps;
+    }
+    cur[p] = i;
+  }
+  if (stage.refColumnOf) {
+    const ref = stage.refColumnOf;
+    for (let j = 0; j < cols; j++) acc[accAt + j] += cur[j] - cur[ref[j]];
+  } else {
+    for (let j = 0; j < cols; j++) acc[accAt + j] += cur[j] - cur[cols + j];
+  }
+  return clipped;
 }
 
 function squareOf(scratch: TrialScratch, key: string, g: Float32Array, fresh: boolean): Float32Array {

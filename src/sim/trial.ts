@@ -4,10 +4,12 @@
  *
  * The stage loop and the programming of the chip are the reference's own code (runTrialWith; the random
  * draws and their order define results); the analog stages run on the fast path (fastStage.ts) where it
- * applies, else through the plain reference arithmetic (referenceTrial.ts). Either way the results are bit-for-bit the reference's;
- * test/sim-fastpath.test.ts checks that.
+ * applies, else on the exact SIMD stage (exactStage.ts: an ideal ADC), else (read noise, no
+ * WebAssembly SIMD) through the plain reference arithmetic (referenceTrial.ts). Every way the results are
+ * bit-for-bit the reference's; test/sim-fastpath.test.ts checks that.
  */
 import type { SimPlan } from './plan';
+import { exactAnalogForward } from './exactStage';
 import { fastAnalogForward } from './fastStage';
 import { type AnalogForward, referenceAnalogForward, runTrialWith } from './referenceTrial';
 import {
@@ -22,9 +24,12 @@ export { dacInput, TrialScratch };
 export { fastPathStats, prepareTrials } from './fastStage';
 export type { DeviceSamplers, LevelSampler, TrialOptions, TrialResult } from './trialCommon';
 
-/** The fast path where it applies (no read noise, a finite ADC, the kernel available), else the reference. */
+/** The fast path where it applies (no read noise, a finite ADC, the kernel available), else the exact SIMD stage (no read noise), else the reference. */
 const fastOrReferenceForward: AnalogForward = (plan, stage, s, g, x, scratch, readNoise, newChip) =>
-  (readNoise ? null : fastAnalogForward(plan, stage, s, g, x, scratch, newChip)) ??
+  (readNoise
+    ? null
+    : (fastAnalogForward(plan, stage, s, g, x, scratch, newChip) ??
+      exactAnalogForward(plan, stage, s, g, x, scratch))) ??
   referenceAnalogForward(plan, stage, s, g, x, scratch, readNoise, newChip);
 
 export function runTrial(

@@ -60,6 +60,8 @@ export class TrialScratch {
   } | null = null;
   /** The fast path's state (its WebAssembly kernel and memory); see trial.ts. */
   fast: unknown = null;
+  /** Analog stage runs the exact SIMD stage took (exactStage.ts). */
+  exactStages = 0;
 
   buffer(map: Map<string, Float32Array>, key: string, size: number): Float32Array {
     let b = map.get(key);

@@ -6,7 +6,7 @@
  * plain loop `c[j] += a * b[j]` on Float32Arrays does). The product of two float32 values is exact in
  * float64, so the WebAssembly SIMD kernel reproduces it on f64x2 lanes: promote, multiply, add, demote
  * to float32, promote again. It holds 16 columns of a row in registers while it walks the row's non-zero
- * entries, and runs 6-12 times faster than the loop (docs/performance.md). The plain loop serves small
+ * entries, and runs 4-15 times faster than the loop (docs/performance.md). The plain loop serves small
  * products and machines without WebAssembly SIMD. Browser-safe.
  */
 import {
@@ -72,9 +72,31 @@ export function matmul(
 ): Float32Array {
   if (n * k * m >= SIMD_MIN_WORK) {
     simd ??= SimdMatmul.create();
-    if (simd) return simd.run(a, b, n, k, m, c);
+    if (simd) return simd.run(a, 0, k, b, n, k, m, c, true);
   }
   return matmulPlain(a, b, n, k, m, c);
+}
+
+/**
+ * out (n x m, float64) = A . B without rounding to float32: out_ij = the float64 sum over p in order,
+ * skipping a_ip === 0, of a_ip * b_pj (the column currents of a crossbar tile, as the reference trial
+ * adds them). A's row i is a[aOffset + i aStride + p]. Returns false, computing nothing, where
+ * WebAssembly SIMD is unavailable.
+ */
+export function sumRowsFloat64(
+  a: Float32Array,
+  aOffset: number,
+  aStride: number,
+  b: Float32Array,
+  n: number,
+  k: number,
+  m: number,
+  out: Float64Array,
+): boolean {
+  simd ??= SimdMatmul.create();
+  if (!simd) return false;
+  simd.run(a, aOffset, aStride, b, n, k, m, out, false);
+  return true;
 }
 
 let simd: SimdMatmul | null | undefined;
@@ -170,7 +192,18 @@ class SimdMatmul {
     return kernel ? new SimdMatmul(kernel) : null;
   }
 
-  run(a: Float32Array, b: Float32Array, n: number, k: number, m: number, c: Float32Array): Float32Array {
+  /** c = A . B as the file header says, each addition rounded to float32 when `round`. */
+  run<C extends Float32Array | Float64Array>(
+    a: Float32Array,
+    aOffset: number,
+    aStride: number,
+    b: Float32Array,
+    n: number,
+    k: number,
+    m: number,
+    c: C,
+    round: boolean,
+  ): C {
     const nBlocks = Math.ceil(m / BLOCK_COLS);
     const mPad = nBlocks * BLOCK_COLS;
     const rowBytes = mPad * 8;
@@ -204,7 +237,7 @@ class SimdMatmul {
         let e = 0;
         for (let r = 0; r < rows; r++) {
           rowStart[r] = e;
-          const aRow = (i0 + r) * k;
+          const aRow = aOffset + (i0 + r) * aStride;
           for (let p = p0; p < p1; p++) {
             const av = a[aRow + p];
             if (av === 0) continue;
@@ -223,7 +256,7 @@ class SimdMatmul {
           rows,
           outPtr,
           rowBytes,
-          1,
+          round ? 1 : 0,
           p0 > 0 ? 1 : 0,
         );
       }
