@@ -101,6 +101,12 @@ export function sumRowsFloat64(
 
 let simd: SimdMatmul | null | undefined;
 
+/** Whether the SIMD kernel runs here (else every product takes the plain loop). */
+export function simdMatmulAvailable(): boolean {
+  simd ??= SimdMatmul.create();
+  return simd !== null;
+}
+
 /** Columns a kernel pass holds in registers: 8 f64x2 accumulators. */
 const BLOCK_COLS = 16;
 const BLOCK_BYTES = BLOCK_COLS * 8;

@@ -19,7 +19,7 @@ export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
 
-export function uleb(n: number): number[] {
+function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let b = n & 0x7f;
@@ -30,7 +30,7 @@ export function uleb(n: number): number[] {
   return out;
 }
 
-export function sleb(n: number): number[] {
+function sleb(n: number): number[] {
   const out: number[] = [];
   for (;;) {
     const b = n & 0x7f;
@@ -43,9 +43,9 @@ export function sleb(n: number): number[] {
   }
 }
 
-export const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-export const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-export const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
 
 // Instructions (https://webassembly.github.io/spec/core/binary/instructions.html).
 export const get = (i: number) => [0x20, ...uleb(i)];
@@ -114,7 +114,7 @@ export function f32c(v: number): number[] {
 }
 
 /** One exported function: parameter and result types, local declarations (count, type), body code. */
-export interface WasmFunc {
+interface WasmFunc {
   name: string;
   params: number[];
   results: number[];
@@ -123,7 +123,7 @@ export interface WasmFunc {
 }
 
 /** A module of `funcs` with one memory (1 page to start, grown by the caller), exported as `mem`. */
-export function moduleBytes(funcs: WasmFunc[]): Uint8Array {
+function moduleBytes(funcs: WasmFunc[]): Uint8Array {
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
   const bodies = funcs.map((f) => {
     const body = [...vec(f.locals.map(([count, t]) => [...uleb(count), t])), ...f.code, ...end];
