@@ -177,6 +177,24 @@ function analogStage(
 }
 
 /**
+ * The plan with every analog stage's ADC at `bits` (null: an ideal ADC), all else shared with `plan`:
+ * the mapping, the cells, the DAC and the ADC range do not depend on the resolution (analogStage), so a
+ * sweep over ADC bits maps and calibrates once. `plan` must have a finite ADC, whose range is kept.
+ */
+export function withAdcBits(plan: SimPlan, bits: number | null): SimPlan {
+  const stages = plan.stages.map((s): Stage => {
+    if (s.kind !== 'analog') return s;
+    if (s.adcBits === null) throw new Error('withAdcBits: the plan has an ideal ADC, so no range to keep');
+    const rowTiles =
+      bits === null
+        ? s.rowTiles.map((t) => ({ ...t, iFullAmps: new Float32Array(t.iFullAmps.length).fill(Infinity) }))
+        : s.rowTiles;
+    return { ...s, adcBits: bits, rowTiles };
+  });
+  return { ...plan, stages };
+}
+
+/**
  * Calibrated ADC range: per row tile, the given percentile of the column currents that the nominal
  * chip (every cell at its level mean, exact references at gRef) draws on the calibration images.
  */

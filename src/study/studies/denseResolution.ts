@@ -17,7 +17,7 @@ import { expFits, type ExpFitReport } from '../../nn/evaluate';
 import { layerInputs } from '../../nn/network';
 import { fitExponential } from '../../nn/quantize';
 import { losslessAdcBits } from '../../crossbar/adc';
-import { buildPlan } from '../../sim/buildPlan';
+import { buildPlan, withAdcBits } from '../../sim/buildPlan';
 import { digitalAccuracy, simulate, serialRunner, type TrialRunner } from '../../sim/simulate';
 import { runTrialsInWorkers } from '../../sim/workerPool';
 import type { ResultRecord } from '../results';
@@ -235,17 +235,20 @@ async function runCase(
   const adc: AdcResult[] = [];
   let floatAccuracy = NaN;
   let digitalAccuracy = NaN;
-  for (const s of adcSettings(lossless, plan.adcOffsets)) {
-    const circuit = withOverrides(card, { adcBits: s.adcBits, dacBits: caseInputBits(c) });
-    const simPlan = buildPlan({
-      desc: q,
-      device,
-      deviceCard,
-      circuit,
-      test: hd.test,
-      calibration: hd.calibration,
-      seed: ctx.seed,
-    });
+  const settings = adcSettings(lossless, plan.adcOffsets);
+  // One mapping for all settings: built at the first finite resolution, the others derived from it.
+  const firstBits = settings.find((s) => s.adcBits !== 'ideal')!.adcBits;
+  const basePlan = buildPlan({
+    desc: q,
+    device,
+    deviceCard,
+    circuit: withOverrides(card, { adcBits: firstBits, dacBits: caseInputBits(c) }),
+    test: hd.test,
+    calibration: hd.calibration,
+    seed: ctx.seed,
+  });
+  for (const s of settings) {
+    const simPlan = withAdcBits(basePlan, s.adcBits === 'ideal' ? null : s.adcBits);
     const refs = { float: hd.head, quantized: q, test: hd.test, digitalAccuracy: memoDigital(hd) };
     const r = await simulate(simPlan, refs, ctx.trials, runner);
     floatAccuracy = r.floatAccuracy;
