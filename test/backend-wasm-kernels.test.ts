@@ -1,6 +1,6 @@
 /**
  * The wasm kernels xbarsim replaces (BatchMatMul with transposed operands, Conv2DBackpropInput,
- * MaxPoolGrad, Slice, Identity, Tile, Sum, Mean) against
+ * MaxPoolGrad, Slice, Identity, GatherV2, Tile, Sum, Mean) against
  * TF.js's cpu kernels, and whole-network gradients on wasm against cpu.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -189,6 +189,54 @@ describe('Slice and Identity', () => {
     expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
     y.dispose();
     expect(tf.memory().numTensors).toBe(before - 1);
+  });
+});
+
+describe('GatherV2', () => {
+  const rng = streamFor(17, 'gather');
+  const cases: Array<{ shape: number[]; axis: number; indices: number[]; indexShape: number[] }> = [
+    // a training batch: 32 of 200 images, some twice
+    {
+      shape: [200, 28, 28, 1],
+      axis: 0,
+      indices: Array.from({ length: 32 }, (_, k) => (k * 37) % 200),
+      indexShape: [32],
+    },
+  ];
+  for (let i = 0; i < 16; i++) {
+    const r = rng.child(i);
+    const rank = 1 + (i % 4);
+    const shape = Array.from({ length: rank }, () => 1 + r.int(5));
+    const axis = r.int(rank);
+    const indexShape = i % 3 === 0 ? [2, 1 + r.int(3)] : [1 + r.int(6)];
+    const indices = Array.from({ length: size(indexShape) }, () => r.int(shape[axis]));
+    cases.push({ shape, axis, indices, indexShape });
+  }
+  test.each(cases.map((c, i) => [i, JSON.stringify(c.shape), c] as const))(
+    'gather %d: %s',
+    async (i, _l, c) => {
+      const data: Array<[Float32Array, number[]]> = [[normals(streamFor(18, i), size(c.shape)), c.shape]];
+      const op = (x: tf.Tensor) => tf.gather(x, tf.tensor(c.indices, c.indexShape, 'int32'), c.axis);
+      const want = await on('cpu', data, op);
+      const got = await on('wasm', data, op);
+      expect(got.shape).toEqual(want.shape);
+      expect(got.data).toEqual(want.data);
+    },
+  );
+
+  test('int32 values; an index out of range is an error that leaves no tensor behind', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
+    const idx = tf.tensor1d([2, 0, 2], 'int32');
+    const g = tf.gather(x, idx);
+    expect(g.dtype).toBe('int32');
+    expect(Array.from(g.dataSync())).toEqual([5, 6, 1, 2, 5, 6]);
+    g.dispose();
+    const bad = tf.tensor1d([1, 3], 'int32');
+    const before = tf.memory().numTensors;
+    expect(() => tf.gather(x, bad)).toThrow(/index 3 is not in \[0, 2\]/);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, idx, bad]);
   });
 });
 

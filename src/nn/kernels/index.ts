@@ -6,6 +6,7 @@
  *   BatchMatMul           transposed operands rewritten as explicit transposes and a plain product
  *   MaxPoolGrad           non-overlapping pools in one pass over the input
  *   Identity, Slice       without copying whole tensors
+ *   GatherV2              (training batches) one block copy per row
  *   Tile, Sum, Mean       (leading axes) without per-element index loops or transposes
  * Each is checked against the cpu backend's kernel in the tests.
  */
