@@ -24,7 +24,10 @@ export { dacInput, TrialScratch };
 export { fastPathStats, prepareTrials } from './fastStage';
 export type { DeviceSamplers, LevelSampler, TrialOptions, TrialResult } from './trialCommon';
 
-/** The fast path where it applies (no read noise, a finite ADC, the kernel available), else the exact SIMD stage (no read noise), else the reference. */
+/**
+ * The fast path where it applies (no read noise, a finite ADC, the kernel available), else the exact SIMD
+ * stage (no read noise), else the reference.
+ */
 const fastOrReferenceForward: AnalogForward = (plan, stage, s, g, x, scratch, readNoise, newChip) =>
   (readNoise
     ? null

@@ -65,7 +65,7 @@ function checkGatherIndices(indices: ArrayLike<number>, dim: number): void {
  * out = gather(x, indices) along `axis`: out[o, k, i] = x[o, indices[k], i] over the axes before (o) and
  * after (i) it. An index outside [0, x.shape[axis]) is an error, as on the cpu backend.
  */
-export function gatherInto(
+function gatherInto(
   x: Float32Array | Int32Array | Uint8Array,
   shape: number[],
   axis: number,
@@ -105,7 +105,7 @@ export function registerCopyKernelsWasm(): void {
   wrapKernel('GatherV2', 'wasm', (original) => (args) => {
     const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
     const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
-    if (x.dtype === 'string' || indices.dtype === 'string' || batchDims !== 0)
+    if (x.dtype === 'string' || x.dtype === 'complex64' || indices.dtype !== 'int32' || batchDims !== 0)
       return original.kernelFunc(args);
     const ax = tf.util.parseAxisParam(axis, x.shape)[0];
     const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
