@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { NetworkDescription } from '../nn/description';
 import { prepareSimulation, runSimulation, type SimulationSetup } from '../sim/node';
-import { digitalAccuracy } from '../sim/simulate';
+import { digitalAccuracy, type TestSet } from '../sim/simulate';
 import type { StudyContext } from './types';
 
 /**
@@ -10,11 +10,11 @@ import type { StudyContext } from './types';
  * one network under many cards and converters, and its digital forward on the test set (tens of
  * seconds for a CNN on 10k images) would otherwise be repeated for each.
  */
-const digitalMemo = new WeakMap<StudyContext, Map<string, number>>();
+const digitalMemo = new WeakMap<object, Map<string, number>>();
 
-function contentKey(desc: NetworkDescription, dataset: string, testCount: number): string {
+function contentKey(desc: NetworkDescription, testLabel: string, testCount: number): string {
   const hash = createHash('sha256');
-  hash.update(`${dataset}:${testCount}:`);
+  hash.update(`${testLabel}:${testCount}:`);
   hash.update(
     JSON.stringify(desc, (_k, v: unknown) =>
       v instanceof Float32Array
@@ -25,6 +25,25 @@ function contentKey(desc: NetworkDescription, dataset: string, testCount: number
     ),
   );
   return hash.digest('hex');
+}
+
+/**
+ * Digital test accuracy of a network, computed once per `owner` (a study run, or whatever else the test
+ * set belongs to), network content and test set (`testLabel` names it: a dataset, or features of one).
+ */
+export function memoizedDigitalAccuracy(
+  owner: object,
+  testLabel: string,
+  test: TestSet,
+): (d: NetworkDescription) => number {
+  let memo = digitalMemo.get(owner);
+  if (!memo) digitalMemo.set(owner, (memo = new Map()));
+  return (d) => {
+    const key = contentKey(d, testLabel, test.count);
+    let a = memo.get(key);
+    if (a === undefined) memo.set(key, (a = digitalAccuracy(d, test)));
+    return a;
+  };
 }
 
 export interface SimRecord {
@@ -60,15 +79,7 @@ export async function simulateConfig(
     },
     { data: ctx.dataset(dataset), desc },
   );
-  const memo = digitalMemo.get(ctx) ?? new Map<string, number>();
-  digitalMemo.set(ctx, memo);
-  const test = prepared.refs.test;
-  prepared.refs.digitalAccuracy = (d) => {
-    const key = contentKey(d, dataset, test.count);
-    let a = memo.get(key);
-    if (a === undefined) memo.set(key, (a = digitalAccuracy(d, test)));
-    return a;
-  };
+  prepared.refs.digitalAccuracy = memoizedDigitalAccuracy(ctx, dataset, prepared.refs.test);
   const r = await runSimulation(prepared, { trials: ctx.trials, workers: ctx.workers, progress: false });
   return {
     floatAccuracy: r.floatAccuracy,

@@ -18,9 +18,10 @@ import { layerInputs } from '../../nn/network';
 import { fitExponential } from '../../nn/quantize';
 import { losslessAdcBits } from '../../crossbar/adc';
 import { buildPlan, withAdcBits } from '../../sim/buildPlan';
-import { digitalAccuracy, simulate, serialRunner, type TrialRunner } from '../../sim/simulate';
+import { simulate, serialRunner, type TrialRunner } from '../../sim/simulate';
 import { runTrialsInWorkers } from '../../sim/workerPool';
 import type { ResultRecord } from '../results';
+import { memoizedDigitalAccuracy } from '../simulateConfig';
 import type { Study, StudyConfig, StudyContext, StudyMode } from '../types';
 import {
   CROSSBAR_ROWS,
@@ -201,22 +202,6 @@ function runnerFor(workers: number, trials: number): TrialRunner {
     : (plan, list, onResult) => runTrialsInWorkers(plan, list, workers, onResult);
 }
 
-/**
- * Digital test accuracy of a head's networks, each computed once: every case and ADC setting of a head
- * compares with its float network, every setting of a case with its quantised one (for `paper2:width3`
- * one digital pass over the test set costs as much as several chips).
- */
-const digitalMemo = new WeakMap<HeadData, WeakMap<NetworkDescription, number>>();
-function memoDigital(hd: HeadData): (d: NetworkDescription) => number {
-  let memo = digitalMemo.get(hd);
-  if (!memo) digitalMemo.set(hd, (memo = new WeakMap()));
-  return (d) => {
-    let a = memo.get(d);
-    if (a === undefined) memo.set(d, (a = digitalAccuracy(d, hd.test)));
-    return a;
-  };
-}
-
 /** Run one case on a model's head: digital accuracies, lossless bits, Monte-Carlo over the ADC settings. */
 async function runCase(
   ctx: Pick<StudyContext, 'trials' | 'seed' | 'workers'>,
@@ -249,7 +234,12 @@ async function runCase(
   });
   for (const s of settings) {
     const simPlan = withAdcBits(basePlan, s.adcBits === 'ideal' ? null : s.adcBits);
-    const refs = { float: hd.head, quantized: q, test: hd.test, digitalAccuracy: memoDigital(hd) };
+    const refs = {
+      float: hd.head,
+      quantized: q,
+      test: hd.test,
+      digitalAccuracy: memoizedDigitalAccuracy(hd, 'conv features', hd.test),
+    };
     const r = await simulate(simPlan, refs, ctx.trials, runner);
     floatAccuracy = r.floatAccuracy;
     digitalAccuracy = r.quantizedAccuracy;
