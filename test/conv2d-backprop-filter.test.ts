@@ -7,6 +7,7 @@ import { initBackend } from '../src/nn/backend';
 import { parseArch } from '../src/nn/arch';
 import { buildModel } from '../src/nn/model';
 import { trainModel } from '../src/nn/train';
+import { windowColumns, type WindowGeometry } from '../src/nn/kernels/conv2dBackpropFilter';
 import { streamFor, type RandomStream } from '../src/util/random';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -162,6 +163,52 @@ describe('wasm Conv2DBackpropFilter matches the cpu kernel', () => {
     expect(got.shape).toEqual([c.fH, c.fW, c.inC, c.outC]);
     expect(want.shape).toEqual(got.shape);
     expect(worstError(got.data, want.data)).toBeLessThan(1e-5);
+  });
+});
+
+describe('windowColumns (the im2col copy inside the kernel)', () => {
+  /** The definition, element by element: the padded channels-first input at each window tap. */
+  function direct(xc: Float32Array, g: WindowGeometry): Float32Array {
+    const out: number[] = [];
+    for (let i = 0; i < g.fH; i++)
+      for (let j = 0; j < g.fW; j++)
+        for (let c = 0; c < g.channels; c++)
+          for (let b = 0; b < g.batch; b++)
+            for (let y = 0; y < g.outH; y++)
+              for (let x = 0; x < g.outW; x++) {
+                const row = y * g.sH + i - g.top;
+                const col = x * g.sW + j - g.left;
+                const inside = row >= 0 && row < g.inH && col >= 0 && col < g.inW;
+                out.push(inside ? xc[((c * g.batch + b) * g.inH + row) * g.inW + col] : 0);
+              }
+    return Float32Array.from(out);
+  }
+
+  test.each(Array.from({ length: 40 }, (_, i) => i))('random geometry %d, bit for bit', (i) => {
+    const r = rng.child('windows', i);
+    const fH = 1 + r.int(4);
+    const fW = 1 + r.int(4);
+    const g: WindowGeometry = {
+      channels: 1 + r.int(3),
+      batch: 1 + r.int(3),
+      inH: 1 + r.int(9),
+      inW: 1 + r.int(9),
+      fH,
+      fW,
+      sH: 1 + r.int(3),
+      sW: 1 + r.int(3),
+      // Padding may exceed the filter (windows wholly in the padding) and outputs may reach past the
+      // input (rounding modes): both must read zeros.
+      top: r.int(fH + 1),
+      left: r.int(fW + 1),
+      outH: 1 + r.int(6),
+      outW: 1 + r.int(6),
+    };
+    const xc = normals(r, g.channels * g.batch * g.inH * g.inW);
+    const want = direct(xc, g);
+    const got = new Float32Array(want.length).fill(NaN);
+    windowColumns(xc, g, got);
+    expect(Array.from(got)).toEqual(Array.from(want));
   });
 });
 
