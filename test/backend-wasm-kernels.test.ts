@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/nn/backend';
 import { parseArch } from '../src/nn/arch';
 import { registerWasmKernels } from '../src/nn/kernels';
+import { maxPoolGradNonOverlapping } from '../src/nn/kernels/maxPoolGrad';
+import { maxPoolGradSimd } from '../src/nn/kernels/maxPoolGradSimd';
 import { buildModel } from '../src/nn/model';
 import { streamFor, type RandomStream } from '../src/util/random';
 
@@ -327,6 +329,11 @@ describe('MaxPoolGrad', () => {
     [[2, 9, 8, 3], [2, 3], [2, 3], 'valid'],
     [[1, 8, 8, 1], [8, 8], [8, 8], 'valid'],
     [[2, 7, 7, 4], [3, 3], [2, 2], 'valid'],
+    // Channels in fours: the SIMD kernel, with ragged edges, the second conv of paper2:* and a big pool.
+    [[2, 26, 26, 8], [3, 3], [3, 3], 'valid'],
+    [[1, 13, 11, 16], [4, 4], [4, 4], 'valid'],
+    [[2, 11, 11, 64], [2, 2], [2, 2], 'valid'],
+    [[1, 16, 16, 4], [8, 8], [8, 8], 'valid'],
   ];
   test.each(cases.map((c, i) => [i, JSON.stringify(c), c] as const))(
     'case %d: %s',
@@ -365,6 +372,55 @@ describe('MaxPoolGrad', () => {
       expect(got.data).toEqual(want.data);
     },
   );
+});
+
+/** WebAssembly.Memory (the project's TypeScript lib has no WebAssembly types). */
+const WasmMemory = (
+  globalThis as unknown as {
+    WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } };
+  }
+).WebAssembly.Memory;
+
+describe('MaxPoolGrad SIMD kernel against the loop', () => {
+  test.each([
+    [3, 26, 26, 8, 2, 2],
+    [2, 13, 13, 12, 3, 3],
+    [1, 11, 9, 4, 2, 3],
+    [2, 8, 8, 16, 8, 8],
+  ])(
+    'x [%d, %d, %d, %d], pool %d x %d: bit for bit, NaN, infinities and -0 included',
+    (n, h, w, c, fH, fW) => {
+      const shape = { n, h, w, c, fH, fW, outH: Math.floor(h / fH), outW: Math.floor(w / fW) };
+      const r = streamFor(15, 'max-pool-grad-simd', n, h, w, c, fH, fW);
+      const specials = [NaN, Infinity, -Infinity, -0, 0];
+      const pick = () => (r.uniform() < 0.1 ? specials[r.int(specials.length)] : r.int(5) - 2);
+      const xLen = n * h * w * c;
+      const dyLen = n * shape.outH * shape.outW * c;
+      const memory = new WasmMemory({ initial: Math.ceil(((2 * xLen + dyLen) * 4 + 64) / 65536) });
+      // Odd (but 4-byte) offsets: the kernel may not assume 16-byte alignment.
+      const xPtr = 4;
+      const dyPtr = xPtr + xLen * 4;
+      const dxPtr = dyPtr + dyLen * 4;
+      const x = new Float32Array(memory.buffer, xPtr, xLen);
+      const dy = new Float32Array(memory.buffer, dyPtr, dyLen);
+      const dx = new Float32Array(memory.buffer, dxPtr, xLen);
+      x.forEach((_, i) => (x[i] = pick()));
+      dy.forEach((_, i) => (dy[i] = pick()));
+      dx.fill(NaN); // every cell must be written
+      expect(maxPoolGradSimd(memory, { xPtr, dyPtr, dxPtr, dx }, shape)).toBe(true);
+      const want = new Float32Array(xLen);
+      maxPoolGradNonOverlapping(x, dy, want, shape);
+      expect(new Uint32Array(dx.slice().buffer)).toEqual(new Uint32Array(want.buffer));
+    },
+  );
+
+  test('declines channel counts that are not a multiple of 4, and memories that are not wasm memories', () => {
+    const shape = { n: 1, h: 4, w: 4, c: 3, fH: 2, fW: 2, outH: 2, outW: 2 };
+    const memory = new WasmMemory({ initial: 1 });
+    const heap = { xPtr: 0, dyPtr: 256, dxPtr: 512, dx: new Float32Array(memory.buffer, 512, 48) };
+    expect(maxPoolGradSimd(memory, heap, shape)).toBe(false);
+    expect(maxPoolGradSimd(new ArrayBuffer(1024), heap, { ...shape, c: 4 })).toBe(false);
+  });
 });
 
 describe('whole-network gradients on wasm equal those on cpu', () => {

@@ -11,6 +11,7 @@ export interface WasmMemory {
 }
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
+  Memory: abstract new (...args: never[]) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
 }
@@ -83,6 +84,7 @@ export const v128zero = simd(0x0c, ...new Array<number>(16).fill(0));
 export const i32x4splat = simd(0x11);
 export const f32x4splat = simd(0x13);
 export const i32x4lane = (l: number) => simd(0x1b, l);
+export const i32x4eq = simd(0x37);
 export const f32x4eq = simd(0x41);
 export const f32x4lt = simd(0x43);
 export const f32x4gt = simd(0x44);
@@ -122,18 +124,25 @@ interface WasmFunc {
   code: number[];
 }
 
-/** A module of `funcs` with one memory (1 page to start, grown by the caller), exported as `mem`. */
-function moduleBytes(funcs: WasmFunc[]): Uint8Array {
+/**
+ * A module of `funcs` with one memory, exported as `mem`: its own (1 page to start, grown by the caller),
+ * or, with `importMemory`, the memory given at instantiation as `env.mem` (any size, not shared).
+ */
+function moduleBytes(funcs: WasmFunc[], importMemory = false): Uint8Array {
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
   const bodies = funcs.map((f) => {
     const body = [...vec(f.locals.map(([count, t]) => [...uleb(count), t])), ...f.code, ...end];
     return [...uleb(body.length), ...body];
   });
+  const memory = importMemory
+    ? section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, ...uleb(0)]]))
+    : section(5, vec([[0x00, ...uleb(1)]]));
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec(types)),
+    ...(importMemory ? memory : []),
     ...section(3, vec(funcs.map((_, i) => uleb(i)))),
-    ...section(5, vec([[0x00, ...uleb(1)]])),
+    ...(importMemory ? [] : memory),
     ...section(
       7,
       vec([[...name('mem'), 0x02, 0], ...funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])]),
@@ -161,5 +170,31 @@ export function instantiator<T>(build: () => WasmFunc[]): () => T | null {
     }
     if (!compiled || !wasm) return null;
     return new wasm.Instance(compiled, {}).exports as T;
+  };
+}
+
+/**
+ * Like `instantiator`, for a module that works in a memory it is given (`memory`, for example the wasm
+ * tensor backend's heap, so that kernels read and write tensors in place): null where WebAssembly SIMD is
+ * unavailable or `memory` is not a WebAssembly.Memory.
+ */
+export function memoryInstantiator<T>(build: () => WasmFunc[]): (memory: unknown) => T | null {
+  let compiled: object | null | undefined;
+  return (memory) => {
+    if (!wasm || !(memory instanceof wasm.Memory)) return null;
+    if (compiled === undefined) {
+      try {
+        const bytes = moduleBytes(build(), true);
+        compiled = wasm.validate(bytes) ? new wasm.Module(bytes) : null;
+      } catch {
+        compiled = null;
+      }
+    }
+    if (!compiled) return null;
+    try {
+      return new wasm.Instance(compiled, { env: { mem: memory } }).exports as T;
+    } catch {
+      return null; // for example a shared memory, which this module does not declare
+    }
   };
 }

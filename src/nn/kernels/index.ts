@@ -1,10 +1,10 @@
 /**
  * Kernels xbarsim adds to or replaces in the wasm backend (tfjs-backend-wasm 4.22), so that training
  * runs at the speed of its fast (XNNPACK) kernels:
- *   Conv2DBackpropFilter  missing in wasm; built from slices and one matMul
+ *   Conv2DBackpropFilter  missing in wasm; built from a transpose, one window copy and one matMul
  *   Conv2DBackpropInput   stride 1 rewritten as a forward convolution
  *   BatchMatMul           transposed operands rewritten as explicit transposes and a plain product
- *   MaxPoolGrad           non-overlapping pools in one pass over the input
+ *   MaxPoolGrad           non-overlapping pools in one pass over the input (SIMD for channels in fours)
  *   Identity, Slice       without copying whole tensors
  *   GatherV2              (training batches) one block copy per row
  *   Tile, Sum, Mean       (leading axes) without per-element index loops or transposes

@@ -4,11 +4,13 @@
  * nearly half of a training step of `cnn:c32p2:h128`. Every pool of xbarsim's networks has
  * non-overlapping windows (stride = pool size, 'valid'), where each input feeds at most one output:
  * dx is dy at the first maximum of each window (row-major, as the cpu backend's kernel picks it) and 0
- * elsewhere. That is one pass over the input, channels innermost, done here in JavaScript directly on
- * the wasm heap (no copies). Other pools go to the original kernel.
+ * elsewhere. That is one pass over the input, channels innermost, on the wasm heap (no copies): a
+ * WebAssembly SIMD kernel where the channels come in fours (maxPoolGradSimd.ts), else the loop below.
+ * Other pools go to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WasmHeap } from './copies';
+import { maxPoolGradSimd } from './maxPoolGradSimd';
 import { wrapKernel } from './wrap';
 
 const MAX_POOL_GRAD = 'MaxPoolGrad';
@@ -73,25 +75,24 @@ export function registerMaxPoolGradWasm(): void {
       info.outHeight * fH <= info.inHeight &&
       info.outWidth * fW <= info.inWidth;
     if (!fits) return original.kernelFunc(args);
-    const backend = args.backend as unknown as WasmHeap;
+    const backend = args.backend as unknown as WasmHeap & { wasm?: { asm?: { memory?: unknown } } };
     // Allocate first: a heap growth would detach views taken before it.
     const out = backend.makeOutput(input.shape, 'float32');
     const dx = backend.typedArrayFromHeap(out) as Float32Array;
-    maxPoolGradNonOverlapping(
-      backend.typedArrayFromHeap(input) as Float32Array,
-      backend.typedArrayFromHeap(args.inputs.dy as tf.TensorInfo) as Float32Array,
-      dx,
-      {
-        n: info.batchSize,
-        h: info.inHeight,
-        w: info.inWidth,
-        c: info.inChannels,
-        fH,
-        fW,
-        outH: info.outHeight,
-        outW: info.outWidth,
-      },
-    );
+    const x = backend.typedArrayFromHeap(input) as Float32Array;
+    const dy = backend.typedArrayFromHeap(args.inputs.dy as tf.TensorInfo) as Float32Array;
+    const shape = {
+      n: info.batchSize,
+      h: info.inHeight,
+      w: info.inWidth,
+      c: info.inChannels,
+      fH,
+      fW,
+      outH: info.outHeight,
+      outW: info.outWidth,
+    };
+    const heap = { xPtr: x.byteOffset, dyPtr: dy.byteOffset, dxPtr: dx.byteOffset, dx };
+    if (!maxPoolGradSimd(backend.wasm?.asm?.memory, heap, shape)) maxPoolGradNonOverlapping(x, dy, dx, shape);
     return out;
   });
 }
