@@ -85,6 +85,80 @@ describe('BatchMatMul with transposed operands', () => {
   );
 });
 
+describe('plain float32 products (gemmSimd up to 512 rows, XNNPACK above)', () => {
+  /** XNNPACK's arithmetic: from +0, each product rounded to float32, then each addition, k in order. */
+  function reference(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array {
+    const c = new Float32Array(m * n);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) acc = Math.fround(acc + Math.fround(a[i * k + p] * b[p * n + j]));
+        c[i * n + j] = acc;
+      }
+    return c;
+  }
+
+  // Row blocks of 4 with 1-3 left over, column blocks of 8, 4 and 1, k = 0, rank 3, and both sides of
+  // the 512-row switch (the two kernels must agree, bit for bit, with each other and the reference).
+  const cases: Array<[number[], number[]]> = [
+    [
+      [9, 300],
+      [300, 32],
+    ],
+    [
+      [5, 7],
+      [7, 13],
+    ],
+    [
+      [34, 77],
+      [77, 29],
+    ],
+    [
+      [3, 0],
+      [0, 5],
+    ],
+    [
+      [1, 4, 6],
+      [1, 6, 5],
+    ],
+    [
+      [512, 20],
+      [20, 9],
+    ],
+    [
+      [513, 20],
+      [20, 9],
+    ],
+  ];
+  test.each(cases.map((c, i) => [i, JSON.stringify(c), c] as const))(
+    'case %d: %s, NaN, infinities and -0 included',
+    (i, _label, [aShape, bShape]) => {
+      const r = streamFor(8, 'plain-matmul', i);
+      const [m, k] = aShape.slice(-2);
+      const n = bShape[bShape.length - 1];
+      // -0 anywhere; NaN and infinities only in A's first row and B's first column, so that they reach
+      // some sums and leave the others finite.
+      const fill = (len: number) =>
+        Float32Array.from({ length: len }, () => (r.uniform() < 0.05 ? -0 : r.normal()));
+      const a = fill(size(aShape));
+      const b = fill(size(bShape));
+      const specials = [NaN, Infinity, -Infinity];
+      for (let p = 0; p < k; p += 7) {
+        a[p] = specials[r.int(3)];
+        b[p * n] = specials[r.int(3)];
+      }
+      const got = tf.tidy(() => {
+        const out = tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape));
+        return { shape: out.shape, data: Float32Array.from(out.dataSync()) };
+      });
+      expect(got.shape).toEqual([...aShape.slice(0, -2), m, n]);
+      const want = reference(a, b, m, k, n);
+      for (let e = 0; e < want.length; e++)
+        if (!Object.is(got.data[e], want[e])) expect([e, got.data[e]]).toEqual([e, want[e]]);
+    },
+  );
+});
+
 describe('Conv2DBackpropInput', () => {
   type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
   const rng = streamFor(11, 'backprop-input');

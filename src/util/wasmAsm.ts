@@ -70,6 +70,7 @@ export const f64add = [0xa0];
 export const f64sub = [0xa1];
 export const i32load = (offset = 0) => [0x28, 2, ...uleb(offset)];
 export const f32load = [0x2a, 2, 0];
+export const f32store = [0x38, 2, 0];
 export const block = [0x02, 0x40];
 export const loop = [0x03, 0x40];
 export const ifEmpty = [0x04, 0x40];

@@ -7,10 +7,20 @@
  * forms moves fewer elements:
  *   op(a) op(b)            transposing the operands that are marked transposed, or
  *   (op(b)^T op(a)^T)^T    transposing the unmarked operands and the result.
- * Plain products go straight to the original kernel.
+ * Plain float32 products of up to GEMM_SIMD_MAX_ROWS rows (training's: a batch, a filter gradient's
+ * taps) go to gemmSimd.ts, which gives XNNPACK's numbers without repacking B on every call; larger ones
+ * (evaluation batches) and the rest to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { WasmHeap } from './copies';
+import { gemmSimd } from './gemmSimd';
 import { asTensor, swapLastAxes, wrapKernel } from './wrap';
+
+/**
+ * Above this many rows of A the original is as fast or faster (it amortises its packing of B, which it
+ * reuses while B is unchanged, as in evaluation); measured in docs/performance.md.
+ */
+const GEMM_SIMD_MAX_ROWS = 512;
 
 const BATCH_MAT_MUL = 'BatchMatMul';
 
@@ -39,11 +49,35 @@ function matMulWithoutTransposes(
   return swapLastAxes(tf.matMul(transposeB ? b : swapLastAxes(b), transposeA ? a : swapLastAxes(a)));
 }
 
-/** Replace the wasm BatchMatMul (once); the original handles plain products. */
+/** a . b by gemmSimd in the backend's memory, or null where that does not apply. */
+function plainProductSimd(a: tf.TensorInfo, b: tf.TensorInfo, backend: unknown): tf.TensorInfo | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
+  const [m, k] = a.shape.slice(-2);
+  const n = b.shape[b.shape.length - 1];
+  const batchOnes = (s: number[]) => s.slice(0, -2).every((d) => d === 1);
+  if (!batchOnes(a.shape) || !batchOnes(b.shape) || b.shape[b.shape.length - 2] !== k) return null;
+  if (m === 0 || n === 0 || m > GEMM_SIMD_MAX_ROWS) return null;
+  const heap = backend as WasmHeap & { wasm?: { asm?: { memory?: unknown } } };
+  const memory = heap.wasm?.asm?.memory;
+  if (!memory) return null;
+  const batch = new Array<number>(Math.max(a.shape.length, b.shape.length) - 2).fill(1);
+  // Allocate first: a heap growth would detach views taken before it.
+  const out = heap.makeOutput([...batch, m, n], 'float32');
+  const ptr = (t: tf.TensorInfo) => heap.typedArrayFromHeap(t).byteOffset;
+  if (gemmSimd(memory, { a: ptr(a), b: ptr(b), c: ptr(out) }, m, k, n)) return out;
+  (backend as tf.KernelBackend).disposeData(out.dataId);
+  return null;
+}
+
+/** Replace the wasm BatchMatMul (once); the original handles what gemmSimd does not. */
 export function registerBatchMatMulWasm(): void {
   wrapKernel(BATCH_MAT_MUL, 'wasm', (original) => (args) => {
     const { transposeA, transposeB } = args.attrs as unknown as MatMulAttrs;
-    if (!transposeA && !transposeB) return original.kernelFunc(args);
+    if (!transposeA && !transposeB)
+      return (
+        plainProductSimd(args.inputs.a as tf.TensorInfo, args.inputs.b as tf.TensorInfo, args.backend) ??
+        original.kernelFunc(args)
+      );
     return tf.tidy(() =>
       matMulWithoutTransposes(
         asTensor(args.inputs.a as tf.TensorInfo),

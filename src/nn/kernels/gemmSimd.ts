@@ -1,0 +1,142 @@
+/**
+ * C = A . B (float32, row-major, no transposes) as a WebAssembly SIMD kernel working in place in the wasm
+ * backend's memory, with XNNPACK's arithmetic: every c_ij starts at +0 and adds fround(a_ik b_kj) for
+ * k = 0 .. K-1 in order, each addition rounded to float32 (f32x4.mul, then f32x4.add: no fused
+ * multiply-add in WebAssembly SIMD). tfjs-backend-wasm's BatchMatMul (XNNPACK) computes exactly this
+ * (tested: bit for bit), but it packs B into its own layout on every call with a new B, and in training
+ * every B is new (weights after each step, output gradients); for a short A (a batch of 32 rows, or the 9
+ * taps of a first convolution's filter gradient) the packing costs several times the products
+ * (docs/performance.md). Blocks of up to 4 rows x 8 columns keep their sums in registers while they walk
+ * K; narrower column tails use 4-wide vectors, then scalars.
+ */
+import {
+  f32add,
+  f32c,
+  f32load,
+  f32mul,
+  f32store,
+  f32x4add,
+  f32x4mul,
+  f32x4splat,
+  F32,
+  get,
+  I32,
+  i32add,
+  i32c,
+  memoryInstantiator,
+  set,
+  v128load,
+  v128store,
+  v128zero,
+  V128,
+  whileLt,
+} from '../../util/wasmAsm';
+
+type BlockFn = (
+  aPtr: number,
+  bPtr: number,
+  cPtr: number,
+  k: number,
+  aRowBytes: number,
+  bRowBytes: number,
+  cRowBytes: number,
+) => void;
+
+/** Exported functions `b{R}x{W}`: R = 1..4 rows by W = 8, 4 or 1 columns. */
+type GemmKernel = Record<string, BlockFn>;
+
+const WIDTHS = [8, 4, 1] as const;
+
+// prettier-ignore
+function blockFunc(rows: number, width: (typeof WIDTHS)[number]) {
+  const [aPtr, bPtr, cPtr, kCount, aRowBytes, bRowBytes, cRowBytes] = [0, 1, 2, 3, 4, 5, 6];
+  const k = 7;
+  const pa = Array.from({ length: rows }, (_, r) => 8 + r); // A's rows at column k
+  const pb = 8 + rows;
+  const vectors = width === 1 ? 0 : width / 4;
+  const bv = Array.from({ length: vectors }, (_, v) => 9 + rows + v); // B's row k, v128 each
+  const accBase = 9 + rows + vectors;
+  const accs = width === 1 ? rows : rows * vectors;
+  const acc = (r: number, v: number) => accBase + r * Math.max(1, vectors) + v;
+  const scalar = width === 1;
+  const init = [
+    ...get(aPtr), ...set(pa[0]),
+    ...pa.slice(1).flatMap((p, r) => [...get(pa[r]), ...get(aRowBytes), ...i32add, ...set(p)]),
+    ...get(bPtr), ...set(pb),
+    ...Array.from({ length: accs }, (_, i) => [...(scalar ? f32c(0) : v128zero), ...set(accBase + i)]).flat(),
+  ];
+  const step = scalar
+    ? [
+        ...pa.flatMap((p, r) => [
+          ...get(acc(r, 0)), ...get(p), ...f32load, ...get(pb), ...f32load, ...f32mul, ...f32add, ...set(acc(r, 0)),
+        ]),
+      ]
+    : [
+        ...bv.flatMap((b, v) => [...get(pb), ...v128load(16 * v), ...set(b)]),
+        ...pa.flatMap((p, r) => [
+          ...get(p), ...f32load, ...f32x4splat, ...set(accBase + accs), // the splat of a_rk
+          ...bv.flatMap((b, v) => [
+            ...get(acc(r, v)), ...get(accBase + accs), ...get(b), ...f32x4mul, ...f32x4add, ...set(acc(r, v)),
+          ]),
+        ]),
+      ];
+  const advance = [
+    ...pa.flatMap((p) => [...get(p), ...i32c(4), ...i32add, ...set(p)]),
+    ...get(pb), ...get(bRowBytes), ...i32add, ...set(pb),
+    ...get(k), ...i32c(1), ...i32add, ...set(k),
+  ];
+  // Rows of C: cPtr + r cRowBytes, kept in pa[0] after the loop (A's pointers are done with by then).
+  const store = Array.from({ length: rows }, (_, r) => [
+    ...get(cPtr), ...(r === 0 ? [] : Array.from({ length: r }, () => [...get(cRowBytes), ...i32add]).flat()), ...set(pa[0]),
+    ...(scalar
+      ? [...get(pa[0]), ...get(acc(r, 0)), ...f32store]
+      : bv.flatMap((_, v) => [...get(pa[0]), ...get(acc(r, v)), ...v128store(16 * v)])),
+  ]).flat();
+  return {
+    name: `b${rows}x${width}`,
+    params: new Array<number>(7).fill(I32),
+    results: [],
+    locals: [
+      [2 + rows, I32],
+      ...(scalar ? ([[accs, F32]] as Array<[number, number]>) : ([[vectors + accs + 1, V128]] as Array<[number, number]>)),
+    ] as Array<[number, number]>,
+    code: [...init, ...i32c(0), ...set(k), ...whileLt(k, kCount, [...step, ...advance]), ...store],
+  };
+}
+
+const compile = memoryInstantiator<GemmKernel>(() =>
+  [1, 2, 3, 4].flatMap((rows) => WIDTHS.map((w) => blockFunc(rows, w))),
+);
+let kernelFor: unknown = null;
+let kernel: GemmKernel | null = null;
+
+/**
+ * c (m x n) = a (m x k) . b (k x n), float32 at these byte offsets in `memory`, rows contiguous. Returns
+ * false, computing nothing, where the kernel cannot run there.
+ */
+export function gemmSimd(
+  memory: unknown,
+  ptrs: { a: number; b: number; c: number },
+  m: number,
+  k: number,
+  n: number,
+): boolean {
+  if (memory !== kernelFor) {
+    kernel = compile(memory);
+    kernelFor = memory;
+  }
+  if (!kernel) return false;
+  const aRow = k * 4;
+  const bRow = n * 4;
+  for (let i0 = 0; i0 < m; i0 += 4) {
+    const rows = Math.min(4, m - i0);
+    const a = ptrs.a + i0 * aRow;
+    const c = ptrs.c + i0 * bRow;
+    let j = 0;
+    for (const w of WIDTHS) {
+      const f = kernel[`b${rows}x${w}`];
+      for (; j + w <= n; j += w) f(a, ptrs.b + 4 * j, c + 4 * j, k, aRow, bRow, bRow);
+    }
+  }
+  return true;
+}
