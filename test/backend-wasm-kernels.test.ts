@@ -85,74 +85,58 @@ describe('BatchMatMul with transposed operands', () => {
   );
 });
 
-describe('plain float32 products (gemmSimd up to 512 rows, XNNPACK above)', () => {
+describe('float32 products a . b and a^T . b (gemmSimd, or XNNPACK above 512 plain rows)', () => {
   /** XNNPACK's arithmetic: from +0, each product rounded to float32, then each addition, k in order. */
-  function reference(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array {
+  function reference(at: (i: number, p: number) => number, b: Float32Array, m: number, k: number, n: number) {
     const c = new Float32Array(m * n);
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         let acc = 0;
-        for (let p = 0; p < k; p++) acc = Math.fround(acc + Math.fround(a[i * k + p] * b[p * n + j]));
+        for (let p = 0; p < k; p++) acc = Math.fround(acc + Math.fround(at(i, p) * b[p * n + j]));
         c[i * n + j] = acc;
       }
     return c;
   }
 
-  // Row blocks of 4 with 1-3 left over, column blocks of 8, 4 and 1, k = 0, rank 3, and both sides of
-  // the 512-row switch (the two kernels must agree, bit for bit, with each other and the reference).
-  const cases: Array<[number[], number[]]> = [
-    [
-      [9, 300],
-      [300, 32],
-    ],
-    [
-      [5, 7],
-      [7, 13],
-    ],
-    [
-      [34, 77],
-      [77, 29],
-    ],
-    [
-      [3, 0],
-      [0, 5],
-    ],
-    [
-      [1, 4, 6],
-      [1, 6, 5],
-    ],
-    [
-      [512, 20],
-      [20, 9],
-    ],
-    [
-      [513, 20],
-      [20, 9],
-    ],
+  // [m, k, n, transposeA, batch axis]: row blocks of 4 with 1-3 left over, column blocks of 8, 4 and 1,
+  // k = 0, rank 3, both sides of the 512-row switch (the kernels must agree, bit for bit, with each other
+  // and the reference), and transposed A as in a weight gradient x^T dy.
+  const cases: Array<[number, number, number, boolean, boolean]> = [
+    [9, 300, 32, false, false],
+    [5, 7, 13, false, false],
+    [34, 77, 29, false, false],
+    [3, 0, 5, false, false],
+    [4, 6, 5, false, true],
+    [512, 20, 9, false, false],
+    [513, 20, 9, false, false],
+    [37, 32, 21, true, false],
+    [600, 32, 12, true, false],
+    [6, 5, 3, true, true],
   ];
   test.each(cases.map((c, i) => [i, JSON.stringify(c), c] as const))(
     'case %d: %s, NaN, infinities and -0 included',
-    (i, _label, [aShape, bShape]) => {
+    (i, _label, [m, k, n, transposeA, batched]) => {
       const r = streamFor(8, 'plain-matmul', i);
-      const [m, k] = aShape.slice(-2);
-      const n = bShape[bShape.length - 1];
-      // -0 anywhere; NaN and infinities only in A's first row and B's first column, so that they reach
-      // some sums and leave the others finite.
+      // -0 anywhere; NaN and infinities only in op(A)'s first row and B's first column, so that they
+      // reach some sums and leave the others finite.
       const fill = (len: number) =>
         Float32Array.from({ length: len }, () => (r.uniform() < 0.05 ? -0 : r.normal()));
-      const a = fill(size(aShape));
-      const b = fill(size(bShape));
+      const a = fill(m * k);
+      const b = fill(k * n);
+      const aIndex = (row: number, p: number) => (transposeA ? p * m + row : row * k + p);
       const specials = [NaN, Infinity, -Infinity];
       for (let p = 0; p < k; p += 7) {
-        a[p] = specials[r.int(3)];
+        a[aIndex(0, p)] = specials[r.int(3)];
         b[p * n] = specials[r.int(3)];
       }
+      const lead = batched ? [1] : [];
       const got = tf.tidy(() => {
-        const out = tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape));
+        const aT = tf.tensor(a, [...lead, ...(transposeA ? [k, m] : [m, k])]);
+        const out = tf.matMul(aT, tf.tensor(b, [...lead, k, n]), transposeA, false);
         return { shape: out.shape, data: Float32Array.from(out.dataSync()) };
       });
-      expect(got.shape).toEqual([...aShape.slice(0, -2), m, n]);
-      const want = reference(a, b, m, k, n);
+      expect(got.shape).toEqual([...lead, m, n]);
+      const want = reference((row, p) => a[aIndex(row, p)], b, m, k, n);
       for (let e = 0; e < want.length; e++)
         if (!Object.is(got.data[e], want[e])) expect([e, got.data[e]]).toEqual([e, want[e]]);
     },

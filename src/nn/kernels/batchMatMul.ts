@@ -8,8 +8,9 @@
  *   op(a) op(b)            transposing the operands that are marked transposed, or
  *   (op(b)^T op(a)^T)^T    transposing the unmarked operands and the result.
  * Plain float32 products of up to GEMM_SIMD_MAX_ROWS rows (training's: a batch, a filter gradient's
- * taps) go to gemmSimd.ts, which gives XNNPACK's numbers without repacking B on every call; larger ones
- * (evaluation batches) and the rest to the original kernel.
+ * taps), and a^T b of any size (a dense layer's weight gradient x^T dy), go to gemmSimd.ts, which gives
+ * the numbers of an explicit transpose and XNNPACK's product without repacking B on every call; larger
+ * plain products (evaluation batches) and the rest go to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WasmHeap } from './copies';
@@ -49,14 +50,20 @@ function matMulWithoutTransposes(
   return swapLastAxes(tf.matMul(transposeB ? b : swapLastAxes(b), transposeA ? a : swapLastAxes(a)));
 }
 
-/** a . b by gemmSimd in the backend's memory, or null where that does not apply. */
-function plainProductSimd(a: tf.TensorInfo, b: tf.TensorInfo, backend: unknown): tf.TensorInfo | null {
+/** op(a) . b by gemmSimd in the backend's memory, or null where that does not apply. */
+function productSimd(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  backend: unknown,
+): tf.TensorInfo | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
-  const [m, k] = a.shape.slice(-2);
+  const [rows, cols] = a.shape.slice(-2);
+  const [m, k] = transposeA ? [cols, rows] : [rows, cols];
   const n = b.shape[b.shape.length - 1];
   const batchOnes = (s: number[]) => s.slice(0, -2).every((d) => d === 1);
   if (!batchOnes(a.shape) || !batchOnes(b.shape) || b.shape[b.shape.length - 2] !== k) return null;
-  if (m === 0 || n === 0 || m > GEMM_SIMD_MAX_ROWS) return null;
+  if (m === 0 || n === 0 || (!transposeA && m > GEMM_SIMD_MAX_ROWS)) return null;
   const heap = backend as WasmHeap & { wasm?: { asm?: { memory?: unknown } } };
   const memory = heap.wasm?.asm?.memory;
   if (!memory) return null;
@@ -64,7 +71,7 @@ function plainProductSimd(a: tf.TensorInfo, b: tf.TensorInfo, backend: unknown):
   // Allocate first: a heap growth would detach views taken before it.
   const out = heap.makeOutput([...batch, m, n], 'float32');
   const ptr = (t: tf.TensorInfo) => heap.typedArrayFromHeap(t).byteOffset;
-  if (gemmSimd(memory, { a: ptr(a), b: ptr(b), c: ptr(out) }, m, k, n)) return out;
+  if (gemmSimd(memory, { a: ptr(a), b: ptr(b), c: ptr(out) }, m, k, n, transposeA)) return out;
   (backend as tf.KernelBackend).disposeData(out.dataId);
   return null;
 }
@@ -73,11 +80,12 @@ function plainProductSimd(a: tf.TensorInfo, b: tf.TensorInfo, backend: unknown):
 export function registerBatchMatMulWasm(): void {
   wrapKernel(BATCH_MAT_MUL, 'wasm', (original) => (args) => {
     const { transposeA, transposeB } = args.attrs as unknown as MatMulAttrs;
-    if (!transposeA && !transposeB)
-      return (
-        plainProductSimd(args.inputs.a as tf.TensorInfo, args.inputs.b as tf.TensorInfo, args.backend) ??
-        original.kernelFunc(args)
-      );
+    if (!transposeB) {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const out = productSimd(a, b, transposeA, args.backend);
+      if (out) return out;
+      if (!transposeA) return original.kernelFunc(args);
+    }
     return tf.tidy(() =>
       matMulWithoutTransposes(
         asTensor(args.inputs.a as tf.TensorInfo),

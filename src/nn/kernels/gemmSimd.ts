@@ -38,31 +38,38 @@ type BlockFn = (
   cPtr: number,
   k: number,
   aRowBytes: number,
+  aStepBytes: number,
   bRowBytes: number,
   cRowBytes: number,
+  blocks: number,
 ) => void;
 
-/** Exported functions `b{R}x{W}`: R = 1..4 rows by W = 8, 4 or 1 columns. */
+/**
+ * Exported functions `b{R}x{W}`: `blocks` consecutive blocks of R = 1..4 rows by W = 8, 4 or 1 columns.
+ * a_rk is read at aPtr + r aRowBytes + k aStepBytes (A plain: k*4 and 4 bytes; A transposed: 4 and m*4),
+ * B's row k at bPtr + k bRowBytes, C's row r at cPtr + r cRowBytes; block b adds 4 W b bytes to bPtr and
+ * cPtr.
+ */
 type GemmKernel = Record<string, BlockFn>;
 
 const WIDTHS = [8, 4, 1] as const;
 
 // prettier-ignore
 function blockFunc(rows: number, width: (typeof WIDTHS)[number]) {
-  const [aPtr, bPtr, cPtr, kCount, aRowBytes, bRowBytes, cRowBytes] = [0, 1, 2, 3, 4, 5, 6];
-  const k = 7;
-  const pa = Array.from({ length: rows }, (_, r) => 8 + r); // A's rows at column k
-  const pb = 8 + rows;
+  const [aPtr, bPtr, cPtr, kCount, aRowBytes, aStepBytes, bRowBytes, cRowBytes, blocks] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [k, blk, bBase, cBase] = [9, 10, 11, 12];
+  const pa = Array.from({ length: rows }, (_, r) => 13 + r); // A's rows at column k
+  const pb = 13 + rows;
   const vectors = width === 1 ? 0 : width / 4;
-  const bv = Array.from({ length: vectors }, (_, v) => 9 + rows + v); // B's row k, v128 each
-  const accBase = 9 + rows + vectors;
+  const bv = Array.from({ length: vectors }, (_, v) => 14 + rows + v); // B's row k, v128 each
+  const accBase = 14 + rows + vectors;
   const accs = width === 1 ? rows : rows * vectors;
   const acc = (r: number, v: number) => accBase + r * Math.max(1, vectors) + v;
   const scalar = width === 1;
   const init = [
     ...get(aPtr), ...set(pa[0]),
     ...pa.slice(1).flatMap((p, r) => [...get(pa[r]), ...get(aRowBytes), ...i32add, ...set(p)]),
-    ...get(bPtr), ...set(pb),
+    ...get(bBase), ...set(pb),
     ...Array.from({ length: accs }, (_, i) => [...(scalar ? f32c(0) : v128zero), ...set(accBase + i)]).flat(),
   ];
   const step = scalar
@@ -81,26 +88,35 @@ function blockFunc(rows: number, width: (typeof WIDTHS)[number]) {
         ]),
       ];
   const advance = [
-    ...pa.flatMap((p) => [...get(p), ...i32c(4), ...i32add, ...set(p)]),
+    ...pa.flatMap((p) => [...get(p), ...get(aStepBytes), ...i32add, ...set(p)]),
     ...get(pb), ...get(bRowBytes), ...i32add, ...set(pb),
     ...get(k), ...i32c(1), ...i32add, ...set(k),
   ];
-  // Rows of C: cPtr + r cRowBytes, kept in pa[0] after the loop (A's pointers are done with by then).
+  // Rows of C: cBase + r cRowBytes, kept in pa[0] after the loop (A's pointers are done with by then).
   const store = Array.from({ length: rows }, (_, r) => [
-    ...get(cPtr), ...(r === 0 ? [] : Array.from({ length: r }, () => [...get(cRowBytes), ...i32add]).flat()), ...set(pa[0]),
+    ...get(cBase), ...(r === 0 ? [] : Array.from({ length: r }, () => [...get(cRowBytes), ...i32add]).flat()), ...set(pa[0]),
     ...(scalar
       ? [...get(pa[0]), ...get(acc(r, 0)), ...f32store]
       : bv.flatMap((_, v) => [...get(pa[0]), ...get(acc(r, v)), ...v128store(16 * v)])),
   ]).flat();
+  const perBlock = [
+    ...init, ...i32c(0), ...set(k), ...whileLt(k, kCount, [...step, ...advance]), ...store,
+    ...get(bBase), ...i32c(4 * width), ...i32add, ...set(bBase),
+    ...get(cBase), ...i32c(4 * width), ...i32add, ...set(cBase),
+    ...get(blk), ...i32c(1), ...i32add, ...set(blk),
+  ];
   return {
     name: `b${rows}x${width}`,
-    params: new Array<number>(7).fill(I32),
+    params: new Array<number>(9).fill(I32),
     results: [],
     locals: [
-      [2 + rows, I32],
+      [5 + rows, I32],
       ...(scalar ? ([[accs, F32]] as Array<[number, number]>) : ([[vectors + accs + 1, V128]] as Array<[number, number]>)),
     ] as Array<[number, number]>,
-    code: [...init, ...i32c(0), ...set(k), ...whileLt(k, kCount, [...step, ...advance]), ...store],
+    code: [
+      ...get(bPtr), ...set(bBase), ...get(cPtr), ...set(cBase), ...i32c(0), ...set(blk),
+      ...whileLt(blk, blocks, perBlock),
+    ],
   };
 }
 
@@ -111,8 +127,9 @@ let kernelFor: unknown = null;
 let kernel: GemmKernel | null = null;
 
 /**
- * c (m x n) = a (m x k) . b (k x n), float32 at these byte offsets in `memory`, rows contiguous. Returns
- * false, computing nothing, where the kernel cannot run there.
+ * c (m x n) = op(a) . b, float32 at these byte offsets in `memory`, rows contiguous; op(a) is a (m x k)
+ * or, with `transposeA`, the transpose of a stored as k x m. Returns false, computing nothing, where the
+ * kernel cannot run there.
  */
 export function gemmSimd(
   memory: unknown,
@@ -120,13 +137,15 @@ export function gemmSimd(
   m: number,
   k: number,
   n: number,
+  transposeA = false,
 ): boolean {
   if (memory !== kernelFor) {
     kernel = compile(memory);
     kernelFor = memory;
   }
   if (!kernel) return false;
-  const aRow = k * 4;
+  const aRow = transposeA ? 4 : k * 4;
+  const aStep = transposeA ? m * 4 : 4;
   const bRow = n * 4;
   for (let i0 = 0; i0 < m; i0 += 4) {
     const rows = Math.min(4, m - i0);
@@ -134,8 +153,10 @@ export function gemmSimd(
     const c = ptrs.c + i0 * bRow;
     let j = 0;
     for (const w of WIDTHS) {
-      const f = kernel[`b${rows}x${w}`];
-      for (; j + w <= n; j += w) f(a, ptrs.b + 4 * j, c + 4 * j, k, aRow, bRow, bRow);
+      const blocks = Math.floor((n - j) / w);
+      if (blocks > 0)
+        kernel[`b${rows}x${w}`](a, ptrs.b + 4 * j, c + 4 * j, k, aRow, aStep, bRow, bRow, blocks);
+      j += blocks * w;
     }
   }
   return true;
