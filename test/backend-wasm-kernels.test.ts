@@ -143,6 +143,54 @@ describe('float32 products a . b and a^T . b (gemmSimd, or XNNPACK above 512 pla
   );
 });
 
+describe('fused dense products (gemmSimd up to 512 rows, XNNPACK above)', () => {
+  // XNNPACK's fused product: sums from the bias (+0 without one), then ReLU as "0 < x ? x : 0" (NaN
+  // gives 0); sigmoid is the backend's sigmoid of the linear result.
+  const cases: Array<[number, number, number, 'linear' | 'relu' | 'sigmoid', boolean]> = [];
+  for (const m of [7, 600])
+    for (const activation of ['linear', 'relu', 'sigmoid'] as const)
+      for (const withBias of [true, false]) cases.push([m, 45, 21, activation, withBias]);
+  test.each(cases.map((c, i) => [i, JSON.stringify(c), c] as const))(
+    'case %d: %s',
+    (i, _label, [m, k, n, activation, withBias]) => {
+      const r = streamFor(9, 'fused-matmul', i);
+      const fill = (len: number) =>
+        Float32Array.from({ length: len }, () => (r.uniform() < 0.05 ? -0 : r.normal()));
+      const a = fill(m * k);
+      const b = fill(k * n);
+      const bias = fill(n);
+      a[0] = NaN; // row 0: NaN sums, which ReLU turns to 0
+      const linear = new Float32Array(m * n);
+      for (let row = 0; row < m; row++)
+        for (let j = 0; j < n; j++) {
+          let acc = withBias ? bias[j] : 0;
+          for (let p = 0; p < k; p++) acc = Math.fround(acc + Math.fround(a[row * k + p] * b[p * n + j]));
+          linear[row * n + j] = acc;
+        }
+      const want =
+        activation === 'relu'
+          ? linear.map((v) => (0 < v ? v : 0))
+          : activation === 'sigmoid'
+            ? tf.tidy(() => Float32Array.from(tf.sigmoid(tf.tensor(linear)).dataSync()))
+            : linear;
+      const got = tf.tidy(() =>
+        Float32Array.from(
+          tf.fused
+            .matMul({
+              a: tf.tensor2d(a, [m, k]),
+              b: tf.tensor2d(b, [k, n]),
+              bias: withBias ? tf.tensor1d(bias) : undefined,
+              activation,
+            })
+            .dataSync(),
+        ),
+      );
+      for (let e = 0; e < want.length; e++)
+        if (!Object.is(got[e], want[e])) expect([e, got[e]]).toEqual([e, want[e]]);
+    },
+  );
+});
+
 describe('Conv2DBackpropInput', () => {
   type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
   const rng = streamFor(11, 'backprop-input');

@@ -24,6 +24,7 @@ import { asTensor, swapLastAxes, wrapKernel } from './wrap';
 const GEMM_SIMD_MAX_ROWS = 512;
 
 const BATCH_MAT_MUL = 'BatchMatMul';
+const FUSED_MAT_MUL = '_FusedMatMul';
 
 interface MatMulAttrs {
   transposeA: boolean;
@@ -50,20 +51,29 @@ function matMulWithoutTransposes(
   return swapLastAxes(tf.matMul(transposeB ? b : swapLastAxes(b), transposeA ? a : swapLastAxes(a)));
 }
 
-/** op(a) . b by gemmSimd in the backend's memory, or null where that does not apply. */
+interface ProductOptions {
+  transposeA: boolean;
+  /** A dense layer's bias, n floats, that the sums start from (as in XNNPACK's fused product). */
+  bias?: tf.TensorInfo;
+  relu?: boolean;
+}
+
+/** op(a) . b (+ bias, ReLU) by gemmSimd in the backend's memory, or null where that does not apply. */
 function productSimd(
   a: tf.TensorInfo,
   b: tf.TensorInfo,
-  transposeA: boolean,
   backend: unknown,
+  opts: ProductOptions,
 ): tf.TensorInfo | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
   const [rows, cols] = a.shape.slice(-2);
-  const [m, k] = transposeA ? [cols, rows] : [rows, cols];
+  const [m, k] = opts.transposeA ? [cols, rows] : [rows, cols];
   const n = b.shape[b.shape.length - 1];
   const batchOnes = (s: number[]) => s.slice(0, -2).every((d) => d === 1);
   if (!batchOnes(a.shape) || !batchOnes(b.shape) || b.shape[b.shape.length - 2] !== k) return null;
-  if (m === 0 || n === 0 || (!transposeA && m > GEMM_SIMD_MAX_ROWS)) return null;
+  if (m === 0 || n === 0 || (!opts.transposeA && m > GEMM_SIMD_MAX_ROWS)) return null;
+  const { bias } = opts;
+  if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return null;
   const heap = backend as WasmHeap & { wasm?: { asm?: { memory?: unknown } } };
   const memory = heap.wasm?.asm?.memory;
   if (!memory) return null;
@@ -71,7 +81,12 @@ function productSimd(
   // Allocate first: a heap growth would detach views taken before it.
   const out = heap.makeOutput([...batch, m, n], 'float32');
   const ptr = (t: tf.TensorInfo) => heap.typedArrayFromHeap(t).byteOffset;
-  if (gemmSimd(memory, { a: ptr(a), b: ptr(b), c: ptr(out) }, m, k, n, transposeA)) return out;
+  const done = gemmSimd(memory, { a: ptr(a), b: ptr(b), c: ptr(out) }, m, k, n, {
+    transposeA: opts.transposeA,
+    biasPtr: bias ? ptr(bias) : undefined,
+    relu: opts.relu,
+  });
+  if (done) return out;
   (backend as tf.KernelBackend).disposeData(out.dataId);
   return null;
 }
@@ -82,7 +97,7 @@ export function registerBatchMatMulWasm(): void {
     const { transposeA, transposeB } = args.attrs as unknown as MatMulAttrs;
     if (!transposeB) {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const out = productSimd(a, b, transposeA, args.backend);
+      const out = productSimd(a, b, args.backend, { transposeA });
       if (out) return out;
       if (!transposeA) return original.kernelFunc(args);
     }
@@ -94,5 +109,28 @@ export function registerBatchMatMulWasm(): void {
         transposeB,
       ),
     );
+  });
+}
+
+interface FusedMatMulAttrs extends MatMulAttrs {
+  activation?: string;
+}
+
+/**
+ * Replace the wasm _FusedMatMul (a dense layer's forward pass) for plain products with no bias or a
+ * [n] bias, and a linear, ReLU or sigmoid activation: XNNPACK starts the sums from the bias and clamps
+ * for ReLU, and applies other activations to that result (sigmoid: the backend's own kernel, as here).
+ * The rest goes to the original.
+ */
+export function registerFusedMatMulWasm(): void {
+  wrapKernel(FUSED_MAT_MUL, 'wasm', (original) => (args) => {
+    const { transposeA, transposeB, activation = 'linear' } = args.attrs as unknown as FusedMatMulAttrs;
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    if (transposeA || transposeB || preluActivationWeights || !a || !b) return original.kernelFunc(args);
+    if (activation !== 'linear' && activation !== 'relu' && activation !== 'sigmoid')
+      return original.kernelFunc(args);
+    const out = productSimd(a, b, args.backend, { transposeA: false, bias, relu: activation === 'relu' });
+    if (!out) return original.kernelFunc(args);
+    return activation === 'sigmoid' ? tf.tidy(() => tf.sigmoid(asTensor(out))) : out;
   });
 }

@@ -12,19 +12,26 @@
 import {
   f32add,
   f32c,
+  f32lt,
   f32load,
   f32mul,
   f32store,
   f32x4add,
   f32x4mul,
+  f32x4pmax,
   f32x4splat,
   F32,
   get,
   I32,
   i32add,
+  i32and,
   i32c,
   memoryInstantiator,
+  select,
   set,
+  elseOp,
+  end,
+  ifEmpty,
   v128load,
   v128store,
   v128zero,
@@ -42,13 +49,19 @@ type BlockFn = (
   bRowBytes: number,
   cRowBytes: number,
   blocks: number,
+  biasPtr: number,
+  flags: number,
 ) => void;
+
+/** `flags` of a block call: start the sums from the bias (biasPtr, one float per column); ReLU them. */
+const FROM_BIAS = 1;
+const RELU = 2;
 
 /**
  * Exported functions `b{R}x{W}`: `blocks` consecutive blocks of R = 1..4 rows by W = 8, 4 or 1 columns.
  * a_rk is read at aPtr + r aRowBytes + k aStepBytes (A plain: k*4 and 4 bytes; A transposed: 4 and m*4),
- * B's row k at bPtr + k bRowBytes, C's row r at cPtr + r cRowBytes; block b adds 4 W b bytes to bPtr and
- * cPtr.
+ * B's row k at bPtr + k bRowBytes, C's row r at cPtr + r cRowBytes; block b adds 4 W b bytes to bPtr,
+ * cPtr and biasPtr.
  */
 type GemmKernel = Record<string, BlockFn>;
 
@@ -56,22 +69,33 @@ const WIDTHS = [8, 4, 1] as const;
 
 // prettier-ignore
 function blockFunc(rows: number, width: (typeof WIDTHS)[number]) {
-  const [aPtr, bPtr, cPtr, kCount, aRowBytes, aStepBytes, bRowBytes, cRowBytes, blocks] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [k, blk, bBase, cBase] = [9, 10, 11, 12];
-  const pa = Array.from({ length: rows }, (_, r) => 13 + r); // A's rows at column k
-  const pb = 13 + rows;
+  const [aPtr, bPtr, cPtr, kCount, aRowBytes, aStepBytes, bRowBytes, cRowBytes, blocks, biasPtr, flags] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [k, blk, bBase, cBase, biasBase] = [11, 12, 13, 14, 15];
+  const pa = Array.from({ length: rows }, (_, r) => 16 + r); // A's rows at column k
+  const pb = 16 + rows;
   const vectors = width === 1 ? 0 : width / 4;
-  const bv = Array.from({ length: vectors }, (_, v) => 14 + rows + v); // B's row k, v128 each
-  const accBase = 14 + rows + vectors;
+  const bv = Array.from({ length: vectors }, (_, v) => 17 + rows + v); // B's row k, v128 each
+  const accBase = 17 + rows + vectors;
   const accs = width === 1 ? rows : rows * vectors;
   const acc = (r: number, v: number) => accBase + r * Math.max(1, vectors) + v;
   const scalar = width === 1;
+  const lanes = Math.max(1, vectors);
+  const fromBias = Array.from({ length: accs }, (_, i) => [
+    ...get(biasBase), ...(scalar ? f32load : v128load(16 * (i % lanes))), ...set(accBase + i),
+  ]).flat();
+  const fromZero = Array.from({ length: accs }, (_, i) => [...(scalar ? f32c(0) : v128zero), ...set(accBase + i)]).flat();
   const init = [
     ...get(aPtr), ...set(pa[0]),
     ...pa.slice(1).flatMap((p, r) => [...get(pa[r]), ...get(aRowBytes), ...i32add, ...set(p)]),
     ...get(bBase), ...set(pb),
-    ...Array.from({ length: accs }, (_, i) => [...(scalar ? f32c(0) : v128zero), ...set(accBase + i)]).flat(),
+    ...get(flags), ...i32c(FROM_BIAS), ...i32and, ...ifEmpty, ...fromBias, ...elseOp, ...fromZero, ...end,
   ];
+  // ReLU as XNNPACK clamps: max(0, x) by "0 < x ? x : 0" (f32x4.pmax), so NaN gives 0 and -0 gives +0.
+  const relu = Array.from({ length: accs }, (_, i) =>
+    scalar
+      ? [...get(accBase + i), ...f32c(0), ...f32c(0), ...get(accBase + i), ...f32lt, ...select, ...set(accBase + i)]
+      : [...f32c(0), ...f32x4splat, ...get(accBase + i), ...f32x4pmax, ...set(accBase + i)],
+  ).flat();
   const step = scalar
     ? [
         ...pa.flatMap((p, r) => [
@@ -100,21 +124,24 @@ function blockFunc(rows: number, width: (typeof WIDTHS)[number]) {
       : bv.flatMap((_, v) => [...get(pa[0]), ...get(acc(r, v)), ...v128store(16 * v)])),
   ]).flat();
   const perBlock = [
-    ...init, ...i32c(0), ...set(k), ...whileLt(k, kCount, [...step, ...advance]), ...store,
+    ...init, ...i32c(0), ...set(k), ...whileLt(k, kCount, [...step, ...advance]),
+    ...get(flags), ...i32c(RELU), ...i32and, ...ifEmpty, ...relu, ...end,
+    ...store,
     ...get(bBase), ...i32c(4 * width), ...i32add, ...set(bBase),
+    ...get(biasBase), ...i32c(4 * width), ...i32add, ...set(biasBase),
     ...get(cBase), ...i32c(4 * width), ...i32add, ...set(cBase),
     ...get(blk), ...i32c(1), ...i32add, ...set(blk),
   ];
   return {
     name: `b${rows}x${width}`,
-    params: new Array<number>(9).fill(I32),
+    params: new Array<number>(11).fill(I32),
     results: [],
     locals: [
-      [5 + rows, I32],
+      [6 + rows, I32],
       ...(scalar ? ([[accs, F32]] as Array<[number, number]>) : ([[vectors + accs + 1, V128]] as Array<[number, number]>)),
     ] as Array<[number, number]>,
     code: [
-      ...get(bPtr), ...set(bBase), ...get(cPtr), ...set(cBase), ...i32c(0), ...set(blk),
+      ...get(bPtr), ...set(bBase), ...get(cPtr), ...set(cBase), ...get(biasPtr), ...set(biasBase), ...i32c(0), ...set(blk),
       ...whileLt(blk, blocks, perBlock),
     ],
   };
@@ -126,10 +153,19 @@ const compile = memoryInstantiator<GemmKernel>(() =>
 let kernelFor: unknown = null;
 let kernel: GemmKernel | null = null;
 
+export interface GemmOptions {
+  /** a is stored k x m and op(a) is its transpose. */
+  transposeA?: boolean;
+  /** Byte offset of n floats that the sums of each row start from (a dense layer's bias), as XNNPACK does. */
+  biasPtr?: number;
+  /** Then max(0, c) as XNNPACK's ReLU clamp (NaN gives 0). */
+  relu?: boolean;
+}
+
 /**
- * c (m x n) = op(a) . b, float32 at these byte offsets in `memory`, rows contiguous; op(a) is a (m x k)
- * or, with `transposeA`, the transpose of a stored as k x m. Returns false, computing nothing, where the
- * kernel cannot run there.
+ * c (m x n) = op(a) . b (+ bias, ReLU: see GemmOptions), float32 at these byte offsets in `memory`, rows
+ * contiguous; op(a) is a (m x k) or, transposed, a stored as k x m. Returns false, computing nothing,
+ * where the kernel cannot run there.
  */
 export function gemmSimd(
   memory: unknown,
@@ -137,16 +173,18 @@ export function gemmSimd(
   m: number,
   k: number,
   n: number,
-  transposeA = false,
+  opts: GemmOptions = {},
 ): boolean {
   if (memory !== kernelFor) {
     kernel = compile(memory);
     kernelFor = memory;
   }
   if (!kernel) return false;
-  const aRow = transposeA ? 4 : k * 4;
-  const aStep = transposeA ? m * 4 : 4;
+  const aRow = opts.transposeA ? 4 : k * 4;
+  const aStep = opts.transposeA ? m * 4 : 4;
   const bRow = n * 4;
+  const bias = opts.biasPtr ?? 0;
+  const flags = (opts.biasPtr !== undefined ? FROM_BIAS : 0) | (opts.relu ? RELU : 0);
   for (let i0 = 0; i0 < m; i0 += 4) {
     const rows = Math.min(4, m - i0);
     const a = ptrs.a + i0 * aRow;
@@ -155,7 +193,19 @@ export function gemmSimd(
     for (const w of WIDTHS) {
       const blocks = Math.floor((n - j) / w);
       if (blocks > 0)
-        kernel[`b${rows}x${w}`](a, ptrs.b + 4 * j, c + 4 * j, k, aRow, aStep, bRow, bRow, blocks);
+        kernel[`b${rows}x${w}`](
+          a,
+          ptrs.b + 4 * j,
+          c + 4 * j,
+          k,
+          aRow,
+          aStep,
+          bRow,
+          bRow,
+          blocks,
+          bias + 4 * j,
+          flags,
+        );
       j += blocks * w;
     }
   }
