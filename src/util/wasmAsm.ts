@@ -180,12 +180,14 @@ export function instantiator<T>(build: () => WasmFunc[]): () => T | null {
 
 /**
  * Like `instantiator`, for a module that works in a memory it is given (`memory`, for example the wasm
- * tensor backend's heap, so that kernels read and write tensors in place): null where WebAssembly SIMD is
- * unavailable or `memory` is not a WebAssembly.Memory.
+ * tensor backend's heap, so that kernels read and write tensors in place): one instance per memory,
+ * made on first use; null where WebAssembly SIMD is unavailable or `memory` is not a (non-shared)
+ * WebAssembly.Memory.
  */
 export function memoryInstantiator<T>(build: () => WasmFunc[]): (memory: unknown) => T | null {
   let compiled: object | null | undefined;
-  return (memory) => {
+  const instances = new WeakMap<object, T | null>();
+  const instantiate = (memory: object): T | null => {
     if (!wasm || !(memory instanceof wasm.Memory)) return null;
     if (compiled === undefined) {
       try {
@@ -201,5 +203,10 @@ export function memoryInstantiator<T>(build: () => WasmFunc[]): (memory: unknown
     } catch {
       return null; // for example a shared memory, which this module does not declare
     }
+  };
+  return (memory) => {
+    if (typeof memory !== 'object' || memory === null) return null;
+    if (!instances.has(memory)) instances.set(memory, instantiate(memory));
+    return instances.get(memory) ?? null;
   };
 }

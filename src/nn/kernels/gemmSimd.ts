@@ -150,8 +150,6 @@ function blockFunc(rows: number, width: (typeof WIDTHS)[number]) {
 const compile = memoryInstantiator<GemmKernel>(() =>
   [1, 2, 3, 4].flatMap((rows) => WIDTHS.map((w) => blockFunc(rows, w))),
 );
-let kernelFor: unknown = null;
-let kernel: GemmKernel | null = null;
 
 export interface GemmOptions {
   /** a is stored k x m and op(a) is its transpose. */
@@ -175,10 +173,7 @@ export function gemmSimd(
   n: number,
   opts: GemmOptions = {},
 ): boolean {
-  if (memory !== kernelFor) {
-    kernel = compile(memory);
-    kernelFor = memory;
-  }
+  const kernel = compile(memory);
   if (!kernel) return false;
   const aRow = opts.transposeA ? 4 : k * 4;
   const aStep = opts.transposeA ? m * 4 : 4;

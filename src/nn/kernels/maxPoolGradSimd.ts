@@ -99,26 +99,17 @@ function stripFunc(fH: number, fW: number) {
   };
 }
 
+/** One compiler per pool shape (the taps are unrolled); each keeps its instance per memory. */
 const compilers = new Map<string, (memory: unknown) => StripKernel | null>();
-let instancesFor: unknown = null;
-const instances = new Map<string, StripKernel | null>();
 
-/** The kernel for fH x fW pools working in `memory`, or null where it cannot run there. */
 function stripKernel(memory: unknown, fH: number, fW: number): StripKernel | null {
-  if (memory !== instancesFor) {
-    instances.clear();
-    instancesFor = memory;
-  }
   const key = `${fH}x${fW}`;
-  if (!instances.has(key)) {
-    let compile = compilers.get(key);
-    if (!compile) {
-      compile = memoryInstantiator<StripKernel>(() => [stripFunc(fH, fW)]);
-      compilers.set(key, compile);
-    }
-    instances.set(key, compile(memory));
+  let compile = compilers.get(key);
+  if (!compile) {
+    compile = memoryInstantiator<StripKernel>(() => [stripFunc(fH, fW)]);
+    compilers.set(key, compile);
   }
-  return instances.get(key) ?? null;
+  return compile(memory);
 }
 
 export interface PoolShape {
