@@ -15,7 +15,7 @@ export interface Conv2dBackpropAttrs {
 }
 
 const WRAPPED = Symbol('xbarsim.wrappedKernel');
-type Marked = tf.KernelConfig & { [WRAPPED]?: true };
+type Marked = tf.KernelConfig & { [WRAPPED]?: tf.KernelConfig };
 
 /**
  * Put `makeFunc(original)` in place of the kernel `kernelName` of `backendName`, keeping the original's
@@ -29,9 +29,14 @@ export function wrapKernel(
 ): void {
   const original = tf.getKernel(kernelName, backendName) as Marked | undefined;
   if (!original || original[WRAPPED]) return;
-  const wrapped: Marked = { ...original, kernelFunc: makeFunc(original), [WRAPPED]: true };
+  const wrapped: Marked = { ...original, kernelFunc: makeFunc(original), [WRAPPED]: original };
   tf.unregisterKernel(kernelName, backendName);
   tf.registerKernel(wrapped);
+}
+
+/** The backend's own kernel that wrapKernel replaced (for benchmarks), or undefined. */
+export function originalKernel(kernelName: string, backendName: string): tf.KernelConfig | undefined {
+  return (tf.getKernel(kernelName, backendName) as Marked | undefined)?.[WRAPPED];
 }
 
 /** Swap the last two axes. */
