@@ -13,7 +13,7 @@
  * plain products (evaluation batches) and the rest go to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmHeap } from './copies';
+import { backendMemory, type WasmHeap } from './copies';
 import { gemmSimd } from './gemmSimd';
 import { asTensor, swapLastAxes, wrapKernel } from './wrap';
 
@@ -74,9 +74,9 @@ function productSimd(
   if (m === 0 || n === 0 || (!opts.transposeA && m > GEMM_SIMD_MAX_ROWS)) return null;
   const { bias } = opts;
   if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return null;
-  const heap = backend as WasmHeap & { wasm?: { asm?: { memory?: unknown } } };
-  const memory = heap.wasm?.asm?.memory;
+  const memory = backendMemory(backend);
   if (!memory) return null;
+  const heap = backend as WasmHeap;
   const batch = new Array<number>(Math.max(a.shape.length, b.shape.length) - 2).fill(1);
   // Allocate first: a heap growth would detach views taken before it.
   const out = heap.makeOutput([...batch, m, n], 'float32');

@@ -20,6 +20,14 @@ export interface WasmHeap {
   incRef(dataId: tf.DataId): void;
 }
 
+/**
+ * The backend's WebAssembly.Memory, for kernels that work on tensors in place (an internal of
+ * tfjs-backend-wasm 4.22: the emscripten module's `asm.memory`); undefined where it is not there.
+ */
+export function backendMemory(backend: unknown): unknown {
+  return (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+}
+
 const SHORT_RUN = 64;
 
 /** Copy the box begin .. begin + size of x (row-major, any rank) into out. */

@@ -47,7 +47,6 @@ type BlockFn = (
   aRowBytes: number,
   aStepBytes: number,
   bRowBytes: number,
-  cRowBytes: number,
   blocks: number,
   biasPtr: number,
   flags: number,
@@ -60,7 +59,8 @@ const RELU = 2;
 /**
  * Exported functions `b{R}x{W}`: `blocks` consecutive blocks of R = 1..4 rows by W = 8, 4 or 1 columns.
  * a_rk is read at aPtr + r aRowBytes + k aStepBytes (A plain: k*4 and 4 bytes; A transposed: 4 and m*4),
- * B's row k at bPtr + k bRowBytes, C's row r at cPtr + r cRowBytes; block b adds 4 W b bytes to bPtr,
+ * B's row k at bPtr + k bRowBytes, C's row r at cPtr + r bRowBytes (both n floats wide); block b adds
+ * 4 W b bytes to bPtr,
  * cPtr and biasPtr.
  */
 type GemmKernel = Record<string, BlockFn>;
@@ -69,13 +69,13 @@ const WIDTHS = [8, 4, 1] as const;
 
 // prettier-ignore
 function blockFunc(rows: number, width: (typeof WIDTHS)[number]) {
-  const [aPtr, bPtr, cPtr, kCount, aRowBytes, aStepBytes, bRowBytes, cRowBytes, blocks, biasPtr, flags] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const [k, blk, bBase, cBase, biasBase] = [11, 12, 13, 14, 15];
-  const pa = Array.from({ length: rows }, (_, r) => 16 + r); // A's rows at column k
-  const pb = 16 + rows;
+  const [aPtr, bPtr, cPtr, kCount, aRowBytes, aStepBytes, bRowBytes, blocks, biasPtr, flags] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [k, blk, bBase, cBase, biasBase] = [10, 11, 12, 13, 14];
+  const pa = Array.from({ length: rows }, (_, r) => 15 + r); // A's rows at column k
+  const pb = 15 + rows;
   const vectors = width === 1 ? 0 : width / 4;
-  const bv = Array.from({ length: vectors }, (_, v) => 17 + rows + v); // B's row k, v128 each
-  const accBase = 17 + rows + vectors;
+  const bv = Array.from({ length: vectors }, (_, v) => 16 + rows + v); // B's row k, v128 each
+  const accBase = 16 + rows + vectors;
   const accs = width === 1 ? rows : rows * vectors;
   const acc = (r: number, v: number) => accBase + r * Math.max(1, vectors) + v;
   const scalar = width === 1;
@@ -116,9 +116,9 @@ function blockFunc(rows: number, width: (typeof WIDTHS)[number]) {
     ...get(pb), ...get(bRowBytes), ...i32add, ...set(pb),
     ...get(k), ...i32c(1), ...i32add, ...set(k),
   ];
-  // Rows of C: cBase + r cRowBytes, kept in pa[0] after the loop (A's pointers are done with by then).
+  // Rows of C: cBase + r bRowBytes, kept in pa[0] after the loop (A's pointers are done with by then).
   const store = Array.from({ length: rows }, (_, r) => [
-    ...get(cBase), ...(r === 0 ? [] : Array.from({ length: r }, () => [...get(cRowBytes), ...i32add]).flat()), ...set(pa[0]),
+    ...get(cBase), ...(r === 0 ? [] : Array.from({ length: r }, () => [...get(bRowBytes), ...i32add]).flat()), ...set(pa[0]),
     ...(scalar
       ? [...get(pa[0]), ...get(acc(r, 0)), ...f32store]
       : bv.flatMap((_, v) => [...get(pa[0]), ...get(acc(r, v)), ...v128store(16 * v)])),
@@ -134,7 +134,7 @@ function blockFunc(rows: number, width: (typeof WIDTHS)[number]) {
   ];
   return {
     name: `b${rows}x${width}`,
-    params: new Array<number>(11).fill(I32),
+    params: new Array<number>(10).fill(I32),
     results: [],
     locals: [
       [6 + rows, I32],
@@ -195,7 +195,6 @@ export function gemmSimd(
           k,
           aRow,
           aStep,
-          bRow,
           bRow,
           blocks,
           bias + 4 * j,

@@ -9,8 +9,8 @@
  * Other pools go to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmHeap } from './copies';
-import { maxPoolGradSimd } from './maxPoolGradSimd';
+import { backendMemory, type WasmHeap } from './copies';
+import { maxPoolGradSimd, type PoolShape } from './maxPoolGradSimd';
 import { wrapKernel } from './wrap';
 
 const MAX_POOL_GRAD = 'MaxPoolGrad';
@@ -27,7 +27,7 @@ export function maxPoolGradNonOverlapping(
   x: Float32Array,
   dy: Float32Array,
   dx: Float32Array,
-  shape: { n: number; h: number; w: number; c: number; fH: number; fW: number; outH: number; outW: number },
+  shape: PoolShape,
 ): void {
   const { n, h, w, c, fH, fW, outH, outW } = shape;
   dx.fill(0);
@@ -75,7 +75,7 @@ export function registerMaxPoolGradWasm(): void {
       info.outHeight * fH <= info.inHeight &&
       info.outWidth * fW <= info.inWidth;
     if (!fits) return original.kernelFunc(args);
-    const backend = args.backend as unknown as WasmHeap & { wasm?: { asm?: { memory?: unknown } } };
+    const backend = args.backend as unknown as WasmHeap;
     // Allocate first: a heap growth would detach views taken before it.
     const out = backend.makeOutput(input.shape, 'float32');
     const dx = backend.typedArrayFromHeap(out) as Float32Array;
@@ -92,7 +92,7 @@ export function registerMaxPoolGradWasm(): void {
       outW: info.outWidth,
     };
     const heap = { xPtr: x.byteOffset, dyPtr: dy.byteOffset, dxPtr: dx.byteOffset, dx };
-    if (!maxPoolGradSimd(backend.wasm?.asm?.memory, heap, shape)) maxPoolGradNonOverlapping(x, dy, dx, shape);
+    if (!maxPoolGradSimd(backendMemory(backend), heap, shape)) maxPoolGradNonOverlapping(x, dy, dx, shape);
     return out;
   });
 }
