@@ -4,7 +4,7 @@
  * to completion and check that every configuration is stored exactly once, in whole lines, and that the
  * finished ones were not redone. Needs the build (npm test builds first); XBARSIM_CLI overrides the path.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -29,6 +29,12 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+const STUDY_ENV = (tmp: string) => ({
+  ...process.env,
+  XBARSIM_QMC_SMOKE: '1',
+  XBARSIM_CACHE_DIR: path.join(tmp, 'cache'),
+});
+
 function startStudy(out: string): {
   proc: ChildProcess;
   stderr: () => string;
@@ -38,7 +44,7 @@ function startStudy(out: string): {
     process.execPath,
     [CLI, 'study', 'quantized-mlp-cnn', '--quick', '--out', out, '--workers', '1'],
     {
-      env: { ...process.env, XBARSIM_QMC_SMOKE: '1', XBARSIM_CACHE_DIR: path.join(tmp, 'cache') },
+      env: STUDY_ENV(tmp),
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -83,6 +89,13 @@ test('a study killed after its first configuration resumes and stores every conf
   // The kill must have interrupted the run, or the resume would have nothing to do.
   expect(killedAfter.length).toBeGreaterThanOrEqual(1);
   expect(killedAfter.length).toBeLessThan(EXPECTED_KEYS.length);
+  // A report of the run in progress says how much of it is done.
+  const report = spawnSync(process.execPath, [CLI, 'report', out], { env: STUDY_ENV(tmp), encoding: 'utf8' });
+  expect(report.status).toBe(0);
+  const summary = () => fs.readFileSync(path.join(out, 'summary.md'), 'utf8');
+  expect(summary()).toContain(
+    `**In progress: ${killedAfter.length} of ${EXPECTED_KEYS.length} configurations done.**`,
+  );
 
   const second = startStudy(out);
   child = second.proc;
@@ -129,4 +142,5 @@ test('a study killed after its first configuration resumes and stores every conf
   }
   for (const f of ['summary.md', 'results.csv', 'accuracy-mlp-mnist-crossbar.png', 'synapses.png'])
     expect(fs.existsSync(path.join(out, f))).toBe(true);
+  expect(summary()).not.toContain('In progress');
 }, 100_000);

@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import { InputError } from '../util/errors';
 import { intFlag, numFlag, validateFlags } from './flags';
 import { findStudy, studyNames } from '../study/registry';
-import { runStudy, STUDY_FILE } from '../study/runner';
-import { ResultStore } from '../study/results';
+import { reportStudyDir, runStudy, STUDY_FILE } from '../study/runner';
 import { defaultWorkers } from '../sim/workerPool';
 
 export function registerStudy(program: Command): void {
@@ -94,7 +93,7 @@ export function registerStudy(program: Command): void {
         throw new InputError(`${dir} is not a study directory (no ${STUDY_FILE})`);
       const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8')) as { study: string };
       const study = findStudy(stamp.study);
-      const files = await study.report(new ResultStore(dir).all(), dir);
+      const files = await reportStudyDir(study, dir);
       process.stderr.write(`wrote ${files.length} files in ${dir}\n`);
     });
 }

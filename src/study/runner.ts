@@ -86,26 +86,11 @@ export async function runStudy(
       if (progress) progress.log(line);
       else process.stderr.write(`${line}\n`);
     });
-  const datasets = new Map<string, Dataset>();
-  const limits = study.data[o.mode];
-  const ctx: StudyContext = {
-    out: o.out,
-    mode: o.mode,
-    trials,
-    seed: o.seed,
-    workers: o.workers,
-    params,
+  const ctx = studyContext(
+    study,
+    { mode: o.mode, out: o.out, trials, seed: o.seed, workers: o.workers, params },
     log,
-    dataset(name) {
-      let d = datasets.get(name);
-      if (!d) {
-        d = loadDataset(name, { limit: limits.trainLimit, testLimit: limits.testLimit });
-        datasets.set(name, d);
-      }
-      return d;
-    },
-    model: (job) => cachedModel({ ...job, limit: limits.trainLimit }, ctx.dataset(job.dataset), log),
-  };
+  );
   const configs = study.configurations(ctx);
   // Stamp the directory only once the study has accepted its settings (configurations() validates them).
   checkStamp(o.out, { study: study.name, mode: o.mode, trials, seed: o.seed, params });
@@ -139,6 +124,76 @@ export async function runStudy(
     .filter((r) => keys.has(r.key));
   if (records.length < configs.length)
     log(`${records.length} of ${configs.length} configurations done; the report covers those`);
-  const files = await study.report(records, o.out);
+  const files = await writeStudyReport(study, records, o.out, configs.length);
   return { records, files };
+}
+
+/** The context a study's configurations see: datasets loaded once, models from the cache. */
+function studyContext(
+  study: Study,
+  o: Omit<StudyContext, 'dataset' | 'model' | 'log'>,
+  log: (m: string) => void,
+): StudyContext {
+  const datasets = new Map<string, Dataset>();
+  const limits = study.data[o.mode];
+  const ctx: StudyContext = {
+    ...o,
+    log,
+    dataset(name) {
+      let d = datasets.get(name);
+      if (!d) {
+        d = loadDataset(name, { limit: limits.trainLimit, testLimit: limits.testLimit });
+        datasets.set(name, d);
+      }
+      return d;
+    },
+    model: (job) => cachedModel({ ...job, limit: limits.trainLimit }, ctx.dataset(job.dataset), log),
+  };
+  return ctx;
+}
+
+/**
+ * Render a study's report over its finished records. A run in progress says so atop its summary, so
+ * that its tables and tests are not mistaken for the whole protocol's.
+ */
+async function writeStudyReport(
+  study: Study,
+  records: ResultRecord[],
+  out: string,
+  planned: number,
+): Promise<string[]> {
+  const files = await study.report(records, out);
+  const summary = path.join(out, 'summary.md');
+  if (records.length < planned && fs.existsSync(summary)) {
+    const md = fs.readFileSync(summary, 'utf8');
+    const afterTitle = md.indexOf('\n') + 1;
+    const note =
+      `\n**In progress: ${records.length} of ${planned} configurations done.** The tables, tests and ` +
+      `figures cover those only; rerun the study's command to finish it.\n`;
+    writeFileAtomic(summary, md.slice(0, afterTitle) + note + md.slice(afterTitle));
+  }
+  return files;
+}
+
+/**
+ * `xbarsim report DIR`: the report of a study directory, its configurations planned again from the
+ * directory's stamp (mode, trials, seed, parameters) so that a run in progress is marked as such.
+ */
+export async function reportStudyDir(study: Study, dir: string): Promise<string[]> {
+  const stamp = JSON.parse(fs.readFileSync(path.join(dir, STUDY_FILE), 'utf8')) as StudyStamp;
+  const ctx = studyContext(
+    study,
+    {
+      mode: stamp.mode,
+      out: dir,
+      trials: stamp.trials,
+      seed: stamp.seed,
+      workers: 1,
+      params: stamp.params ?? {},
+    },
+    () => undefined,
+  );
+  const keys = new Set(study.configurations(ctx).map((c) => c.key));
+  const records = new ResultStore(dir).all().filter((r) => keys.has(r.key));
+  return writeStudyReport(study, records, dir, keys.size);
 }
