@@ -29,7 +29,7 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const STUDY_ENV = (tmp: string) => ({
+const studyEnv = () => ({
   ...process.env,
   XBARSIM_QMC_SMOKE: '1',
   XBARSIM_CACHE_DIR: path.join(tmp, 'cache'),
@@ -44,7 +44,7 @@ function startStudy(out: string): {
     process.execPath,
     [CLI, 'study', 'quantized-mlp-cnn', '--quick', '--out', out, '--workers', '1'],
     {
-      env: STUDY_ENV(tmp),
+      env: studyEnv(),
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -90,7 +90,7 @@ test('a study killed after its first configuration resumes and stores every conf
   expect(killedAfter.length).toBeGreaterThanOrEqual(1);
   expect(killedAfter.length).toBeLessThan(EXPECTED_KEYS.length);
   // A report of the run in progress says how much of it is done.
-  const report = spawnSync(process.execPath, [CLI, 'report', out], { env: STUDY_ENV(tmp), encoding: 'utf8' });
+  const report = spawnSync(process.execPath, [CLI, 'report', out], { env: studyEnv(), encoding: 'utf8' });
   expect(report.status).toBe(0);
   const summary = () => fs.readFileSync(path.join(out, 'summary.md'), 'utf8');
   expect(summary()).toContain(

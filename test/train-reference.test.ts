@@ -44,7 +44,7 @@ function gradients(net: Net, w: Weights, data: LabelledImages): Weights {
     const x = data.images.subarray(s * SIDE * SIDE, (s + 1) * SIDE * SIDE);
     // Forward.
     let feat: Float64Array;
-    let conv: { z: Float64Array; arg: Int32Array; f: number; side: number; pooled: number } | null = null;
+    let conv: { z: Float64Array; arg: Int32Array; f: number; side: number } | null = null;
     if (net.conv) {
       const { filters: f, pool: p } = net.conv;
       const side = SIDE - 2;
@@ -75,7 +75,7 @@ function gradients(net: Net, w: Weights, data: LabelledImages): Weights {
               }
             feat[(i * pooled + j) * f + c] = best;
           }
-      conv = { z, arg, f, side, pooled };
+      conv = { z, arg, f, side };
     } else feat = Float64Array.from(x);
     const k = conv ? 2 : 0;
     const [w1, b1, w2, b2] = [w[k], w[k + 1], w[k + 2], w[k + 3]];
