@@ -254,7 +254,8 @@ function caseChart(records: Rec[], dataset: string): VegaLiteSpec {
     },
     config: baseConfig(),
     width: 460,
-    height: { step: Math.max(16, 10 * heads.length) } as unknown as number,
+    // With a yOffset channel the step sizes each offset band (one head), not a whole case.
+    height: { step: 11 } as unknown as number,
     data: { values: rows },
     layer: [
       {
