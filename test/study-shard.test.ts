@@ -34,6 +34,14 @@ test('shards cover every configuration exactly once for any shard count', () => 
   }
 });
 
+test('shards k/2n and (k+n)/2n together run exactly shard k/n, so a shard can be split mid-run', () => {
+  const all = configs([['a'], ['b', 'c'], ['d'], ['e', 'f', 'g'], ['h'], ['i', 'j'], ['k']]);
+  const keys = (k: number, n: number) => shardOf(all, k, n).map((c) => c.key);
+  for (let n = 1; n <= 3; n++)
+    for (let k = 1; k <= n; k++)
+      expect([...keys(k, 2 * n), ...keys(k + n, 2 * n)].sort()).toEqual(keys(k, n).sort());
+});
+
 /** A study whose records are seeded draws, so the test can compare sharded and unsharded runs. */
 function fakeStudy(): Study {
   return {
