@@ -150,6 +150,49 @@ describe('renderChart', () => {
   });
 });
 
+describe('renderChart warnings', () => {
+  const rows = ['a', 'b'].flatMap((panel) => ['p', 'q'].map((y) => ({ panel: panel + y, y, lo: 1, hi: 2 })));
+  const layer = (field: string) => ({
+    mark: 'point',
+    encoding: { y: { field: 'y', type: 'nominal' }, x: { field, type: 'quantitative' } },
+  });
+
+  test("a layered facet with independent scales renders without Vega-Lite's same-source warning", async () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const spec = {
+        data: { values: rows },
+        facet: { field: 'panel', type: 'nominal' },
+        columns: 2,
+        resolve: { scale: { y: 'independent' } },
+        spec: { layer: [layer('lo'), layer('hi')] },
+      } as unknown as VegaLiteSpec;
+      const { svg } = await renderChart(spec);
+      expect(svg).toContain('<svg');
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  test('other Vega-Lite warnings still reach the console', async () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      // A theta channel on a point mark is dropped with a warning.
+      const spec = {
+        data: { values: rows },
+        mark: 'point',
+        encoding: { x: { field: 'lo', type: 'quantitative' }, theta: { field: 'hi', type: 'quantitative' } },
+      } as unknown as VegaLiteSpec;
+      await renderChart(spec);
+      expect(warn).toHaveBeenCalled();
+      expect(String(warn.mock.calls[0].join(' '))).toMatch(/theta dropped/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
 describe('writeChart', () => {
   test('writes fileBase.svg, .png and .vl.json and leaves no temporary files', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xbarsim-report-'));

@@ -326,6 +326,12 @@ describe('dense-resolution study', () => {
         'adc-mnist-initial-1-bit-expfit.png',
       ]),
     );
+    // The case chart: one panel per case group, every case in the panel of its group.
+    const caseSpec = JSON.parse(fs.readFileSync(path.join(dir, 'cases-mnist.vl.json'), 'utf8'));
+    expect(caseSpec.facet.field).toBe('group');
+    const plotted = caseSpec.data.values as Array<{ group: string; case: string }>;
+    expect(new Set(plotted.map((v) => v.group))).toEqual(new Set(records.map((r) => r.group)));
+    for (const v of plotted) expect(v.group).toBe(records.find((r) => r.case === v.case)!.group);
     const csv = fs.readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\n');
     expect(csv.length - 1).toBe(records.reduce((n, r) => n + r.adc.length, 0));
     const md = fs.readFileSync(path.join(dir, 'summary.md'), 'utf8');

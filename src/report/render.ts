@@ -82,6 +82,21 @@ interface TextItem {
   text?: unknown;
 }
 
+/**
+ * Vega-Lite's warning when layers inside a facet with independent scales read forks of one data source:
+ * it then assumes they are the same source, which is what every layered facet of ours is. Any other
+ * message goes to vega's console logger as without this filter.
+ */
+const LAYERED_FACET_WARNING = 'Detected faceted independent scales that union domain of the same fields';
+
+function compileLogger(): ReturnType<typeof vega.logger> {
+  const base = vega.logger(vega.Warn);
+  const warn = base.warn.bind(base);
+  base.warn = (...args: readonly unknown[]) =>
+    args.some((a) => typeof a === 'string' && a.startsWith(LAYERED_FACET_WARNING)) ? base : warn(...args);
+  return base;
+}
+
 /** Render a Vega-Lite spec to SVG text and PNG bytes. */
 export async function renderChart(spec: VegaLiteSpec, opts: RenderOptions = {}): Promise<RenderedChart> {
   const scale = opts.scale ?? 2;
@@ -89,7 +104,9 @@ export async function renderChart(spec: VegaLiteSpec, opts: RenderOptions = {}):
   // vega tags the data objects it ingests, so it gets a copy; an ad-hoc spec without our theme
   // still gets the font the rasteriser has.
   const themed = structuredClone({ ...spec, config: { font: FONT, ...spec.config } }) as VegaLiteSpec;
-  const view = new vega.View(vega.parse(compile(themed).spec), { renderer: 'none' });
+  const view = new vega.View(vega.parse(compile(themed, { logger: compileLogger() }).spec), {
+    renderer: 'none',
+  });
   let svg: string;
   try {
     svg = await view.toSVG();

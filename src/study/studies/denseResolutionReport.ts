@@ -202,47 +202,54 @@ function csvRows(records: Rec[]) {
 
 /**
  * Accuracy per case: digital (hollow diamond) and the chip at the ADC nearest lossless (dot, mean ± 1
- * std over chips: with the few chips of a quick run a 95 % CI is mostly the t quantile). Cases run down
- * the y axis, heads side by side within each case.
+ * std over chips: with the few chips of a quick run a 95 % CI is mostly the t quantile). One panel per
+ * case group, three to a row (one column of 24 cases x 7 heads runs to several pages); cases run down
+ * each panel's y axis, heads side by side within each case.
  */
 function caseChart(records: Rec[], dataset: string): VegaLiteSpec {
-  const rows = records
-    .filter((r) => r.dataset === dataset)
-    .map((r) => {
-      const near = nearestLossless(r);
-      const chip = near ? pct(near.mean) : null;
-      const std = near ? pct(near.std) : 0;
-      return {
+  // Every record the study writes has finite ADC settings; one without (nothing to plot on the chip)
+  // is left out.
+  const rows = records.flatMap((r) => {
+    const near = r.dataset === dataset ? nearestLossless(r) : undefined;
+    if (!near) return [];
+    const chip = pct(near.mean);
+    const std = pct(near.std);
+    return [
+      {
+        group: r.group,
         case: r.case,
         head: r.head,
         digital: pct(r.digitalAccuracy),
         chip,
-        lo: chip === null ? null : chip - std,
-        hi: chip === null ? null : chip + std,
-      };
-    });
+        lo: chip - std,
+        hi: chip + std,
+      },
+    ];
+  });
   const cases = distinctInOrder(rows.map((r) => r.case));
+  const groups = distinctInOrder(rows.map((r) => r.group));
   const heads = distinctInOrder(rows.map((r) => r.head));
   const y = {
     field: 'case',
     type: 'nominal',
     title: null,
     sort: cases,
-    axis: { labelLimit: 300 },
+    // Equal label room in every panel, so that the panels line up.
+    axis: { labelLimit: 300, minExtent: 140, maxExtent: 140 },
     scale: { paddingInner: 0.2 },
   };
   const yOffset = { field: 'head', type: 'nominal', sort: heads };
   const x = { type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false, padding: 10 } };
   const color = { field: 'head', type: 'nominal', title: 'head', scale: { domain: heads, range: PALETTE } };
-  const shape = {
-    field: 'measure',
+  // Constant shapes as datum: no per-layer transforms.
+  const shape = (measure: string) => ({
+    datum: measure,
     type: 'nominal',
     title: 'measure',
     scale: { domain: ['digital', 'chip (lossless ADC)'], range: ['diamond', 'circle'] },
-  };
+  });
   const first = records.find((r) => r.dataset === dataset);
   const trials = first ? (nearestLossless(first)?.perTrial.length ?? 0) : 0;
-  const chipRows = { filter: 'datum.chip !== null' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
@@ -253,27 +260,29 @@ function caseChart(records: Rec[], dataset: string): VegaLiteSpec {
       ],
     },
     config: baseConfig(),
-    width: 460,
-    // With a yOffset channel the step sizes each offset band (one head), not a whole case.
-    height: { step: 11 } as unknown as number,
     data: { values: rows },
-    layer: [
-      {
-        transform: [chipRows],
-        mark: { type: 'rule', strokeWidth: 1.5 },
-        encoding: { y, yOffset, x: { ...x, field: 'lo' }, x2: { field: 'hi' }, color },
-      },
-      {
-        transform: [chipRows, { calculate: "'chip (lossless ADC)'", as: 'measure' }],
-        mark: { type: 'point', filled: true, size: 55, opacity: 1 },
-        encoding: { y, yOffset, x: { ...x, field: 'chip' }, color, shape },
-      },
-      {
-        transform: [{ calculate: "'digital'", as: 'measure' }],
-        mark: { type: 'point', filled: false, size: 80, strokeWidth: 1.8, opacity: 1 },
-        encoding: { y, yOffset, x: { ...x, field: 'digital' }, color, shape },
-      },
-    ],
+    facet: { field: 'group', type: 'nominal', sort: groups, title: null, header: { labelFontSize: 13 } },
+    columns: 3,
+    resolve: { scale: { y: 'independent' }, axis: { x: 'independent' } },
+    spec: {
+      width: 300,
+      // With a yOffset channel the step sizes each offset band (one head), not a whole case.
+      height: { step: 8 },
+      layer: [
+        {
+          mark: { type: 'rule', strokeWidth: 1.5 },
+          encoding: { y, yOffset, x: { ...x, field: 'lo' }, x2: { field: 'hi' }, color },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 30, opacity: 1 },
+          encoding: { y, yOffset, x: { ...x, field: 'chip' }, color, shape: shape('chip (lossless ADC)') },
+        },
+        {
+          mark: { type: 'point', filled: false, size: 45, strokeWidth: 1.4, opacity: 1 },
+          encoding: { y, yOffset, x: { ...x, field: 'digital' }, color, shape: shape('digital') },
+        },
+      ],
+    },
   } as unknown as VegaLiteSpec;
 }
 
