@@ -5,6 +5,7 @@ import {
   applyInputQuantizer,
   parseInputQuantizer,
   parseWeightQuantizer,
+  weightQuantizerLabel,
   quantileQuantize,
   ternarize,
   uniformQuantize,
@@ -70,6 +71,24 @@ describe('uniform, binary and ternary quantisers', () => {
     expect(Array.from(uniformQuantize(f32([-0.5, 0.5, -1]), 2))).toEqual([-1, 1, -1]);
   });
 
+  test('uniform:B@P spans the P-th percentile of |w| and clips the weights beyond it', () => {
+    // |w| sorted: 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 10; the 90th percentile by linear
+    // interpolation sits at rank 0.9 x 9 = 8.1: 0.8 + 0.1 x (10 - 0.8) = 1.72.
+    const w = f32([0, -0.1, 0.2, -0.3, 0.4, -0.5, 0.6, -0.7, 0.8, -10]);
+    const m = Math.fround(0.8) + 0.1 * (10 - Math.fround(0.8));
+    const step = m / 3;
+    const q = uniformQuantize(w, 3, 90);
+    // |w| / step = 0, 0.17, 0.35, 0.52, 0.70, 0.87, 1.05, 1.22, 1.40, 17.4: codes 0, 0, 0, 1, ..., 1, 3 (clipped)
+    const expected = [0, 0, 0, -1, 1, -1, 1, -1, 1, -3].map((k) => k * step + 0);
+    expect(Array.from(q)).toEqual(Array.from(f32(expected)));
+    expect(q[9]).toBe(Math.fround(-m)); // -10 clipped to the outermost level
+    expect(new Set(Array.from(q)).size).toBeLessThanOrEqual(7);
+    // Against max|w| = 10 (step 10/3): every weight but -10 rounds to 0.
+    expect(Array.from(uniformQuantize(w, 3)).filter((v) => v !== 0)).toEqual([Math.fround(-10)]);
+    // P = 100 is max|w|.
+    expect(Array.from(uniformQuantize(w, 3, 100))).toEqual(Array.from(uniformQuantize(w, 3)));
+  });
+
   test('binary: sign x mean|w|, exactly two values', () => {
     const { values, alpha } = binarize(f32([-2, 1, 0, 3]));
     expect(alpha).toBe(1.5);
@@ -123,5 +142,16 @@ describe('quantiser strings', () => {
     expect(() => parseWeightQuantizer('quantile:1')).toThrow(/2\.\.256/);
     expect(() => parseWeightQuantizer('log:3')).toThrow(InputError);
     expect(() => parseInputQuantizer('expfit:median')).toThrow(/expfit:mean/);
+    expect(parseWeightQuantizer('uniform:3@99.9')).toEqual({
+      kind: 'uniform',
+      bits: 3,
+      clipPercentile: 99.9,
+    });
+    expect(weightQuantizerLabel(parseWeightQuantizer('uniform:3@99.9'))).toBe('uniform:3@99.9');
+    for (const bad of ['uniform:3@', 'uniform:3@40', 'uniform:3@101', 'uniform:3@x', 'uniform:@99'])
+      expect(() => parseWeightQuantizer(bad)).toThrow(InputError);
+    expect(() => parseWeightQuantizer('uniform:3@40')).toThrow(
+      /clip percentile P of uniform:B@P .*50\.\.100/,
+    );
   });
 });

@@ -16,7 +16,10 @@ export function registerAdcBits(program: Command): void {
     .description('lossless ADC bits per analog layer: log2(d) + w + l (- 1 when w or l is 1)')
     .requiredOption('--model <dir>', 'model directory')
     .requiredOption('--circuit <card>', 'circuit card: a name in circuits/ or a path')
-    .option('--quantize <q>', 'weight quantiser first: quantile:N, uniform:B, binary, ternary')
+    .option(
+      '--quantize <q>',
+      'weight quantiser first: quantile:N, uniform:B, uniform:B@P (range at the P-th percentile of |w|), binary, ternary',
+    )
     .option('--quantize-layers <which>', 'all | dense', 'all')
     .option('--dac-bits <n>', 'override the circuit card: DAC bits')
     .option('--tile-rows <n>', 'override the circuit card: tile rows')

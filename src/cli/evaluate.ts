@@ -25,7 +25,10 @@ export function registerEvaluate(program: Command): void {
     .requiredOption('--model <dir>', 'model directory (ours, or a TF.js layers model converted from Keras)');
   addDatasetOptions(cmd);
   cmd
-    .option('--quantize <list>', 'weight quantisers, comma-separated: quantile:N, uniform:B, binary, ternary')
+    .option(
+      '--quantize <list>',
+      'weight quantisers, comma-separated: quantile:N, uniform:B, uniform:B@P (range at the P-th percentile of |w|), binary, ternary',
+    )
     .option('--quantize-layers <which>', 'layers whose weights are quantised: all | dense', 'all')
     .option('--input <list>', 'input quantisers, comma-separated: uniform:B, expfit:mean, expfit:q3')
     .option('--input-layers <which>', 'layers whose inputs are quantised: dense | all', 'dense')

@@ -42,7 +42,10 @@ function addSimulationOptions(cmd: Command): Command {
   return cmd
     .option('--seed <n>', 'random seed (trial t draws from a stream of (seed, t))', '1')
     .option('--workers <n>', 'worker threads (default: all cores)')
-    .option('--quantize <q>', 'weight quantiser before mapping: quantile:N, uniform:B, binary, ternary')
+    .option(
+      '--quantize <q>',
+      'weight quantiser before mapping: quantile:N, uniform:B, uniform:B@P (range at the P-th percentile of |w|), binary, ternary',
+    )
     .option('--quantize-layers <which>', 'layers the weight quantiser applies to: all | dense', 'all')
     .option('--input <q>', 'input quantiser: uniform:B, expfit:mean, expfit:q3')
     .option('--input-layers <which>', 'layers the input quantiser applies to: dense | all', 'dense')

@@ -36,7 +36,7 @@ export type InputQuantizer =
 export type WeightQuantization =
   | { kind: 'float' }
   | { kind: 'quantile'; levels: number }
-  | { kind: 'uniform'; bits: number }
+  | { kind: 'uniform'; bits: number; clipPercentile?: number }
   | { kind: 'binary'; alpha: number }
   | { kind: 'ternary'; alpha: number };
 

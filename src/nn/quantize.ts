@@ -2,34 +2,49 @@
  * Weight and input quantisers (TF-free). See docs/quantization.md for the exact rules.
  * Biases are never quantised: in the crossbar they are added digitally after the ADC.
  */
+import { quantileSorted } from 'simple-statistics';
 import { InputError } from '../util/errors';
 import type { InputQuantizer, WeightQuantization } from './description';
 
 export type WeightQuantizerSpec =
   | { kind: 'quantile'; levels: number }
-  | { kind: 'uniform'; bits: number }
+  /** clipPercentile: the grid spans +-(that percentile of |w|) instead of +-max|w| (uniform:B@P). */
+  | { kind: 'uniform'; bits: number; clipPercentile?: number }
   | { kind: 'binary' }
   | { kind: 'ternary' };
 
 export function parseWeightQuantizer(text: string): WeightQuantizerSpec {
   const [kind, arg] = text.trim().toLowerCase().split(':');
-  const num = (lo: number, hi: number, what: string) => {
-    const n = Number(arg);
-    if (arg === undefined || !Number.isInteger(n) || n < lo || n > hi)
+  const num = (lo: number, hi: number, what: string, value = arg) => {
+    const n = Number(value);
+    if (value === undefined || value.trim() === '' || !Number.isInteger(n) || n < lo || n > hi)
       throw new InputError(`weight quantiser "${text}": ${what} must be a whole number in ${lo}..${hi}`);
     return n;
   };
   if (kind === 'quantile') return { kind, levels: num(2, 256, 'the level count N') };
-  if (kind === 'uniform') return { kind, bits: num(2, 16, 'the bit count B') };
+  if (kind === 'uniform') {
+    const [bitsText, clipText] = (arg ?? '').split('@');
+    const bits = num(2, 16, 'the bit count B', bitsText);
+    if (clipText === undefined) return { kind, bits };
+    const p = clipText.trim() === '' ? NaN : Number(clipText);
+    if (!(p >= 50 && p <= 100))
+      throw new InputError(
+        `weight quantiser "${text}": the clip percentile P of uniform:B@P must be a number in 50..100`,
+      );
+    return { kind, bits, clipPercentile: p };
+  }
   if ((kind === 'binary' || kind === 'ternary') && arg === undefined) return { kind };
   throw new InputError(
-    `weight quantiser "${text}" is unknown (allowed: quantile:N with N 2..256, uniform:B with B 2..16, binary, ternary)`,
+    `weight quantiser "${text}" is unknown (allowed: quantile:N with N 2..256, uniform:B with B 2..16, uniform:B@P with P 50..100, binary, ternary)`,
   );
 }
 
 export function weightQuantizerLabel(spec: WeightQuantizerSpec): string {
   if (spec.kind === 'quantile') return `quantile:${spec.levels}`;
-  if (spec.kind === 'uniform') return `uniform:${spec.bits}`;
+  if (spec.kind === 'uniform')
+    return spec.clipPercentile === undefined
+      ? `uniform:${spec.bits}`
+      : `uniform:${spec.bits}@${spec.clipPercentile}`;
   return spec.kind;
 }
 
@@ -42,7 +57,7 @@ export function quantizeWeights(
     case 'quantile':
       return { values: quantileQuantize(w, spec.levels), quantization: spec };
     case 'uniform':
-      return { values: uniformQuantize(w, spec.bits), quantization: spec };
+      return { values: uniformQuantize(w, spec.bits, spec.clipPercentile), quantization: spec };
     case 'binary': {
       const { values, alpha } = binarize(w);
       return { values, quantization: { kind: 'binary', alpha } };
@@ -117,18 +132,26 @@ function lowerBound(arr: number[], x: number): number {
 }
 
 /**
- * Symmetric uniform B-bit (sign-magnitude) over [-max|w|, max|w|]: 2^B - 1 levels, zero included,
- * step = max|w| / (2^(B-1) - 1).
+ * Symmetric uniform B-bit (sign-magnitude) over [-m, m]: 2^B - 1 levels, zero included,
+ * step = m / (2^(B-1) - 1). m = max|w|, or with `clipPercentile` P the P-th percentile of |w| (linear
+ * interpolation between order statistics, numpy's default), weights beyond +-m going to +-m: a few large
+ * weights then no longer stretch the grid until most weights round to 0.
  */
-export function uniformQuantize(w: Float32Array, bits: number): Float32Array {
+export function uniformQuantize(w: Float32Array, bits: number, clipPercentile?: number): Float32Array {
   let maxAbs = 0;
   for (let i = 0; i < w.length; i++) maxAbs = Math.max(maxAbs, Math.abs(w[i]));
+  let range = maxAbs;
+  if (clipPercentile !== undefined && clipPercentile < 100 && w.length > 0) {
+    const sortedAbs = Float64Array.from(w, Math.abs).sort(); // typed arrays sort numerically
+    range = quantileSorted(sortedAbs as unknown as number[], clipPercentile / 100);
+  }
   const steps = 2 ** (bits - 1) - 1;
   const out = new Float32Array(w.length);
-  if (maxAbs === 0) return out;
-  const step = maxAbs / steps;
+  if (range === 0) return out;
+  const step = range / steps;
   // Round magnitudes so the grid stays symmetric (Math.round sends -1.5 to -1); `+ 0` drops -0.
-  for (let i = 0; i < w.length; i++) out[i] = Math.sign(w[i]) * Math.round(Math.abs(w[i]) / step) * step + 0;
+  for (let i = 0; i < w.length; i++)
+    out[i] = Math.sign(w[i]) * Math.min(steps, Math.round(Math.abs(w[i]) / step)) * step + 0;
   return out;
 }
 
