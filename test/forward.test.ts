@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { exportDescription } from '../src/nn/export';
-import { runLayers, prepareInput } from '../src/nn/forward';
+import { im2col, runLayers, prepareInput } from '../src/nn/forward';
 import { deserializeDescription, serializeDescription } from '../src/nn/description';
 import { streamFor } from '../src/util/random';
 
@@ -123,4 +123,47 @@ test('many images run in chunks give exactly the outputs of each image run alone
     expect(all.data.subarray(i * 4, (i + 1) * 4)).toEqual(one.data);
   }
   model.dispose();
+});
+
+describe('im2col', () => {
+  // Patch (oy, ox), element (ky, kx, c) = input (oy s + ky - padT, ox s + kx - padL, c), 0 outside;
+  // 'same' pads as TF does: total max((out - 1) s + k - in, 0), the smaller half before.
+  function naive(img: Float32Array, [h, w, c]: number[], k: number, s: number, same: boolean): number[] {
+    const oh = same ? Math.ceil(h / s) : Math.floor((h - k) / s) + 1;
+    const ow = same ? Math.ceil(w / s) : Math.floor((w - k) / s) + 1;
+    const padT = same ? Math.floor(Math.max((oh - 1) * s + k - h, 0) / 2) : 0;
+    const padL = same ? Math.floor(Math.max((ow - 1) * s + k - w, 0) / 2) : 0;
+    const out: number[] = [];
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++)
+        for (let ky = 0; ky < k; ky++)
+          for (let kx = 0; kx < k; kx++)
+            for (let ch = 0; ch < c; ch++) {
+              const y = oy * s + ky - padT;
+              const x = ox * s + kx - padL;
+              out.push(y < 0 || y >= h || x < 0 || x >= w ? 0 : img[(y * w + x) * c + ch]);
+            }
+    return out;
+  }
+
+  // 16 and 32 channels: kernel rows of 48 and 96 inputs take the block copy; 1 and 3 the element loop.
+  test.each([
+    [1, 'valid', 1],
+    [3, 'same', 1],
+    [16, 'same', 1],
+    [16, 'same', 2],
+    [32, 'valid', 1],
+    [32, 'valid', 2],
+  ])('%d channels, padding %s, stride %d: each patch as the definition', (c, padding, s) => {
+    const shape = [7, 6, c];
+    const rng = streamFor(3, 'im2col');
+    const size = shape[0] * shape[1] * c;
+    // Two images back to back, the second read at an offset.
+    const imgs = Float32Array.from({ length: 2 * size }, () => rng.normal());
+    const expected = naive(imgs.subarray(size), shape, 3, s, padding === 'same');
+    const out = new Float32Array(expected.length + 5).fill(NaN);
+    im2col(imgs, size, shape, 3, 3, [s, s], padding as 'same', out, 5);
+    expect(Array.from(out.subarray(5))).toEqual(expected.map((v) => Math.fround(v)));
+    expect(Array.from(out.subarray(0, 5)).every(Number.isNaN)).toBe(true);
+  });
 });

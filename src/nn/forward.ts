@@ -136,6 +136,9 @@ function activate(activation: Activation, v: Float32Array, width: number): void 
   }
 }
 
+/** Contiguous runs at least this long are copied with TypedArray.set (measured crossover: 24..96). */
+const IM2COL_SET_MIN_RUN = 48;
+
 /**
  * im2col of one image: patches (outH*outW) x (kh*kw*cin), ordered like the kernel [kh, kw, cin, cout]
  * so that patches . kernel(reshaped (kh*kw*cin) x cout) is the convolution.
@@ -159,11 +162,22 @@ export function im2col(
   const padT = padding === 'same' ? samePadding(h, kh, strides[0]) : 0;
   const padL = padding === 'same' ? samePadding(w, kw, strides[1]) : 0;
   const patch = kh * kw * cin;
+  const run = kw * cin;
   for (let oy = 0; oy < oh; oy++) {
     for (let ox = 0; ox < ow; ox++) {
       let o = outOffset + (oy * ow + ox) * patch;
+      const x0 = ox * strides[1] - padL;
       for (let ky = 0; ky < kh; ky++) {
         const y = oy * strides[0] + ky - padT;
+        if (y >= 0 && y < h && x0 >= 0 && x0 + kw <= w) {
+          // The kernel row lies inside the image: kw * cin contiguous inputs. A typed-array copy is 2-3
+          // times faster than element by element for 32 channels but slower for short runs (the subarray).
+          const src = offset + (y * w + x0) * cin;
+          if (run >= IM2COL_SET_MIN_RUN) out.set(img.subarray(src, src + run), o);
+          else for (let i = 0; i < run; i++) out[o + i] = img[src + i];
+          o += run;
+          continue;
+        }
         for (let kx = 0; kx < kw; kx++) {
           const xx = ox * strides[1] + kx - padL;
           if (y < 0 || y >= h || xx < 0 || xx >= w) {
