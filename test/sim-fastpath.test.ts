@@ -201,6 +201,40 @@ test('a convolution on tiles (im2col rows) and a 2704-row dense layer, 12-bit AD
   expect(expectSame(p, [0]).fastStages).toBe(2);
 });
 
+/** Two convolutions on tiles: the second's patches are gathered from its input images (same padding, stride 2). */
+const cnn2: NetworkDescription = {
+  ...cnn,
+  name: 'fastpath-cnn2',
+  layers: [
+    cnn.layers[0],
+    { kind: 'maxpool2d', name: 'pool', poolSize: [2, 2], strides: [2, 2], padding: 'valid' },
+    {
+      kind: 'conv2d',
+      name: 'conv2',
+      weights: tensor([3, 3, 4, 6], weights(36, 6, 0.3, 'conv2')),
+      bias: tensor([6], weights(1, 6, 0.05, 'conv2-bias')),
+      strides: [2, 2],
+      padding: 'same',
+      activation: 'relu',
+      weightQuantization: { kind: 'float' },
+    },
+    { kind: 'flatten', name: 'flatten' },
+    dense('out', 3 * 3 * 6, 10, 'linear', 0.2),
+  ],
+};
+
+test.each([
+  ['8-bit DAC, differential', { dac: { bits: 8 } }],
+  [
+    'binary DAC, offset mapping, calibrated ADC range',
+    { dac: 'binary', mapping: 'offset', adc: { bits: 6, range: { calibrated: 90 } } },
+  ],
+])('a second convolution on tiles (patches gathered from its inputs, zero padding), %s', (_name, fields) => {
+  const p = plan(cnn2, {}, circuit({ analogLayers: 'all', ...fields }), 5);
+  expect(p.stages.filter((s) => s.kind === 'analog' && s.conv).length).toBe(2);
+  expect(expectSame(p, [0, 1]).fastStages).toBe(6);
+});
+
 test('offset mapping with an exact (trimmed) reference: weights on exactly 8 values, rank order', () => {
   const values = [-0.35, -0.25, -0.15, -0.05, 0.05, 0.15, 0.25, 0.35];
   const rng = streamFor(7, 'fastpath-ranked');

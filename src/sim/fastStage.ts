@@ -16,11 +16,11 @@
  * Stages it does not cover (read noise, ideal ADC, negative or non-finite inputs or conductances, no
  * WebAssembly SIMD) run through the reference code.
  */
-import { type Activations, addBiasAndActivate } from '../nn/forward';
+import { type Activations, addBiasAndActivate, im2col, sizeOf } from '../nn/forward';
 import type { AnalogStage, SimPlan } from './plan';
 import { BLOCK_BYTES_PER_ROW, BLOCK_COLS, createKernel, type KernelExports } from './simdKernel';
 import type { StageOutput } from './referenceTrial';
-import type { TrialScratch } from './trialCommon';
+import { dacFractions, quantizedStageInput, type TrialScratch } from './trialCommon';
 
 /** Input rows per chunk: a chunk's column sums and codes (chunk x padded columns x 4 bytes each) stay in cache. */
 const CHUNK_ROWS = 128;
@@ -97,6 +97,8 @@ class FastEngine {
   i32: Int32Array;
   private top = 64;
   readonly stages = new Map<AnalogStage, StageState>();
+  /** Per later conv stage: its patch gather table and a buffer for the DAC fractions of its input images. */
+  readonly gathers = new Map<AnalogStage, { gather: PatchGather; u: Float32Array }>();
   /** Stage runs on this path (one per stage and chunk of images), and conversions recomputed in float64. */
   readonly stats = { fastStages: 0, exactConversions: 0 };
 
@@ -215,6 +217,74 @@ interface DacStep {
   kind: 'ideal' | 'binary' | 'bits';
   xMax: number;
   steps: number;
+}
+
+/**
+ * A conv stage's patch rows read straight from its input images (no im2col copy): patch row n is image
+ * floor(n / positions) at position n mod positions, and its element i is at image offset
+ * offsets[position * fanIn + i], -1 for zero padding.
+ */
+interface PatchGather {
+  offsets: Int32Array;
+  positions: number;
+  inSize: number;
+}
+
+/** The gather table of a conv stage, from im2col itself run on an image of its own offsets + 1. */
+function patchGather(stage: AnalogStage): PatchGather {
+  const c = stage.conv!;
+  const inSize = sizeOf(c.inShape);
+  const positions = c.outShape[0] * c.outShape[1];
+  const index = Float32Array.from({ length: inSize }, (_, i) => i + 1); // exact: inSize < 2^24
+  const patches = new Float32Array(positions * stage.rows);
+  im2col(index, 0, c.inShape, c.kh, c.kw, c.strides, c.padding, patches, 0);
+  return { offsets: Int32Array.from(patches, (v) => v - 1), positions, inSize };
+}
+
+/**
+ * buildCsr's lists for patch rows [n0, n1) of a conv stage, from the DAC fractions u of its input
+ * images: the same entries, in the same order, as buildCsr on the im2col patches of u.
+ */
+function buildCsrGather(
+  e: FastEngine,
+  stage: AnalogStage,
+  u: Float32Array,
+  g: PatchGather,
+  n0: number,
+  n1: number,
+  csr: TileCsr[],
+): 'fail' | 'ones' | 'weighted' {
+  let ones = true;
+  const fanIn = stage.rows;
+  const { f32, i32 } = e;
+  const { offsets, positions, inSize } = g;
+  for (let r = 0; r < stage.rowTiles.length; r++) {
+    const { rowStart: t0, rowEnd: t1 } = stage.rowTiles[r];
+    const c = csr[r];
+    const starts = c.rowStartPtr >> 2;
+    const offs = c.rowOffPtr >> 2;
+    const us = c.uPtr >> 2;
+    let k = 0;
+    for (let n = n0; n < n1; n++) {
+      i32[starts + n - n0] = k;
+      const image = Math.floor(n / positions);
+      const base = image * inSize;
+      const table = (n - image * positions) * fanIn;
+      for (let i = t0; i < t1; i++) {
+        const at = offsets[table + i];
+        if (at < 0) continue; // zero padding: u = 0
+        const v = u[base + at];
+        if (v === 0) continue;
+        if (!(v > 0 && v < Infinity)) return 'fail';
+        if (v !== 1) ones = false;
+        i32[offs + k] = (i - t0) * BLOCK_BYTES_PER_ROW;
+        f32[us + k] = v;
+        k++;
+      }
+    }
+    i32[starts + n1 - n0] = k;
+  }
+  return ones ? 'ones' : 'weighted';
 }
 
 /**
@@ -488,15 +558,31 @@ function stageSource(
   stageIndex: number,
   x: Activations,
   scratch: TrialScratch,
-): { src: Float32Array; inputRows: number; dac: DacStep | null } {
+  e: FastEngine,
+): { src: Float32Array; inputRows: number; dac: DacStep | null; gather: PatchGather | null } {
+  const isFirst = plan.stages.findIndex((st) => st.kind === 'analog') === stageIndex;
+  if (stage.conv && !isFirst) {
+    // A later conv stage's input changes every trial: DAC on its images, patches gathered from them
+    // while the lists are built (the first stage's patches are built once and kept, stageInput).
+    let known = e.gathers.get(stage);
+    const size = x.data.length;
+    if (!known || known.u.length < size) {
+      known = { gather: known?.gather ?? patchGather(stage), u: new Float32Array(size) };
+      e.gathers.set(stage, known);
+    }
+    const u = known.u.subarray(0, size);
+    dacFractions(stage, quantizedStageInput(stage, x.data), u);
+    return { src: u, inputRows: x.count * known.gather.positions, dac: null, gather: known.gather };
+  }
   if (stage.conv || stage.inputQuantizer) {
     const { u, rows } = scratch.stageInput(plan, stageIndex, stage, x);
-    return { src: u, inputRows: rows, dac: null };
+    return { src: u, inputRows: rows, dac: null, gather: null };
   }
   return {
     src: x.data,
     inputRows: x.count,
     dac: { kind: stage.dac.kind, xMax: stage.dac.xMax, steps: 2 ** stage.dac.bits - 1 },
+    gather: null,
   };
 }
 
@@ -510,7 +596,7 @@ export function prepareTrials(plan: SimPlan, scratch: TrialScratch): void {
   const e = engineOf(scratch);
   if (!e) return;
   for (const chunk of scratch.frontChunks(plan)) {
-    const { src, inputRows, dac } = stageSource(plan, stage, 0, chunk, scratch);
+    const { src, inputRows, dac } = stageSource(plan, stage, 0, chunk, scratch, e);
     const st = stageState(e, plan, stage, inputRows, 2 ** stage.adcBits - 1);
     if (st) cachedCsr(e, st, stage, src, inputRows, dac);
   }
@@ -530,7 +616,7 @@ export function fastAnalogForward(
   if (!e) return null;
   const steps = 2 ** stage.adcBits - 1;
   const isFirst = plan.stages.findIndex((st) => st.kind === 'analog') === stageIndex;
-  const { src, inputRows, dac } = stageSource(plan, stage, stageIndex, x, scratch);
+  const { src, inputRows, dac, gather } = stageSource(plan, stage, stageIndex, x, scratch, e);
   const st = stageState(e, plan, stage, inputRows, steps);
   if (!st) return null;
   const cached = isFirst ? cachedCsr(e, st, stage, src, inputRows, dac) : null;
@@ -562,7 +648,9 @@ export function fastAnalogForward(
     let csr = cached?.csr ?? null;
     let weighted = cached?.weighted ?? true;
     if (!csr) {
-      const kind = buildCsr(e, stage, src, n0, n1, n0, st.chunkCsr, dac);
+      const kind = gather
+        ? buildCsrGather(e, stage, src, gather, n0, n1, st.chunkCsr)
+        : buildCsr(e, stage, src, n0, n1, n0, st.chunkCsr, dac);
       if (kind === 'fail') return null;
       weighted = kind === 'weighted';
       // rowStart of a chunk list is indexed from n0: hand the kernel a base pointer shifted back by n0.

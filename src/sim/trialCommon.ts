@@ -115,11 +115,7 @@ export function dacInput(
   x: Activations,
   into?: Float32Array,
 ): { u: Float32Array; rows: number } {
-  let input = x.data;
-  if (stage.inputQuantizer) {
-    input = Float32Array.from(input);
-    applyInputQuantizer(stage.inputQuantizer, input);
-  }
+  let input = quantizedStageInput(stage, x.data);
   let rows = x.count;
   let u: Float32Array;
   if (stage.conv) {
@@ -139,6 +135,23 @@ export function dacInput(
   } else {
     u = into && into.length >= input.length ? into.subarray(0, input.length) : new Float32Array(input.length);
   }
+  dacFractions(stage, input, u);
+  return { u, rows };
+}
+
+/** The stage's input quantiser, if any, on a copy of `input`; else `input` itself. */
+export function quantizedStageInput(stage: AnalogStage, input: Float32Array): Float32Array {
+  if (!stage.inputQuantizer) return input;
+  const q = Float32Array.from(input);
+  applyInputQuantizer(stage.inputQuantizer, q);
+  return q;
+}
+
+/**
+ * u[i] = the DAC's fraction of vRead for input[i] (u may be input itself). Element by element, with
+ * 0 -> 0 for every DAC kind, so it commutes with im2col's gathering and zero padding.
+ */
+export function dacFractions(stage: AnalogStage, input: Float32Array, u: Float32Array): void {
   const { kind, bits, xMax } = stage.dac;
   const steps = 2 ** bits - 1;
   // One loop per DAC kind (this runs over every input of a stage).
@@ -154,5 +167,4 @@ export function dacInput(
       const f = x / xMax;
       u[i] = Math.round((f <= 0 ? 0 : f >= 1 ? 1 : f) * steps) / steps;
     }
-  return { u, rows };
 }
