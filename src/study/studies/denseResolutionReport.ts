@@ -266,8 +266,9 @@ function caseChart(records: Rec[], dataset: string): VegaLiteSpec {
     resolve: { scale: { y: 'independent' }, axis: { x: 'independent' } },
     spec: {
       width: 300,
-      // With a yOffset channel the step sizes each offset band (one head), not a whole case.
-      height: { step: 8 },
+      // With a yOffset channel the step sizes each offset band (one head), not a whole case: at least
+      // about 28 px a case, so that a quick run's two heads do not squash the panels.
+      height: { step: Math.max(8, Math.round(28 / heads.length)) },
       layer: [
         {
           mark: { type: 'rule', strokeWidth: 1.5 },
