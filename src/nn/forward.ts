@@ -35,10 +35,15 @@ export function prepareInput(desc: NetworkDescription, images: Float32Array, cou
   return { data, count, shape: [...desc.inputShape] };
 }
 
-/** Run layers [start, end) of the description. */
-/** Images per chunk in runLayers: intermediate activations stay bounded whatever the image count. */
-const RUN_CHUNK_IMAGES = 1024;
+/**
+ * Images per chunk in runLayers: intermediate activations stay bounded whatever the image count. Small
+ * enough (22 MB for 256 images of 26 x 26 x 32 conv outputs) that freed chunks are reused from the
+ * allocator's heap: at 1024 images every chunk's 88 MB were fresh pages, and their faults took a third of
+ * a conv net's digital evaluation CPU time (docs/performance.md). Results do not depend on it.
+ */
+const RUN_CHUNK_IMAGES = 256;
 
+/** Run layers [start, end) of the description. */
 export function runLayers(
   desc: NetworkDescription,
   x: Activations,
@@ -218,8 +223,10 @@ function conv2d(layer: Conv2dLayer, x: Activations): Activations {
         cols,
         i * positions * patch,
       );
-    const res = matmul(cols, layer.weights.data, n * positions, patch, cout);
-    out.set(res, start * positions * cout);
+    // Straight into the output: a fresh product array per chunk (5.5 MB for 64 images of 26 x 26 x 32)
+    // cost a page fault per 4 KiB on first touch and a copy, more than the product itself.
+    const at = start * positions * cout;
+    matmul(cols, layer.weights.data, n * positions, patch, cout, out.subarray(at, at + n * positions * cout));
   }
   addBiasAndActivate(out, layer.bias?.data ?? null, layer.activation, cout);
   return { data: out, count: x.count, shape: outShape };
