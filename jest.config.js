@@ -1,4 +1,4 @@
-/** Tests run from TypeScript sources through ts-jest; type checking is done by `npm run build`. */
+/** Tests run from TypeScript sources through ts-jest (transpile only); `npm test` type-checks them first (tsconfig.test.json). */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
