@@ -38,8 +38,9 @@ export function prepareInput(desc: NetworkDescription, images: Float32Array, cou
 /**
  * Images per chunk in runLayers: intermediate activations stay bounded whatever the image count. Small
  * enough (22 MB for 256 images of 26 x 26 x 32 conv outputs) that freed chunks are reused from the
- * allocator's heap: at 1024 images every chunk's 88 MB were fresh pages, and their faults took a third of
- * a conv net's digital evaluation CPU time (docs/performance.md). Results do not depend on it.
+ * allocator's heap: at 1024 images every chunk's 88 MB were fresh pages, faulted in on first touch (a
+ * conv net's digital evaluation: 35.6 CPU s against 22.1, docs/performance.md). Results do not depend
+ * on it.
  */
 const RUN_CHUNK_IMAGES = 256;
 
@@ -223,8 +224,8 @@ function conv2d(layer: Conv2dLayer, x: Activations): Activations {
         cols,
         i * positions * patch,
       );
-    // Straight into the output: a fresh product array per chunk (5.5 MB for 64 images of 26 x 26 x 32)
-    // cost a page fault per 4 KiB on first touch and a copy, more than the product itself.
+    // Straight into the output: a product array per chunk (5.5 MB for 64 images of 26 x 26 x 32) cost
+    // fresh pages and a copy.
     const at = start * positions * cout;
     matmul(cols, layer.weights.data, n * positions, patch, cout, out.subarray(at, at + n * positions * cout));
   }
