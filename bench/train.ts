@@ -6,8 +6,8 @@
  *   npm run bench:train -- --full       one whole epoch (54,000 training images)
  *   options: --limit N, --arch A[,A...], --backend auto|node|wasm|cpu, --seed N
  *
- * An epoch is the training steps plus two accuracy passes (at most 5000 training images and the
- * held-out ones). On a subset the two are timed apart and scaled apart: the steps by 54,000 / (training
+ * An epoch is the training steps plus two accuracy passes (at most TRAIN_ACCURACY_IMAGES = 5000
+ * training images, and the held-out ones). On a subset the two are timed apart and scaled apart: the steps by 54,000 / (training
  * images used), the passes by 11,000 / (images they covered). Scaling the whole epoch by the first
  * ratio would count the 5000-image pass ten times over (`cnn:c32p2:h128`: ~35 s estimated against 20 s
  * measured on a whole epoch). A warm-up epoch on 320 images first keeps one-time costs (kernel set-up,
@@ -20,13 +20,13 @@ import { loadDataset } from '../src/data';
 import { parseArch } from '../src/nn/arch';
 import { type BackendChoice, initBackend } from '../src/nn/backend';
 import { buildModel } from '../src/nn/model';
-import { DEFAULT_TRAIN, trainModel } from '../src/nn/train';
+import { DEFAULT_TRAIN, TRAIN_ACCURACY_IMAGES, trainModel } from '../src/nn/train';
 
 const FULL_TRAIN_IMAGES = 60000 * (1 - DEFAULT_TRAIN.validationSplit);
 
 /** Images the accuracy passes of an epoch cover with `trainImages` training and `heldOut` held-out images. */
 function accuracyPassImages(trainImages: number, heldOut: number): number {
-  return Math.min(trainImages, 5000) + heldOut;
+  return Math.min(trainImages, TRAIN_ACCURACY_IMAGES) + heldOut;
 }
 
 interface EpochTimes {

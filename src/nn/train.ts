@@ -100,6 +100,9 @@ export interface TrainCheckpoint {
   momentum: SavedTensor[];
 }
 
+/** Training images the per-epoch training accuracy is measured on (the first of the shuffled split). */
+export const TRAIN_ACCURACY_IMAGES = 5000;
+
 export interface EpochLog {
   epoch: number;
   loss: number;
@@ -223,7 +226,7 @@ export async function trainModel(
           model,
           xAll,
           data.labels,
-          trainIdx.subarray(0, Math.min(trainIdx.length, 5000)),
+          trainIdx.subarray(0, Math.min(trainIdx.length, TRAIN_ACCURACY_IMAGES)),
         ),
         validationAccuracy: valCount ? accuracy(model, xAll, data.labels, valIdx) : NaN,
         seconds: (Date.now() - t0) / 1000,
