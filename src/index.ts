@@ -27,6 +27,7 @@ export {
   fitExponential,
 } from './nn/quantize';
 export { evaluateQuantizers } from './nn/evaluate';
+export { deadUnits, type DeadUnitRow } from './nn/deadUnits';
 // Devices and circuits
 export { parseDeviceCard, withBinaryVariation, type DeviceCard } from './device/card';
 export { resolveDevice, type DeviceModel } from './device/model';

@@ -205,6 +205,37 @@ test('evaluate reports the exponential fit behind each expfit threshold', async 
   expect(rows.find((r) => r.inputs === 'float')!.fits).toBeUndefined();
 });
 
+test('evaluate --dead-units counts the hidden units TF.js finds never active', async () => {
+  const n = 300;
+  const run = await xbarsim(
+    ...['evaluate', '--model', modelDir, '--dataset', 'mnist', '--test-limit', String(n)],
+    ...['--dead-units', '--json'],
+  );
+  expect(run.code).toBe(0);
+  const rows = JSON.parse(run.stdout).deadUnits as Array<{
+    layer: string;
+    units: number;
+    deadIndices: number[];
+  }>;
+  // Independent: the saved model's first (ReLU) layer applied by TF.js to the binarised test images.
+  const model = await loadModel(modelDir);
+  const test = loadDataset('mnist', { limit: 1, testLimit: n }).test;
+  const x = tf.tensor2d(
+    test.images.map((v) => (v < 0.1 ? 0 : 1)),
+    [n, 784],
+  );
+  const first = model.layers.find((l) => l.getClassName() === 'Dense')!;
+  const hidden = (first.apply(x) as tf.Tensor).max(0).dataSync();
+  const expected = Array.from(hidden.keys()).filter((u) => hidden[u] <= 0);
+  expect(rows).toEqual([{ layer: 'dense_Dense1', units: 16, dead: expected.length, deadIndices: expected }]);
+  const text = await xbarsim(
+    ...['evaluate', '--model', modelDir, '--dataset', 'mnist', '--test-limit', String(n), '--dead-units'],
+  );
+  expect(text.stdout).toContain(
+    `dead units (output 0 on all ${n} test images):\n  dense_Dense1: ${expected.length} of 16`,
+  );
+});
+
 describe('evaluate --json', () => {
   let report: {
     model: string;

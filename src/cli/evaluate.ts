@@ -16,6 +16,8 @@ import { PIXELS_PER_IMAGE } from '../data/types';
 import { DESCRIPTION_FILE, loadNetwork } from '../nn/load';
 import { InputError } from '../util/errors';
 import { evaluateQuantizers, type EvaluationRow } from '../nn/evaluate';
+import { deadUnits, type DeadUnitRow } from '../nn/deadUnits';
+import { prepareInput } from '../nn/forward';
 import { parseInputQuantizer, parseWeightQuantizer } from '../nn/quantize';
 
 export function registerEvaluate(program: Command): void {
@@ -34,6 +36,10 @@ export function registerEvaluate(program: Command): void {
     .option('--input-layers <which>', 'layers whose inputs are quantised: dense | all', 'dense')
     .option('--calibration <n>', 'training images used to calibrate input quantisers', '2000')
     .option('--binarize <t>', 'override the input binarisation threshold (models without a description)')
+    .option(
+      '--dead-units',
+      'also count the ReLU units (conv filters, dense units) never active on the test images',
+    )
     .option('--json', 'print one machine-readable JSON object');
   addBackendOption(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
@@ -48,6 +54,7 @@ export function registerEvaluate(program: Command): void {
       inputLayers: 'all' | 'dense';
       calibration: number;
       binarize?: number;
+      deadUnits?: boolean;
       json?: boolean;
       backend: string;
     }>(
@@ -86,6 +93,9 @@ export function registerEvaluate(program: Command): void {
       inputLayers: f.inputLayers,
       calibrationImages: f.calibration,
     });
+    const dead = f.deadUnits
+      ? deadUnits(desc, prepareInput(desc, data.test.images, data.test.count))
+      : undefined;
     if (f.json) {
       printJson({
         model: f.model,
@@ -99,11 +109,22 @@ export function registerEvaluate(program: Command): void {
             .map((r) => [r.weights, r.accuracy]),
         ),
         results: rows,
+        ...(dead && { deadUnits: dead }),
       });
     } else {
       process.stdout.write(formatRows(rows));
+      if (dead) process.stdout.write(formatDeadUnits(dead, data.test.count));
     }
   });
+}
+
+function formatDeadUnits(rows: DeadUnitRow[], images: number): string {
+  return (
+    `dead units (output 0 on all ${images} test images):\n` +
+    rows
+      .map((r) => `  ${r.layer}: ${r.dead} of ${r.units}${r.dead ? ` (${r.deadIndices.join(', ')})` : ''}\n`)
+      .join('')
+  );
 }
 
 function formatRows(rows: EvaluationRow[]): string {

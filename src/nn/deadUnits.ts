@@ -1,0 +1,56 @@
+/**
+ * Dead ReLU units: channels of a ReLU layer that output 0 at every position for every image. A unit
+ * dead on the training data gets no gradient and stays dead; too large a learning rate kills many
+ * conv filters in the first epochs (docs/training.md). One pass over the images, layer by layer.
+ */
+import type { Layer, NetworkDescription } from './description';
+import { type Activations, runLayer, sizeOf } from './forward';
+
+export interface DeadUnitRow {
+  /** Layer name from the description. */
+  layer: string;
+  /** Channels (conv) or units (dense) of the layer's output. */
+  units: number;
+  /** Units whose output is 0 everywhere on every image given. */
+  dead: number;
+  /** Their indices, ascending. */
+  deadIndices: number[];
+}
+
+/** Images per chunk: bounds the intermediate activations, results do not depend on it. */
+const CHUNK_IMAGES = 256;
+
+function endsInRelu(layer: Layer): boolean {
+  return (
+    (layer.kind === 'dense' || layer.kind === 'conv2d' || layer.kind === 'activation') &&
+    layer.activation === 'relu'
+  );
+}
+
+/** Per ReLU layer of `desc`, the units never active on the `x` images (already prepared inputs). */
+export function deadUnits(desc: NetworkDescription, x: Activations): DeadUnitRow[] {
+  // Per ReLU layer: whether each unit (last axis of the output) was ever above zero.
+  const alive = new Map<number, Uint8Array>();
+  const inSize = sizeOf(x.shape);
+  for (let n0 = 0; n0 < x.count; n0 += CHUNK_IMAGES) {
+    const n = Math.min(CHUNK_IMAGES, x.count - n0);
+    let cur: Activations = {
+      data: x.data.subarray(n0 * inSize, (n0 + n) * inSize),
+      count: n,
+      shape: x.shape,
+    };
+    desc.layers.forEach((layer, i) => {
+      cur = runLayer(layer, cur);
+      if (!endsInRelu(layer)) return;
+      const units = cur.shape[cur.shape.length - 1];
+      let seen = alive.get(i);
+      if (!seen) alive.set(i, (seen = new Uint8Array(units)));
+      const d = cur.data;
+      for (let p = 0; p < d.length; p += units) for (let u = 0; u < units; u++) if (d[p + u] > 0) seen[u] = 1;
+    });
+  }
+  return [...alive.entries()].map(([i, seen]) => {
+    const deadIndices = [...seen.keys()].filter((u) => seen[u] === 0);
+    return { layer: desc.layers[i].name, units: seen.length, dead: deadIndices.length, deadIndices };
+  });
+}
