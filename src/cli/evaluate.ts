@@ -38,7 +38,7 @@ export function registerEvaluate(program: Command): void {
     .option('--binarize <t>', 'override the input binarisation threshold (models without a description)')
     .option(
       '--dead-units',
-      'also count the ReLU units (conv filters, dense units) never active on the test images',
+      "also count the float network's ReLU units (conv filters, dense units) never active on the test images",
     )
     .option('--json', 'print one machine-readable JSON object');
   addBackendOption(cmd);

@@ -4,7 +4,7 @@
  * conv filters in the first epochs (docs/training.md). One pass over the images, layer by layer.
  */
 import type { Layer, NetworkDescription } from './description';
-import { type Activations, runLayer, sizeOf } from './forward';
+import { type Activations, RUN_CHUNK_IMAGES, runLayer, sizeOf } from './forward';
 
 export interface DeadUnitRow {
   /** Layer name from the description. */
@@ -17,9 +17,6 @@ export interface DeadUnitRow {
   deadIndices: number[];
 }
 
-/** Images per chunk: bounds the intermediate activations, results do not depend on it. */
-const CHUNK_IMAGES = 256;
-
 function endsInRelu(layer: Layer): boolean {
   return (
     (layer.kind === 'dense' || layer.kind === 'conv2d' || layer.kind === 'activation') &&
@@ -29,11 +26,11 @@ function endsInRelu(layer: Layer): boolean {
 
 /** Per ReLU layer of `desc`, the units never active on the `x` images (already prepared inputs). */
 export function deadUnits(desc: NetworkDescription, x: Activations): DeadUnitRow[] {
-  // Per ReLU layer: whether each unit (last axis of the output) was ever above zero.
+  // Chunked as runLayers is (bounded activations). Per ReLU layer: whether each unit (last axis of the output) was ever above zero.
   const alive = new Map<number, Uint8Array>();
   const inSize = sizeOf(x.shape);
-  for (let n0 = 0; n0 < x.count; n0 += CHUNK_IMAGES) {
-    const n = Math.min(CHUNK_IMAGES, x.count - n0);
+  for (let n0 = 0; n0 < x.count; n0 += RUN_CHUNK_IMAGES) {
+    const n = Math.min(RUN_CHUNK_IMAGES, x.count - n0);
     let cur: Activations = {
       data: x.data.subarray(n0 * inSize, (n0 + n) * inSize),
       count: n,

@@ -42,7 +42,7 @@ export function prepareInput(desc: NetworkDescription, images: Float32Array, cou
  * conv net's digital evaluation: 35.6 CPU s against 22.1, docs/performance.md). Results do not depend
  * on it.
  */
-const RUN_CHUNK_IMAGES = 256;
+export const RUN_CHUNK_IMAGES = 256;
 
 /** Run layers [start, end) of the description. */
 export function runLayers(
