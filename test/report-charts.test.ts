@@ -87,6 +87,24 @@ describe('errorBarChart', () => {
     expect(spec.layer[2].data.values).toEqual([{ x: 8, label: 'lossless' }]);
   });
 
+  test('categorical labels stay horizontal while they fit their band and tilt when they would overlap', () => {
+    const chartOf = (labels: string[]) =>
+      errorBarChart({
+        rows: labels.map((d) => ({ d, mean: 0.9, std: 0.01 })),
+        x: 'd',
+        title: 't',
+        xTitle: 'x',
+        yTitle: 'y',
+        width: 400,
+      }) as any;
+    // 6 bands of 67 px: "8 levels" (8 characters, about 56 px) fits; 8 bands of 50 px: "quantile:8" does not.
+    const fits = chartOf(['float', ...[2, 3, 4, 5, 8].map((l) => `${l} levels`)]);
+    expect(fits.layer[0].encoding.x.axis.labelAngle).toBe(0);
+    const crowded = chartOf(['float', ...[2, 3, 4, 5, 6, 7, 8].map((l) => `quantile:${l}`)]);
+    expect(crowded.layer[0].encoding.x.axis.labelAngle).toBeLessThan(0);
+    expect(crowded.layer[0].encoding.x.axis.labelAlign).toBe('right');
+  });
+
   test('missing spread fields, rules on a categorical x, or log of zero are InputErrors', () => {
     const base = { x: 'd', title: 't', xTitle: 'x', yTitle: 'y' };
     expect(() => errorBarChart({ ...base, rows: [{ d: 'A', mean: 1 }] })).toThrow(InputError);

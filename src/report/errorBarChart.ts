@@ -121,13 +121,23 @@ function bandFill(color: Record<string, unknown>): Record<string, unknown> {
   return { fill: { ...color, legend: LINE_LEGEND } };
 }
 
+/** Approximate width of one axis-label character at the theme's 12 px label font (DejaVu Sans). */
+const LABEL_CHAR_PX = 7;
+
 function categoricalLayers(o: ErrorBarChartOptions, rows: Row[], y: object, color: object): object[] {
+  const categories = distinct(rows, o.x);
+  // Horizontal labels unless the longest would run into its neighbours ("quantile:2quantile:3..."):
+  // then tilted, anchored at their right end under their category.
+  const band = (o.width ?? WIDTH) / categories.length;
+  const longest = Math.max(...categories.map((c) => String(c).length));
+  const axis =
+    longest * LABEL_CHAR_PX > 0.9 * band ? { labelAngle: -35, labelAlign: 'right' } : { labelAngle: 0 };
   const x = {
     field: field(o.x),
     type: 'nominal',
     title: o.xTitle,
-    sort: distinct(rows, o.x),
-    axis: { labelAngle: 0 },
+    sort: categories,
+    axis,
     scale: { paddingInner: 0.3 },
   };
   const offset = o.group ? { xOffset: { field: field(o.group), sort: distinct(rows, o.group) } } : {};
