@@ -2,6 +2,7 @@
  * The README's library script, through the public entry point (src/index.ts), on a test subset; and the
  * same chips through the lower-level pieces the README names, which must agree with it.
  */
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import {
   buildPlan,
@@ -18,6 +19,7 @@ import {
   summarize,
   TrialScratch,
 } from '../src/index';
+import * as index from '../src/index';
 
 const MODEL = path.resolve(__dirname, '..', 'models', 'reference-mlp');
 
@@ -63,4 +65,24 @@ test('the README script runs and its chips are the ones the low-level API draws'
   const scratch = new TrialScratch();
   const mine = [0, 1, 2].map((t) => runTrial(plan, device, t, scratch).accuracy);
   expect(mine).toEqual(result.perTrial.map((t) => t.accuracy));
+});
+
+test("the README's `import ... from 'xbarsim'` resolves in the project (package exports) to src/index.ts's API", () => {
+  // A user's script in the project folder imports the package by name, as an ES module: Node finds it through
+  // package.json's "exports" (self-reference), which must point at the built index with its named exports.
+  const root = path.resolve(__dirname, '..');
+  const script = [
+    "import * as api from 'xbarsim';",
+    "import { createRequire } from 'node:module';",
+    "const cjs = createRequire(process.cwd() + '/package.json')('xbarsim');",
+    'console.log(JSON.stringify({ esm: Object.keys(api).sort(), cjs: Object.keys(cjs).sort() }));',
+  ].join('\n');
+  const out = JSON.parse(
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' }),
+  ) as { esm: string[]; cjs: string[] };
+  const expected = Object.keys(index).sort();
+  expect(out.cjs).toEqual(expected);
+  // ESM adds "default" (the CommonJS module object) and the "__esModule" marker beside the named exports.
+  expect(out.esm.filter((k) => k !== 'default' && k !== '__esModule')).toEqual(expected);
+  expect(out.esm).toEqual(expect.arrayContaining(['prepareSimulation', 'runSimulation']));
 });
