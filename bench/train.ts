@@ -8,11 +8,11 @@
  *
  * An epoch is the training steps plus two accuracy passes (at most TRAIN_ACCURACY_IMAGES = 5000
  * training images, and the held-out ones). On a subset the two are timed apart and scaled apart: the
- * steps by 54,000 / (training images used), the passes by 11,000 / (images they covered). Scaling the whole epoch by the first
- * ratio would count the 5000-image pass ten times over (`cnn:c32p2:h128`: ~35 s estimated against 20 s
- * measured on a whole epoch). A warm-up epoch on 320 images first keeps one-time costs (kernel set-up,
- * memory growth) out. Both wall-clock and process CPU time are printed: on a shared machine the CPU
- * time is the fairer figure.
+ * steps by 54,000 / (training images used), the passes by 11,000 / (images they covered). Scaling the
+ * whole epoch by the first ratio would count the 5000-image pass ten times over (`cnn:c32p2:h128`:
+ * ~35 s estimated against 20 s measured on a whole epoch). A warm-up epoch on 320 images first keeps
+ * one-time costs (kernel set-up, memory growth) out. Both wall-clock and process CPU time are printed:
+ * on a shared machine the CPU time is the fairer figure.
  */
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';

@@ -4,7 +4,7 @@
  * conv filters in the first epochs (docs/training.md). One pass over the images, layer by layer.
  */
 import type { Layer, NetworkDescription } from './description';
-import { type Activations, RUN_CHUNK_IMAGES, runLayer, sizeOf } from './forward';
+import { type Activations, runLayers } from './forward';
 
 export interface DeadUnitRow {
   /** Layer name from the description. */
@@ -26,26 +26,16 @@ function endsInRelu(layer: Layer): boolean {
 
 /** Per ReLU layer of `desc`, the units never active on the `x` images (already prepared inputs). */
 export function deadUnits(desc: NetworkDescription, x: Activations): DeadUnitRow[] {
-  // Chunked as runLayers is (bounded activations). Per ReLU layer: whether each unit (last axis of the output) was ever above zero.
+  // Per ReLU layer: whether each unit (last axis of the output) was ever above zero.
   const alive = new Map<number, Uint8Array>();
-  const inSize = sizeOf(x.shape);
-  for (let n0 = 0; n0 < x.count; n0 += RUN_CHUNK_IMAGES) {
-    const n = Math.min(RUN_CHUNK_IMAGES, x.count - n0);
-    let cur: Activations = {
-      data: x.data.subarray(n0 * inSize, (n0 + n) * inSize),
-      count: n,
-      shape: x.shape,
-    };
-    desc.layers.forEach((layer, i) => {
-      cur = runLayer(layer, cur);
-      if (!endsInRelu(layer)) return;
-      const units = cur.shape[cur.shape.length - 1];
-      let seen = alive.get(i);
-      if (!seen) alive.set(i, (seen = new Uint8Array(units)));
-      const d = cur.data;
-      for (let p = 0; p < d.length; p += units) for (let u = 0; u < units; u++) if (d[p + u] > 0) seen[u] = 1;
-    });
-  }
+  runLayers(desc, x, 0, desc.layers.length, (i, out) => {
+    if (!endsInRelu(desc.layers[i])) return;
+    const units = out.shape[out.shape.length - 1];
+    let seen = alive.get(i);
+    if (!seen) alive.set(i, (seen = new Uint8Array(units)));
+    const d = out.data;
+    for (let p = 0; p < d.length; p += units) for (let u = 0; u < units; u++) if (d[p + u] > 0) seen[u] = 1;
+  });
   return [...alive.entries()].map(([i, seen]) => {
     const deadIndices = [...seen.keys()].filter((u) => seen[u] === 0);
     return { layer: desc.layers[i].name, units: seen.length, dead: deadIndices.length, deadIndices };

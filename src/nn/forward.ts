@@ -42,18 +42,25 @@ export function prepareInput(desc: NetworkDescription, images: Float32Array, cou
  * conv net's digital evaluation: 35.6 CPU s against 22.1, docs/performance.md). Results do not depend
  * on it.
  */
-export const RUN_CHUNK_IMAGES = 256;
+const RUN_CHUNK_IMAGES = 256;
 
-/** Run layers [start, end) of the description. */
+/**
+ * Run layers [start, end) of the description. `onLayer`, if given, sees every layer's output, one chunk
+ * of images at a time (for statistics over intermediate activations without holding them all).
+ */
 export function runLayers(
   desc: NetworkDescription,
   x: Activations,
   start = 0,
   end = desc.layers.length,
+  onLayer?: (index: number, out: Activations) => void,
 ): Activations {
   const through = (chunk: Activations) => {
     let cur = chunk;
-    for (let i = start; i < end; i++) cur = runLayer(desc.layers[i], cur);
+    for (let i = start; i < end; i++) {
+      cur = runLayer(desc.layers[i], cur);
+      onLayer?.(i, cur);
+    }
     return cur;
   };
   if (x.count <= RUN_CHUNK_IMAGES || start >= end) return through(x);
