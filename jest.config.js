@@ -2,6 +2,8 @@
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
+  // test/spice needs ngspice: `npm run test:spice`, run by .ci/run after ngspice is installed.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/spice/'],
   transform: { '^.+\\.ts$': 'ts-jest' },
   testTimeout: 120000,
 };

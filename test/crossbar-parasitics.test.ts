@@ -2,8 +2,10 @@ import { effectiveConductances, invertSpd, NO_PARASITICS, type Parasitics } from
 import { lcg, solveNetlistMna, tileNetlist } from './parasitics-netlist';
 
 function randomTile(rows: number, cols: number, rand: () => number, absent = 0): Float64Array {
-  // Conductances 5..250 uS (HfO2 1T1R range), some cells absent.
-  return Float64Array.from({ length: rows * cols }, () => (rand() < absent ? 0 : 5e-6 + 245e-6 * rand()));
+  // Conductances 5..250 uS (HfO2 1T1R range), some cells absent (never all: no current to compare).
+  const g = Float64Array.from({ length: rows * cols }, () => (rand() < absent ? 0 : 5e-6 + 245e-6 * rand()));
+  if (g.every((x) => x === 0)) g[0] = 1e-4;
+  return g;
 }
 
 /** I = M^T V from the solver's M. */

@@ -119,9 +119,11 @@ export function solveNetlistMna(net: Netlist): Float64Array {
 
 /** Small deterministic generator for test tiles (tests must not depend on Math.random). */
 export function lcg(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
+  let s = Math.imul(seed >>> 0 || 1, 2654435761) >>> 0; // spread nearby seeds apart
+  const next = () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 2 ** 32;
   };
+  for (let k = 0; k < 4; k++) next();
+  return next;
 }

@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { enumFlag, intFlag } from './flags';
 import { loadDataset, type Dataset } from '../data';
+import { parseQuantity } from '../device/quantity';
+import { InputError } from '../util/errors';
 
 export const datasetFlagSchema = {
   dataset: { type: 'string', minLength: 1 },
@@ -45,4 +47,20 @@ export function packageVersion(): string {
     if (fs.existsSync(file)) return String(JSON.parse(fs.readFileSync(file, 'utf8')).version);
     if (path.dirname(dir) === dir) return 'unknown';
   }
+}
+
+/**
+ * A resistance flag (--wire-resistance "1 Ohm"): checked here so that the error names the flag; the
+ * string is passed on as given (cards take unit strings).
+ */
+export function resistanceFlag(value: unknown, flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  let si: number;
+  try {
+    si = parseQuantity(String(value), ['resistance'], `flag ${flag}`, 'value').si;
+  } catch (err) {
+    throw new InputError((err as Error).message.replace(/: field value /, ': '));
+  }
+  if (si < 0) throw new InputError(`flag ${flag}: must be >= 0 (got ${JSON.stringify(value)})`);
+  return String(value);
 }

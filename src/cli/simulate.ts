@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { addDatasetOptions, datasetFlagSchema, pct, printJson } from './common';
+import { addDatasetOptions, datasetFlagSchema, pct, printJson, resistanceFlag } from './common';
 import { enumFlag, intFlag, validateFlags } from './flags';
 import { type SimulationSetup, prepareSimulation, runSimulation } from '../sim/node';
 import type { SimulationResult } from '../sim/simulate';
@@ -54,7 +54,15 @@ function addSimulationOptions(cmd: Command): Command {
     .option('--dac-bits <n>', 'override the circuit card: DAC bits, "binary" or "ideal"')
     .option('--tile-rows <n>', 'override the circuit card: tile rows')
     .option('--tile-cols <n>', 'override the circuit card: tile columns')
-    .option('--mapping <m>', 'override the circuit card: differential | offset');
+    .option('--mapping <m>', 'override the circuit card: differential | offset')
+    .option(
+      '--wire-resistance <r>',
+      'override the circuit card: row and column wire resistance per cell segment, e.g. "1 Ohm"',
+    )
+    .option(
+      '--access-resistance <r>',
+      'override the circuit card: access transistor on-resistance, e.g. "2 kOhm"',
+    );
 }
 
 export function registerSimulate(program: Command): void {
@@ -67,6 +75,8 @@ export function registerSimulate(program: Command): void {
     .option('--out <file>', 'write the result as JSON to FILE and per-trial values as CSV beside it');
   cmd.action(async (opts: Record<string, unknown>) => {
     const f = validateFlags<SimulateFlags>(simulateFlagSchema, opts);
+    f.wireResistance = resistanceFlag(f.wireResistance, '--wire-resistance');
+    f.accessResistance = resistanceFlag(f.accessResistance, '--access-resistance');
     // Fail on an unwritable --out before the trials run, not after.
     if (f.out) checkOutputPath(f.out);
     const setup = await prepareSimulation(f);
@@ -120,6 +130,8 @@ function formatResult(header: Record<string, unknown>, r: SimulationResult): str
   const rows = [
     ['layer', 'rows x cols', 'row tiles', 'mapping', 'RMS weight error', 'DAC', 'ADC', 'ADC clipping'],
   ];
+  const drop = r.layers.some((l) => l.irDropError !== undefined);
+  if (drop) rows[0].push('IR drop');
   for (const l of r.layers)
     rows.push([
       l.name,
@@ -130,6 +142,7 @@ function formatResult(header: Record<string, unknown>, r: SimulationResult): str
       l.dac,
       l.adcBits === 'ideal' ? 'ideal' : `${l.adcBits} bits`,
       pct(l.meanClipRate),
+      ...(drop ? [l.irDropError === undefined ? '-' : pct(l.irDropError)] : []),
     ]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows)
@@ -138,6 +151,10 @@ function formatResult(header: Record<string, unknown>, r: SimulationResult): str
         .map((cell, c) => cell.padEnd(widths[c]))
         .join('  ')
         .trimEnd(),
+    );
+  if (drop)
+    lines.push(
+      'IR drop: mean relative column-current error of the nominal chip against ideal wires (calibration images)',
     );
   lines.push(
     `accuracy: float ${pct(r.floatAccuracy)}, quantised digital ${pct(r.quantizedAccuracy)}, nominal chip ${pct(r.nominalAccuracy)}`,

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../util/errors';
 import { intFlag, numFlag, validateFlags } from './flags';
+import { resistanceFlag } from './common';
 import { findStudy, studyNames } from '../study/registry';
 import { reportStudyDir, runStudy, STUDY_FILE } from '../study/runner';
 import { defaultWorkers } from '../sim/workerPool';
@@ -31,6 +32,14 @@ export function registerStudy(program: Command): void {
     .option('--circuit <card>', 'study parameter: circuit card (adc-sizing, binarized-variation)')
     .option('--quantize <q>', 'study parameter: weight quantiser (adc-sizing)')
     .option('--lr <x>', 'study parameter: SGD learning rate of the trained networks (quantized-mlp-cnn)')
+    .option(
+      '--wire-resistance <r>',
+      'study parameter: circuit override, wire resistance per cell segment, e.g. "1 Ohm" (adc-sizing, quantized-mlp-cnn, binarized-variation)',
+    )
+    .option(
+      '--access-resistance <r>',
+      'study parameter: circuit override, access transistor on-resistance, e.g. "2 kOhm" (same studies)',
+    )
     .action(async (name: string, opts: Record<string, unknown>) => {
       const study = findStudy(name);
       if (opts.quick && opts.full)
@@ -46,6 +55,8 @@ export function registerStudy(program: Command): void {
         quantize?: string;
         lr?: number;
         shard?: string;
+        wireResistance?: string;
+        accessResistance?: string;
       }>(
         {
           type: 'object',
@@ -59,12 +70,14 @@ export function registerStudy(program: Command): void {
         },
         opts,
       );
+      f.wireResistance = resistanceFlag(f.wireResistance, '--wire-resistance');
+      f.accessResistance = resistanceFlag(f.accessResistance, '--access-resistance');
       const mode = opts.full ? 'full' : 'quick';
       const out =
         f.out ?? path.join('results', mode === 'quick' && name !== 'default' ? `${name}-quick` : name);
       const t0 = Date.now();
       const params = Object.fromEntries(
-        (['model', 'device', 'circuit', 'quantize', 'lr'] as const)
+        (['model', 'device', 'circuit', 'quantize', 'lr', 'wireResistance', 'accessResistance'] as const)
           .filter((k) => f[k] !== undefined)
           .map((k) => [k, f[k]]),
       );

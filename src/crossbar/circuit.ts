@@ -5,7 +5,9 @@
  */
 import { InputError } from '../util/errors';
 import { CARD_NAME_SCHEMA, SOURCE_SCHEMA, type CardSource } from '../device/card';
-import { compileSchema, validateCard } from '../device/validate';
+import { cardError, compileSchema, validateCard } from '../device/validate';
+import { parseQuantity } from '../device/quantity';
+import type { DriveSide, Parasitics, SenseSide } from './parasitics';
 
 export type MappingKind = 'differential' | 'offset';
 const MAPPING_KINDS: readonly MappingKind[] = ['differential', 'offset'];
@@ -26,6 +28,8 @@ export interface CircuitCard {
   adc: AdcSpec;
   /** 'dense': conv layers run digitally; 'all': conv layers are unrolled (im2col) onto tiles too. */
   analogLayers: AnalogLayers;
+  /** Wire, access, driver and sense resistances (ohms); absent: ideal wires (crossbar/parasitics.ts). */
+  parasitics?: Parasitics;
 }
 
 const DEFAULT_TILE = { rows: 128, cols: 128 } as const;
@@ -33,6 +37,21 @@ const MIN_BITS = 1;
 const MAX_BITS = 16;
 
 const bits = { type: 'integer', minimum: MIN_BITS, maximum: MAX_BITS };
+const resistance = {
+  xHint: 'a resistance >= 0: a unit string like "1 Ohm" or "2 kOhm", or a number in ohms',
+  type: ['string', 'number'],
+};
+const RESISTANCE_FIELDS = [
+  'wireResistance',
+  'rowWireResistance',
+  'colWireResistance',
+  'accessResistance',
+  'driverResistance',
+  'senseResistance',
+] as const;
+type ResistanceField = (typeof RESISTANCE_FIELDS)[number];
+const DRIVE_SIDES: readonly DriveSide[] = ['left', 'both'];
+const SENSE_SIDES: readonly SenseSide[] = ['bottom', 'both'];
 
 const circuitSchema = {
   type: 'object',
@@ -81,7 +100,21 @@ const circuitSchema = {
       },
     },
     analogLayers: { enum: ['dense', 'all'] },
+    parasitics: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        ...Object.fromEntries(RESISTANCE_FIELDS.map((f) => [f, resistance])),
+        drive: { enum: DRIVE_SIDES },
+        sense: { enum: SENSE_SIDES },
+      },
+    },
   },
+};
+
+export type ParasiticsJson = Partial<Record<ResistanceField, string | number>> & {
+  drive?: DriveSide;
+  sense?: SenseSide;
 };
 
 /** The card as written in JSON (what `circuitCardToJson` produces). */
@@ -94,6 +127,7 @@ export interface CircuitCardJson {
   dac: { bits: number } | 'binary' | 'ideal';
   adc: { bits: number | 'ideal'; range?: 'full-scale' | { calibrated: number } };
   analogLayers: AnalogLayers;
+  parasitics?: ParasiticsJson;
 }
 
 let validator: ReturnType<typeof compileSchema<CircuitCardJson>> | null = null;
@@ -117,7 +151,37 @@ export function parseCircuitCard(json: unknown, source: string): CircuitCard {
     analogLayers: raw.analogLayers,
   };
   if (raw.source) card.source = { ...raw.source };
+  if (raw.parasitics) card.parasitics = parseParasitics(raw.parasitics, source);
   return card;
+}
+
+/** The parasitics block in ohms. `wireResistance` sets both wires; it cannot be given with either. */
+function parseParasitics(raw: ParasiticsJson, source: string): Parasitics {
+  const ohms = (field: ResistanceField): number | undefined => {
+    const value = raw[field];
+    if (value === undefined) return undefined;
+    const path = `parasitics.${field}`;
+    const { si } = parseQuantity(value, ['resistance'], source, path);
+    if (si < 0) throw cardError(source, path, `must be >= 0 (got ${JSON.stringify(value)})`);
+    return si;
+  };
+  const wire = ohms('wireResistance');
+  for (const f of ['rowWireResistance', 'colWireResistance'] as const)
+    if (wire !== undefined && raw[f] !== undefined)
+      throw cardError(
+        source,
+        `parasitics.${f}`,
+        'cannot be given with parasitics.wireResistance (which sets both wires)',
+      );
+  return {
+    rowWireOhms: ohms('rowWireResistance') ?? wire ?? 0,
+    colWireOhms: ohms('colWireResistance') ?? wire ?? 0,
+    accessOhms: ohms('accessResistance') ?? 0,
+    driverOhms: ohms('driverResistance') ?? 0,
+    senseOhms: ohms('senseResistance') ?? 0,
+    drive: raw.drive ?? 'left',
+    sense: raw.sense ?? 'bottom',
+  };
 }
 
 /** Back to the JSON card form (for reports and for writing a swept variant to disk). */
@@ -135,6 +199,17 @@ export function circuitCardToJson(card: CircuitCard): CircuitCardJson {
     analogLayers: card.analogLayers,
   };
   if (card.source) json.source = { ...card.source };
+  const p = card.parasitics;
+  if (p)
+    json.parasitics = {
+      rowWireResistance: p.rowWireOhms,
+      colWireResistance: p.colWireOhms,
+      accessResistance: p.accessOhms,
+      driverResistance: p.driverOhms,
+      senseResistance: p.senseOhms,
+      drive: p.drive,
+      sense: p.sense,
+    };
   return json;
 }
 
@@ -146,6 +221,9 @@ export interface CircuitOverrides {
   mapping?: MappingKind;
   adcRange?: AdcRange | 'full-scale' | { calibrated: number };
   analogLayers?: AnalogLayers;
+  /** Both wires' resistance per cell segment: ohms, or a unit string. */
+  wireResistance?: number | string;
+  accessResistance?: number | string;
 }
 
 /**
@@ -161,6 +239,16 @@ export function withOverrides(card: CircuitCard, overrides: CircuitOverrides): C
   if (overrides.cols !== undefined) json.tile = { ...json.tile!, cols: overrides.cols };
   if (overrides.mapping !== undefined) json.mapping = overrides.mapping;
   if (overrides.analogLayers !== undefined) json.analogLayers = overrides.analogLayers;
+  if (overrides.wireResistance !== undefined || overrides.accessResistance !== undefined) {
+    const p: ParasiticsJson = { ...json.parasitics };
+    if (overrides.wireResistance !== undefined) {
+      delete p.wireResistance;
+      p.rowWireResistance = overrides.wireResistance;
+      p.colWireResistance = overrides.wireResistance;
+    }
+    if (overrides.accessResistance !== undefined) p.accessResistance = overrides.accessResistance;
+    json.parasitics = p;
+  }
   const range = overrides.adcRange;
   if (range !== undefined)
     json.adc.range =

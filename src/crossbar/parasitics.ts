@@ -50,8 +50,8 @@ export function hasParasitics(p: Parasitics | undefined | null): p is Parasitics
 
 /** Reusable float64 buffers of the solve (no allocation per tile once warm). */
 export class ParasiticWorkspace {
-  private readonly buffers = new Map<string, Float64Array>();
-  get(key: string, size: number): Float64Array {
+  private readonly buffers = new Map<string, Float64Array<ArrayBuffer>>();
+  get(key: string, size: number): Float64Array<ArrayBuffer> {
     let b = this.buffers.get(key);
     if (!b || b.length < size) this.buffers.set(key, (b = new Float64Array(size)));
     return b;

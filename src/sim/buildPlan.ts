@@ -3,14 +3,16 @@
  * over tiles, size the DACs and ADCs, and run the digital layers in front of the first analog layer
  * once for the whole test set. Browser-safe (no Node APIs).
  */
-import type { CircuitCard } from '../crossbar/circuit';
+import type { AdcRange, CircuitCard } from '../crossbar/circuit';
 import { calibratedFullScale, fullScaleCurrent } from '../crossbar/adc';
 import { mapLayer } from '../crossbar/mapping';
+import { hasParasitics, ParasiticWorkspace } from '../crossbar/parasitics';
 import type { DeviceModel } from '../device/model';
 import { InputError } from '../util/errors';
 import { type NetworkDescription, type WeightedLayer, isWeighted, outputShape } from '../nn/description';
 import { type Activations, prepareInput, quantizedInput, runLayer, runLayers, sizeOf } from '../nn/forward';
-import type { AnalogStage, DacPlan, RowTilePlan, SimPlan, Stage } from './plan';
+import type { AnalogStage, DacPlan, RowTilePlan, SimPlan, Stage, StageParasitics } from './plan';
+import { columnTilesOf, effectiveStage } from './parasiticStage';
 import { dacInput } from './trial';
 
 export interface PlanInputs {
@@ -148,6 +150,13 @@ function analogStage(
       iFullAmps: new Float32Array(physCols).fill(fullScaleCurrent(r1 - r0, Math.max(...levelMeans), vRead)),
     });
   }
+  const parasitics: StageParasitics | undefined = hasParasitics(circuit.parasitics)
+    ? {
+        circuit: circuit.parasitics,
+        columnTiles: columnTilesOf(cols, tileCols, circuit.mapping),
+        meanRelCurrentError: 0,
+      }
+    : undefined;
   const stage: AnalogStage = {
     kind: 'analog',
     layerIndex,
@@ -168,11 +177,27 @@ function analogStage(
     conv,
     rmsWeightError: mapped.rmsWeightError,
   };
-  if (circuit.adc.kind === 'ideal') {
-    for (const t of rowTiles) t.iFullAmps.fill(Infinity);
-  } else if (circuit.adc.range.kind === 'calibrated') {
-    calibrateAdc(stage, cal, levelMeans, vRead, circuit.adc.range.percentile);
+  if (parasitics) stage.parasitics = parasitics;
+  // The nominal chip's column currents on a calibration sample: the calibrated ADC range follows them
+  // (with parasitics, the drop included), and they measure the drop against ideal wires.
+  const calibrated = circuit.adc.kind !== 'ideal' && circuit.adc.range.kind === 'calibrated';
+  if (calibrated || parasitics) {
+    const nominal = nominalConductances(stage, levelMeans);
+    const sample = calibrationSample(stage, cal);
+    const currents = nominalCurrents(stage, sample, nominal, vRead);
+    if (parasitics) {
+      const effective = effectiveStage(
+        { ...stage, parasitics },
+        nominal,
+        new ParasiticWorkspace(),
+        (_r, size) => new Float32Array(size),
+      );
+      const withDrop = nominalCurrents(stage, sample, effective, vRead);
+      parasitics.meanRelCurrentError = meanRelativeError(withDrop, currents);
+      if (calibrated) calibrateAdc(stage, withDrop, levelMeans, vRead, circuit.adc.range);
+    } else if (calibrated) calibrateAdc(stage, currents, levelMeans, vRead, circuit.adc.range);
   }
+  if (circuit.adc.kind === 'ideal') for (const t of rowTiles) t.iFullAmps.fill(Infinity);
   return stage;
 }
 
@@ -194,29 +219,39 @@ export function withAdcBits(plan: SimPlan, bits: number | null): SimPlan {
   return { ...plan, stages };
 }
 
-/**
- * Calibrated ADC range: per row tile, the given percentile of the column currents that the nominal
- * chip (every cell at its level mean, exact references at gRef) draws on the calibration images.
- */
-function calibrateAdc(
-  stage: AnalogStage,
-  cal: Activations,
-  levelMeans: number[],
-  vRead: number,
-  pct: number,
-): void {
+/** Every cell of the stage's row tiles at its level mean (exact references stay 0: convertTile sets them). */
+function nominalConductances(stage: AnalogStage, levelMeans: number[]): Float32Array[] {
+  return stage.rowTiles.map((tile) => {
+    const g = new Float32Array((tile.rowEnd - tile.rowStart) * stage.physCols);
+    tile.cellsByLevel.forEach((cells, level) => cells.forEach((c) => (g[c] = levelMeans[level])));
+    return g;
+  });
+}
+
+/** DAC fractions of the first (at most 500) calibration inputs. */
+function calibrationSample(stage: AnalogStage, cal: Activations): { u: Float32Array; rows: number } {
   const sample = Math.min(cal.count, 500);
-  const stageInput = {
+  return dacInput(stage, {
     data: cal.data.subarray(0, sample * sizeOf(cal.shape)),
     count: sample,
     shape: cal.shape,
-  };
-  const { u, rows: inputRows } = dacInput(stage, stageInput);
+  });
+}
+
+/**
+ * Column currents (A) per row tile, input row by physical column, with conductances g; exact (trimmed)
+ * references carry gRef per unit of input, like the trial computes them.
+ */
+function nominalCurrents(
+  stage: AnalogStage,
+  input: { u: Float32Array; rows: number },
+  g: Float32Array[],
+  vRead: number,
+): Float64Array[] {
+  const { u, rows: inputRows } = input;
   const { cols, physCols } = stage;
-  for (const tile of stage.rowTiles) {
-    const rowsInTile = tile.rowEnd - tile.rowStart;
-    const g = new Float32Array(rowsInTile * physCols);
-    tile.cellsByLevel.forEach((cells, level) => cells.forEach((c) => (g[c] = levelMeans[level])));
+  return stage.rowTiles.map((tile, r) => {
+    const gt = g[r];
     const currents = new Float64Array(inputRows * physCols);
     for (let n = 0; n < inputRows; n++) {
       const cur = currents.subarray(n * physCols, (n + 1) * physCols);
@@ -226,20 +261,48 @@ function calibrateAdc(
         if (ui === 0) continue;
         sumU += ui;
         const base = (i - tile.rowStart) * physCols;
-        for (let p = 0; p < physCols; p++) cur[p] += ui * g[base + p];
+        for (let p = 0; p < physCols; p++) cur[p] += ui * gt[base + p];
       }
-      // Exact (trimmed) references carry gRef per unit of input, like the trial computes them.
       if (stage.refExactSiemens !== null)
         for (let p = cols; p < physCols; p++) cur[p] = sumU * stage.refExactSiemens;
       for (let p = 0; p < physCols; p++) cur[p] *= vRead;
     }
-    const full = calibratedFullScale(currents, pct);
+    return currents;
+  });
+}
+
+/** Mean of |got - ideal| / ideal over the currents with ideal > 0. */
+function meanRelativeError(got: Float64Array[], ideal: Float64Array[]): number {
+  let sum = 0;
+  let n = 0;
+  got.forEach((g, t) => {
+    const want = ideal[t];
+    for (let k = 0; k < want.length; k++)
+      if (want[k] > 0) {
+        sum += Math.abs(g[k] - want[k]) / want[k];
+        n++;
+      }
+  });
+  return n ? sum / n : 0;
+}
+
+/** Calibrated ADC range: per row tile, the given percentile of the nominal chip's column currents. */
+function calibrateAdc(
+  stage: AnalogStage,
+  currents: Float64Array[],
+  levelMeans: number[],
+  vRead: number,
+  range: AdcRange,
+): void {
+  if (range.kind !== 'calibrated') return;
+  stage.rowTiles.forEach((tile, r) => {
+    const full = calibratedFullScale(currents[r], range.percentile);
     tile.iFullAmps.fill(
       full > 0
         ? atLeastInFloat32(full * CALIBRATION_HEADROOM)
-        : fullScaleCurrent(rowsInTile, Math.max(...levelMeans), vRead),
+        : fullScaleCurrent(tile.rowEnd - tile.rowStart, Math.max(...levelMeans), vRead),
     );
-  }
+  });
 }
 
 /**

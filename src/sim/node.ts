@@ -41,6 +41,9 @@ export interface SimulationSetup {
   mapping?: 'differential' | 'offset';
   adcRange?: CircuitOverrides['adcRange'];
   analogLayers?: CircuitOverrides['analogLayers'];
+  /** Unit strings ("1 Ohm") or ohms. */
+  wireResistance?: string | number;
+  accessResistance?: string | number;
 }
 
 export interface PreparedSimulation {
@@ -67,6 +70,8 @@ export async function prepareSimulation(
     mapping: s.mapping,
     adcRange: s.adcRange,
     analogLayers: s.analogLayers,
+    wireResistance: s.wireResistance,
+    accessResistance: s.accessResistance,
   });
   const datasetName = s.dataset ?? String(float.meta.dataset ?? 'mnist');
   const data = pre.data ?? loadDataset(datasetName, { limit: s.limit, testLimit: s.testLimit });

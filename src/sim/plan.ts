@@ -2,6 +2,7 @@
  * A simulation plan: everything a trial needs, as plain data (typed arrays, numbers, the device card
  * JSON), so it can be cloned to worker threads or run in a browser. Built once by `buildPlan`.
  */
+import type { Parasitics } from '../crossbar/parasitics';
 import type { Activation, InputQuantizer, Layer } from '../nn/description';
 
 /** How a layer's inputs become row voltages. `xMax` is the input that maps to vRead. */
@@ -18,6 +19,22 @@ export interface RowTilePlan {
   cellsByLevel: Int32Array[];
   /** ADC full-scale current (A) per physical column of this row tile; Infinity for an ideal ADC. */
   iFullAmps: Float32Array;
+}
+
+/** Wire, access, driver and sense resistances of a stage's tiles (crossbar/parasitics.ts). */
+export interface StageParasitics {
+  circuit: Parasitics;
+  /**
+   * Per column tile, the stage's physical columns (indices < physCols) in their order along the row
+   * wire, from the driver: differential G+ and G- of each weight column side by side, offset the weight
+   * columns then the tile's reference column (crossbar/tiling.ts).
+   */
+  columnTiles: Int32Array[];
+  /**
+   * The nominal chip on the calibration images: mean over the column currents (all tiles, conversions
+   * with an ideal current > 0) of |I - I_ideal| / I_ideal, I_ideal being the same tile without resistances.
+   */
+  meanRelCurrentError: number;
 }
 
 export interface AnalogStage {
@@ -55,6 +72,8 @@ export interface AnalogStage {
   };
   /** Mapping report. */
   rmsWeightError: number;
+  /** Set when the circuit has resistances: each programmed chip's tiles are solved (parasiticStage.ts). */
+  parasitics?: StageParasitics;
 }
 
 export interface DigitalStage {

@@ -25,6 +25,7 @@ import {
 } from '../nn/forward';
 import { RandomStream, streamFor } from '../util/random';
 import type { AnalogStage, SimPlan } from './plan';
+import { effectiveStage } from './parasiticStage';
 import {
   type DeviceSamplers,
   TRIAL_CHUNK_IMAGES,
@@ -84,7 +85,13 @@ export function runTrialWith(
   // Program the chip, then run the test set through it chunk by chunk (see TRIAL_CHUNK_IMAGES).
   const analog = plan.stages.map((stage, s) => {
     if (stage.kind === 'digital') return null;
-    const g = programStage(device, stage, rng.child('program', s), scratch, opts);
+    const programmed = programStage(device, stage, rng.child('program', s), scratch, opts);
+    // With resistances, every path runs the chip's effective matrices M in place of G.
+    const g = stage.parasitics
+      ? effectiveStage({ ...stage, parasitics: stage.parasitics }, programmed, scratch.parasitic, (r, size) =>
+          scratch.buffer(scratch.effective, `${stage.layerIndex}/${r}`, size),
+        )
+      : programmed;
     const noisy = !opts.nominal && device.readNoiseRelSigma > 0;
     const readNoise = noisy ? { rng: rng.child('read', s), rel: device.readNoiseRelSigma } : null;
     return { g, readNoise, clipped: 0, conversions: 0 };

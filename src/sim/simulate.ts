@@ -35,6 +35,8 @@ export interface LayerReport {
   dac: string;
   adcBits: number | 'ideal';
   meanClipRate: number;
+  /** With parasitics: the nominal chip's mean relative column-current error against ideal wires. */
+  irDropError?: number;
 }
 
 export interface SimulationResult {
@@ -105,6 +107,7 @@ export async function simulate(
     dac: s.dac.kind === 'bits' ? `${s.dac.bits} bits` : s.dac.kind,
     adcBits: s.adcBits ?? 'ideal',
     meanClipRate: perTrial.reduce((a, r) => a + r.clipRate[k], 0) / Math.max(1, perTrial.length),
+    ...(s.parasitics ? { irDropError: s.parasitics.meanRelCurrentError } : {}),
   }));
   return {
     trials,

@@ -5,6 +5,7 @@
  */
 import { type Activations, im2col, sizeOf } from '../nn/forward';
 import { applyInputQuantizer } from '../nn/quantize';
+import { ParasiticWorkspace } from '../crossbar/parasitics';
 import type { RandomStream } from '../util/random';
 import type { AnalogStage, SimPlan } from './plan';
 
@@ -51,6 +52,9 @@ export const TRIAL_CHUNK_IMAGES = 1024;
 export class TrialScratch {
   readonly conductances = new Map<string, Float32Array>();
   readonly squares = new Map<string, Float32Array>();
+  /** Effective matrices M of tiles with parasitics (parasiticStage.ts) and the solver's buffers. */
+  readonly effective = new Map<string, Float32Array>();
+  readonly parasitic = new ParasiticWorkspace();
   sampleBuffer = new Float32Array(0);
   private chunksOf: { plan: SimPlan; chunkImages: number; chunks: Activations[] } | null = null;
   private firstInputs: {

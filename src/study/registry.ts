@@ -5,6 +5,7 @@ import { adcSizingStudy } from './studies/adcSizing';
 import { denseResolutionStudy } from './studies/denseResolution';
 import { quantizedMlpCnnStudy } from './studies/quantizedMlpCnn';
 import { binarizedVariationStudy } from './studies/binarizedVariation';
+import { irDropStudy } from './studies/irDrop';
 import type { Study } from './types';
 
 const STUDIES: Study[] = [
@@ -13,6 +14,7 @@ const STUDIES: Study[] = [
   denseResolutionStudy,
   quantizedMlpCnnStudy,
   binarizedVariationStudy,
+  irDropStudy,
 ];
 
 export function studyNames(): string[] {

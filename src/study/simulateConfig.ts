@@ -59,6 +59,8 @@ export interface SimRecord {
   perTrial: number[];
   clipRate: number[];
   rmsWeightError: number[];
+  /** Per analog layer, with parasitics: the nominal chip's mean relative column-current error; else null. */
+  irDropError: Array<number | null>;
   seconds: number;
 }
 
@@ -75,6 +77,8 @@ export async function simulateConfig(
       quantizeLayers: 'all',
       inputLayers: 'dense',
       calibration: 1000,
+      wireResistance: ctx.params.wireResistance,
+      accessResistance: ctx.params.accessResistance,
       ...setup,
     },
     { data: ctx.dataset(dataset), desc },
@@ -94,6 +98,7 @@ export async function simulateConfig(
     perTrial: r.perTrial.map((t) => t.accuracy),
     clipRate: r.layers.map((l) => l.meanClipRate),
     rmsWeightError: r.layers.map((l) => l.rmsWeightError),
+    irDropError: r.layers.map((l) => l.irDropError ?? null),
     seconds: r.seconds,
   };
 }

@@ -27,6 +27,9 @@ export interface StudyParams {
   quantize?: string;
   /** SGD learning rate of the networks the study trains (default: the training default, 0.1). */
   lr?: number;
+  /** Circuit overrides for every simulated configuration: wire and access resistance (unit strings). */
+  wireResistance?: string;
+  accessResistance?: string;
 }
 
 export interface ModelJob {

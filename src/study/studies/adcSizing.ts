@@ -40,7 +40,7 @@ function settings(ctx: StudyContext) {
 export const adcSizingStudy: Study = {
   name: 'adc-sizing',
   description: 'accuracy against ADC bits and range rule, lossless bits marked',
-  params: ['model', 'device', 'circuit', 'quantize'],
+  params: ['model', 'device', 'circuit', 'quantize', 'wireResistance', 'accessResistance'],
   defaultTrials: { quick: 5, full: 50 },
   data: { quick: { trainLimit: 2000, testLimit: 2000 }, full: {} },
   configurations(ctx) {

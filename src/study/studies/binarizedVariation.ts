@@ -86,7 +86,7 @@ export const binarizedVariationStudy: Study = {
   name: 'binarized-variation',
   description:
     'binary-weight CNN on binary memristors: accuracy vs R_on/R_off variation, plain vs variation-aware training',
-  params: ['device', 'circuit'],
+  params: ['device', 'circuit', 'wireResistance', 'accessResistance'],
   defaultTrials: { quick: 4, full: 10 },
   data: { quick: { trainLimit: 5000, testLimit: 1000 }, full: {} },
   configurations(ctx) {

@@ -99,7 +99,7 @@ async function runNetwork(
 
 export const quantizedMlpCnnStudy: Study = {
   name: 'quantized-mlp-cnn',
-  params: ['lr'],
+  params: ['lr', 'wireResistance', 'accessResistance'],
   description:
     'quantile-quantised MLPs and CNNs on binarised MNIST/Fashion-MNIST, digital and on 2..8-level HfO2 crossbars',
   defaultTrials: {
