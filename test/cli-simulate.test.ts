@@ -271,6 +271,26 @@ describe('simulate: bad input exits 2 with one line naming the field and writes 
       },
       message: /flag --out: cannot write/,
     },
+    {
+      what: 'negative --wire-resistance',
+      args: () => sim('model', 'hfo2-1t1r-igvva-8', 'tile128-adc8', '--wire-resistance', '-1 Ohm'),
+      message: /flag --wire-resistance: must be >= 0 \(got "-1 Ohm"\)/,
+    },
+    {
+      what: '--access-resistance with a wrong unit',
+      args: () => sim('model', 'hfo2-1t1r-igvva-8', 'tile128-adc8', '--access-resistance', '2 kS'),
+      message: /flag --access-resistance: "2 kS" has the wrong dimension; expected a resistance \(ohm\)/,
+    },
+    {
+      what: 'a card with an unknown sense side',
+      args: () =>
+        sim(
+          'model',
+          'hfo2-1t1r-igvva-8',
+          adc8('bad-sense', (c) => ((c as Record<string, unknown>).parasitics = { sense: 'left' })),
+        ),
+      message: /bad-sense\.json: field parasitics\.sense must be one of bottom, both \(got "left"\)/,
+    },
   ];
 
   test.each(cases.map((c) => [c.what, c] as const))('%s', async (_what, c) => {
@@ -367,6 +387,50 @@ describe('simulate and adc-bits end to end', () => {
       [0, 1, 2].map(() => saved.quantizedAccuracy),
     );
     expect(fs.readdirSync(at('e2e')).sort()).toEqual(['result.csv', 'result.json']);
+  });
+
+  test('--wire-resistance on tile128-ideal: runs end to end, reports the IR drop per layer, costs accuracy', async () => {
+    const run = (...extra: string[]) =>
+      cli([
+        'simulate',
+        '--model',
+        at('model'),
+        '--device',
+        'hfo2-1t1r-igvva-8',
+        '--circuit',
+        'tile128-ideal',
+        ...DATA,
+        '--trials',
+        '2',
+        '--workers',
+        '2',
+        '--json',
+        ...extra,
+      ]);
+    const ideal = JSON.parse((await run()).stdout);
+    const r = await run('--wire-resistance', '5 Ohm', '--access-resistance', '1 kOhm');
+    expect(r.code).toBe(0);
+    const wired = JSON.parse(r.stdout);
+    expect(ideal.layers[0].irDropError).toBeUndefined();
+    expect(wired.layers[0].irDropError).toBeGreaterThan(0.05);
+    expect(wired.nominalAccuracy).toBeLessThan(ideal.nominalAccuracy);
+    const text = await cli([
+      'simulate',
+      '--model',
+      at('model'),
+      '--device',
+      'hfo2-1t1r-igvva-8',
+      '--circuit',
+      'tile128-adc8-calibrated-wires',
+      ...DATA,
+      '--trials',
+      '1',
+      '--workers',
+      '1',
+    ]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/ADC clipping +IR drop\n/);
+    expect(text.stdout).toMatch(/\nIR drop: mean relative column-current error/);
   });
 
   test('the human-readable report names layers, accuracies and the 95 % interval', async () => {

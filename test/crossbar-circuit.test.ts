@@ -111,8 +111,76 @@ describe('circuit cards', () => {
     ['unknown analogLayers', { analogLayers: 'conv' }, /field analogLayers must be one of dense, all/],
     ['tile too narrow', { tile: { rows: 8, cols: 1 } }, /field tile\.cols must be >= 2/],
     ['unknown field', { adcBits: 8 }, /field adcBits is not a known field/],
+    [
+      'negative wire resistance',
+      { parasitics: { wireResistance: '-1 Ohm' } },
+      /^circuits\/bad\.json: field parasitics\.wireResistance must be >= 0 \(got "-1 Ohm"\)$/,
+    ],
+    [
+      'resistance with a wrong unit',
+      { parasitics: { accessResistance: '2 kV' } },
+      /field parasitics\.accessResistance "2 kV" has the wrong dimension; expected a resistance \(ohm\)/,
+    ],
+    [
+      'resistance with an unknown unit',
+      { parasitics: { senseResistance: '3 furlongs' } },
+      /field parasitics\.senseResistance "3 furlongs" is not a valid unit string/,
+    ],
+    [
+      'resistance without a unit',
+      { parasitics: { driverResistance: '50' } },
+      /field parasitics\.driverResistance "50" has no unit/,
+    ],
+    [
+      'unknown drive side',
+      { parasitics: { drive: 'right' } },
+      /field parasitics\.drive must be one of left, both \(got "right"\)/,
+    ],
+    [
+      'unknown sense side',
+      { parasitics: { sense: 'top' } },
+      /field parasitics\.sense must be one of bottom, both \(got "top"\)/,
+    ],
+    [
+      'wire resistance given twice',
+      { parasitics: { wireResistance: '1 Ohm', colWireResistance: '2 Ohm' } },
+      /field parasitics\.colWireResistance cannot be given with parasitics\.wireResistance/,
+    ],
+    [
+      'unknown parasitics field',
+      { parasitics: { wordlineResistance: '1 Ohm' } },
+      /field parasitics\.wordlineResistance is not a known field \(allowed here: wireResistance, rowWireResistance/,
+    ],
   ])('%s', (_what, patch, pattern) => {
     expect(errorOf({ ...card(), ...patch })).toMatch(pattern);
+  });
+
+  test('parasitics: units to ohms, wireResistance sets both wires, defaults left and bottom', () => {
+    const parsed = parseCircuitCard(
+      {
+        ...card(),
+        parasitics: { wireResistance: '1.5 Ohm', accessResistance: '2 kOhm', senseResistance: 20 },
+      },
+      'p.json',
+    );
+    expect(parsed.parasitics).toEqual({
+      rowWireOhms: 1.5,
+      colWireOhms: 1.5,
+      accessOhms: 2000,
+      driverOhms: 0,
+      senseOhms: 20,
+      drive: 'left',
+      sense: 'bottom',
+    });
+    expect(parseCircuitCard(card(), 'c.json').parasitics).toBeUndefined();
+    const swept = withOverrides(parsed, { wireResistance: '0.5 Ohm', accessResistance: '1 kOhm' });
+    expect(swept.parasitics).toMatchObject({
+      rowWireOhms: 0.5,
+      colWireOhms: 0.5,
+      accessOhms: 1000,
+      senseOhms: 20,
+    });
+    expect(() => withOverrides(parsed, { wireResistance: '-2 Ohm' })).toThrow(/must be >= 0/);
   });
 
   test('missing field', () => {

@@ -462,3 +462,25 @@ test('kernel: a sum whose every float32 addition rounds up (error near the bound
   expect(certain).toBeGreaterThan(0);
   expect(wrong).toBe(0);
 });
+
+test('parasitics (wires, access, driver, sense): the fast and exact paths run M and agree bit for bit', () => {
+  const parasitics = {
+    wireResistance: '1 Ohm',
+    accessResistance: '1 kOhm',
+    driverResistance: '20 Ohm',
+    senseResistance: '10 Ohm',
+  };
+  const diff = expectSame(plan(mlp, {}, circuit({ tile: { rows: 64, cols: 40 }, parasitics })), [0, 1]);
+  expect(diff.fastStages).toBe(4);
+  const offset = circuit({
+    tile: { rows: 90, cols: 24 },
+    mapping: 'offset',
+    parasitics: { ...parasitics, drive: 'both', sense: 'both' },
+  });
+  expect(expectSame(plan(mlp, {}, offset), [0]).fastStages).toBe(2);
+  const ideal = expectSame(plan(mlp, {}, circuit({ adc: { bits: 'ideal' }, parasitics })), [0]);
+  expect(ideal.exactStages).toBe(2);
+  // Read noise: the reference arithmetic on M.
+  const noisy = plan(mlp, { readNoise: { relativeSigma: 0.05 } }, circuit({ parasitics }));
+  expect(expectSame(noisy, [0]).fastStages).toBe(0);
+});

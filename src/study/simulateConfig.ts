@@ -60,7 +60,7 @@ export interface SimRecord {
   clipRate: number[];
   rmsWeightError: number[];
   /** Per analog layer, with parasitics: the nominal chip's mean relative column-current error; else null. */
-  irDropError: Array<number | null>;
+  irDropError?: Array<number | null>;
   seconds: number;
 }
 

@@ -102,7 +102,8 @@ export const irDropStudy: Study = {
     }));
     rows.sort((a, b) => a.access.localeCompare(b.access) || a.tile - b.tile || a.wireOhms - b.wireOhms);
     const first = records[0] ?? {};
-    const setting = `${first.model ? path.basename(String(first.model)) : ''}, ${String(first.quantize)} weights, ${String(first.device)}, ${String(first.circuit)}`;
+    const weights = first.quantize === 'none' ? 'float weights' : `${String(first.quantize)} weights`;
+    const setting = `${first.model ? path.basename(String(first.model)) : ''}, ${weights}, ${String(first.device)}, ${String(first.circuit)}`;
     const files: string[] = [];
     for (const access of [...new Set(rows.map((r) => r.access))]) {
       const name = `ir-drop-access-${access.replace(/\s+/g, '')}`;
@@ -130,7 +131,7 @@ export const irDropStudy: Study = {
           y: 'largestTile',
           color: 'access',
           title: `Largest tile within ${WITHIN_POINTS} point of ideal wires`,
-          subtitle: `${setting}; Monte-Carlo mean against the same tile with 0 Ohm wires; 0: no tile size tried`,
+          subtitle: `${setting}; Monte-Carlo mean against the same tile with 0 Ohm wires; 0: none of the sizes tried`,
           xTitle: 'wire resistance per cell segment (Ohm)',
           yTitle: 'largest tile rows (= columns)',
           colorTitle: 'access resistance',
