@@ -38,6 +38,7 @@ export { parseCircuitCard, withOverrides, type CircuitCard } from './crossbar/ci
 export { loadCircuitCard } from './crossbar/loadCircuit';
 export { losslessAdcBits } from './crossbar/adc';
 export { mapLayer, type MappedLayer } from './crossbar/mapping';
+export { effectiveConductances, type Parasitics } from './crossbar/parasitics';
 // Monte-Carlo simulation
 export { buildPlan } from './sim/buildPlan';
 export { runTrial, TrialScratch, type TrialResult } from './sim/trial';

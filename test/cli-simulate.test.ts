@@ -364,6 +364,18 @@ describe('simulate and adc-bits end to end', () => {
       circuit: 'tile128-ideal',
       quantize: 'uniform:2',
     });
+    // Provenance: every file read by path and content hash, the version, the circuit after overrides.
+    expect(Object.keys(saved.provenance).sort()).toEqual(
+      [card, 'circuits/tile128-ideal.json', path.join(at('model'), 'network.json'), 'xbarsim'].sort(),
+    );
+    expect(saved.provenance[card]).toMatch(/^[0-9a-f]{64}$/);
+    expect(saved.settings).toMatchObject({
+      circuitCard: { name: 'tile128-ideal', mapping: 'offset' },
+      testLimit: 60,
+      limit: 100,
+      calibrationImages: 50,
+      quantizeLayers: 'all',
+    });
     expect(saved.quantizedAccuracy).toBeGreaterThan(0.3);
     expect(saved.nominalAccuracy).toBe(saved.quantizedAccuracy);
     expect(saved.perTrial.map((t: { accuracy: number }) => t.accuracy)).toEqual([

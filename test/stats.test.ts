@@ -1,4 +1,4 @@
-import { kruskalWallis, summarize } from '../src/util/stats';
+import { kruskalWallis, summarize, wilsonInterval } from '../src/util/stats';
 import { InputError } from '../src/util/errors';
 
 describe('summarize', () => {
@@ -143,5 +143,25 @@ describe('kruskalWallis', () => {
         [3, NaN],
       ]),
     ).toThrow(InputError);
+  });
+});
+
+describe('wilsonInterval', () => {
+  test.each([
+    [95, 100],
+    [9690, 10000],
+    [0, 50],
+    [50, 50],
+    [1, 3],
+  ])('%i of %i: the endpoints solve (p^ - p)^2 = z^2 p (1 - p) / n and bracket p^', (k, n) => {
+    const z = 1.959963984540054;
+    const [lo, hi] = wilsonInterval(k, n);
+    const ph = k / n;
+    expect(lo).toBeLessThanOrEqual(ph);
+    expect(hi).toBeGreaterThanOrEqual(ph);
+    for (const p of [lo, hi]) expect((ph - p) ** 2).toBeCloseTo((z * z * p * (1 - p)) / n, 12);
+  });
+  test('bad counts are an error', () => {
+    expect(() => wilsonInterval(3, 2)).toThrow(/wilsonInterval/);
   });
 });

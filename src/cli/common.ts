@@ -1,11 +1,12 @@
 /** Pieces shared by several commands: dataset flags, backend flag, output helpers. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Command } from 'commander';
 import { enumFlag, intFlag } from './flags';
 import { loadDataset, type Dataset } from '../data';
 import { parseQuantity } from '../device/quantity';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { InputError } from '../util/errors';
+import { packageRoot } from '../util/inputLog';
 
 export const datasetFlagSchema = {
   dataset: { type: 'string', minLength: 1 },
@@ -40,14 +41,7 @@ export function pct(x: number): string {
   return Number.isFinite(x) ? (100 * x).toFixed(2) + ' %' : 'n/a';
 }
 
-/** xbarsim's version, from the nearest package.json above this module (from src/ as from dist/src/). */
-export function packageVersion(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) return String(JSON.parse(fs.readFileSync(file, 'utf8')).version);
-    if (path.dirname(dir) === dir) return 'unknown';
-  }
-}
+export { packageVersion } from '../util/inputLog';
 
 /**
  * A resistance flag (--wire-resistance "1 Ohm"): checked here so that the error names the flag; the
@@ -63,4 +57,24 @@ export function resistanceFlag(value: unknown, flag: string): string | undefined
   }
   if (si < 0) throw new InputError(`flag ${flag}: must be >= 0 (got ${JSON.stringify(value)})`);
   return String(value);
+}
+
+/** The folders of what xbarsim ships: the reference model and the cards. */
+const SHIPPED_FOLDERS = ['models', 'devices', 'circuits'];
+
+/**
+ * An output target may replace an existing file or directory, or anything inside the shipped
+ * models/, devices/ or circuits/, only with --force: nothing is overwritten silently.
+ */
+export function checkOverwrite(target: string, force: boolean | undefined, flag = '--out'): void {
+  if (force) return;
+  const abs = path.resolve(target);
+  const rel = path.relative(packageRoot(), abs);
+  const shipped = SHIPPED_FOLDERS.find((f) => rel === f || rel.startsWith(f + path.sep));
+  if (shipped)
+    throw new InputError(
+      `flag ${flag}: ${target} is inside the shipped ${shipped}/ folder; add --force to write there`,
+    );
+  if (fs.existsSync(abs))
+    throw new InputError(`flag ${flag}: ${target} exists; add --force to replace it, or choose another path`);
 }

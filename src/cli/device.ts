@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../util/errors';
 import { writeFileAtomic } from '../util/files';
-import { printJson } from './common';
+import { checkOverwrite, printJson } from './common';
 import { fitDeviceCard } from '../device/fit';
 import { loadDeviceCard } from '../device/loadDevice';
 import { parseDeviceCard } from '../device/card';
@@ -20,7 +20,8 @@ export function registerDevice(program: Command): void {
     .command('fit')
     .description('build a multilevel card from measured samples (CSV columns: level, current or conductance)')
     .requiredOption('--csv <file>', 'measurements')
-    .requiredOption('--out <card>', 'card file to write')
+    .requiredOption('--out <card>', 'card file to write (an existing one only with --force)')
+    .option('--force', 'replace an existing card, or write into the shipped devices/')
     .option('--name <name>', 'card name (default: the output file name)')
     .option('--v-read <v>', 'read voltage, e.g. "0.2 V"', '0.2 V')
     .option('--source <text>', 'where the measurements come from', 'user measurements')
@@ -33,7 +34,9 @@ export function registerDevice(program: Command): void {
         vRead: string;
         source: string;
         empirical?: boolean;
+        force?: boolean;
       }) => {
+        checkOverwrite(opts.out, opts.force);
         if (!fs.existsSync(opts.csv)) throw new InputError(`CSV file not found: ${opts.csv}`);
         const card = fitDeviceCard(fs.readFileSync(opts.csv, 'utf8'), {
           name: opts.name ?? path.basename(opts.out).replace(/\.json$/i, ''),
@@ -51,14 +54,19 @@ export function registerDevice(program: Command): void {
     .command('show')
     .description('level table, level overlap and the CDF of each level (SVG/PNG)')
     .argument('<card>', 'a name in devices/ or a path')
-    .option('--plot <file>', 'write the CDF plot to FILE.svg and FILE.png (default <card name>-cdf)')
+    .option(
+      '--out <dir>',
+      'folder for the CDF plot <card name>-cdf.svg and .png',
+      path.join('results', 'devices'),
+    )
     .option('--json', 'print JSON')
-    .action(async (cardName: string, opts: { plot?: string; json?: boolean }) => {
+    .action(async (cardName: string, opts: { out: string; json?: boolean }) => {
       const card = loadDeviceCard(cardName);
       const model = resolveDevice(card);
       const table = levelTable(model);
       const overlap = levelOverlap(model);
-      const base = opts.plot ?? `${card.name}-cdf`;
+      fs.mkdirSync(opts.out, { recursive: true });
+      const base = path.join(opts.out, `${card.name}-cdf`);
       const cdf = levelCdfSeries(model, 200);
       await writeChart(
         cdfChart({

@@ -2,17 +2,26 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { addDatasetOptions, datasetFlagSchema, pct, printJson, resistanceFlag } from './common';
+import {
+  addDatasetOptions,
+  checkOverwrite,
+  datasetFlagSchema,
+  pct,
+  printJson,
+  resistanceFlag,
+} from './common';
 import { enumFlag, intFlag, validateFlags } from './flags';
 import { type SimulationSetup, prepareSimulation, runSimulation } from '../sim/node';
 import type { SimulationResult } from '../sim/simulate';
 import { toCsv } from '../report/tables';
 import { writeFilesAtomic } from '../util/files';
 import { InputError } from '../util/errors';
+import { collectInputs } from '../util/inputLog';
 
 export interface SimulateFlags extends SimulationSetup {
   json?: boolean;
   out?: string;
+  force?: boolean;
 }
 
 const simulateFlagSchema = {
@@ -72,14 +81,26 @@ export function registerSimulate(program: Command): void {
     .option('--trials <n>', 'chips to simulate', '100');
   addSimulationOptions(cmd)
     .option('--json', 'print one machine-readable JSON object')
-    .option('--out <file>', 'write the result as JSON to FILE and per-trial values as CSV beside it');
+    .option(
+      '--out <file>',
+      'write the result as JSON to FILE and per-trial values as CSV beside it (an existing directory: result.json inside it)',
+    )
+    .option('--force', 'replace existing result files');
   cmd.action(async (opts: Record<string, unknown>) => {
     const f = validateFlags<SimulateFlags>(simulateFlagSchema, opts);
     f.wireResistance = resistanceFlag(f.wireResistance, '--wire-resistance');
     f.accessResistance = resistanceFlag(f.accessResistance, '--access-resistance');
     // Fail on an unwritable --out before the trials run, not after.
-    if (f.out) checkOutputPath(f.out);
-    const setup = await prepareSimulation(f);
+    if (f.out) {
+      // An existing directory receives result.json and result.csv.
+      if (fs.existsSync(f.out) && fs.statSync(f.out).isDirectory()) f.out = path.join(f.out, 'result.json');
+      checkOutputPath(f.out);
+      const base = f.out.replace(/\.json$/i, '');
+      for (const file of [`${base}.json`, `${base}.csv`]) checkOverwrite(file, f.force);
+    }
+    // The files it reads (cards, model) by path and hash, with the version: the result names its inputs.
+    const { result: setup, inputs } = await collectInputs(() => prepareSimulation(f));
+    setup.header.provenance = inputs;
     const result = await runSimulation(setup, f);
     if (f.out) writeResultFiles(f.out, setup.header, result);
     if (f.json) printJson({ ...setup.header, ...result });
@@ -156,12 +177,15 @@ function formatResult(header: Record<string, unknown>, r: SimulationResult): str
     lines.push(
       'IR drop: mean relative column-current error of the nominal chip against ideal wires (calibration images)',
     );
+  const [lo, hi] = r.nominalWilson95;
   lines.push(
-    `accuracy: float ${pct(r.floatAccuracy)}, quantised digital ${pct(r.quantizedAccuracy)}, nominal chip ${pct(r.nominalAccuracy)}`,
+    `accuracy: float ${pct(r.floatAccuracy)}, quantised digital ${pct(r.quantizedAccuracy)}, nominal chip ${pct(r.nominalAccuracy)} (Wilson 95 % over its ${r.testImages} images: [${pct(lo)}, ${pct(hi)}])`,
   );
   const a = r.analog;
   lines.push(
-    `analog over ${a.n} chips: mean ${pct(a.mean)}, std ${pct(a.std)}, min ${pct(a.min)}, max ${pct(a.max)}, 95 % CI [${pct(a.ci95[0])}, ${pct(a.ci95[1])}]`,
+    a.n === 1
+      ? `analog, 1 chip: ${pct(a.mean)} (n = 1: no spread or interval over chips)`
+      : `analog over ${a.n} chips: mean ${pct(a.mean)}, std ${pct(a.std)}, min ${pct(a.min)}, max ${pct(a.max)}, 95 % CI [${pct(a.ci95[0])}, ${pct(a.ci95[1])}] (Student t over chips)`,
   );
   lines.push(`wall time ${r.seconds.toFixed(1)} s (${header.workers} workers)`);
   return lines.join('\n') + '\n';

@@ -24,6 +24,10 @@ export function registerStudy(program: Command): void {
       '--shard <k/n>',
       'run the k-th of n shares of the configurations (parallel processes on one --out)',
     )
+    .option(
+      '--force',
+      'recompute records whose inputs (cards, models, xbarsim version) changed since they were made',
+    )
     .option('--model <dir>', 'study parameter: model directory (adc-sizing)')
     .option(
       '--device <card>',
@@ -84,6 +88,7 @@ export function registerStudy(program: Command): void {
       const shard = f.shard === undefined ? undefined : parseShard(f.shard);
       const { files } = await runStudy(study, {
         shard,
+        force: opts.force === true,
         mode,
         out,
         trials: f.trials,

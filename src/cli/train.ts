@@ -6,6 +6,7 @@ import {
   addBackendOption,
   addDatasetOptions,
   backendFlagSchema,
+  checkOverwrite,
   datasetFlagSchema,
   openDataset,
   pct,
@@ -25,7 +26,8 @@ export function registerTrain(program: Command): void {
       'train a network (defaults follow the first study: SGD 0.1, momentum 0.9, 30 epochs, batch 32)',
     )
     .requiredOption('--arch <arch>', 'architecture, e.g. mlp:128x1, cnn:c32p2:h128, paper2:initial')
-    .requiredOption('--out <dir>', 'model directory to write');
+    .requiredOption('--out <dir>', 'model directory to write (an existing one only with --force)')
+    .option('--force', 'replace an existing model directory, or write into the shipped models/');
   addDatasetOptions(cmd);
   cmd
     .option('--epochs <n>', 'training epochs', '30')
@@ -82,7 +84,7 @@ export function registerTrain(program: Command): void {
     );
     // Everything that can be checked without training is checked first, so bad input fails fast.
     featureCount(parseArch(f.arch));
-    checkOutDir(f.out);
+    checkOutDir(f.out, opts.force === true);
     const data = openDataset(f);
     const { initBackend } = await import('../nn/backend');
     const backend = await initBackend(f.backend as 'auto');
@@ -130,20 +132,24 @@ function batchProgress(epochs: number): (epoch: number, batch: number, batches: 
 }
 
 /**
- * The model directory is written as a whole at the end (and replaces an older model there), so check
- * now that it can be: never replace a directory that holds something other than an xbarsim model.
+ * The model directory is written as a whole at the end, so check now that it may be: never replace a
+ * directory that holds something other than an xbarsim model, an existing model only with --force, and
+ * nothing in the shipped models/ without it. (A crashed run's checkpoint sits beside the directory, so
+ * resuming does not need --force.)
  */
-function checkOutDir(out: string): void {
+function checkOutDir(out: string, force: boolean): void {
   const dir = path.resolve(out);
+  const entries = fs.existsSync(dir) && fs.statSync(dir).isDirectory() ? fs.readdirSync(dir) : [];
   if (fs.existsSync(dir)) {
     if (!fs.statSync(dir).isDirectory()) throw new InputError(`--out ${out}: exists and is not a directory`);
-    const entries = fs.readdirSync(dir);
     const isModel = entries.includes(MODEL_FILE) || entries.includes(DESCRIPTION_FILE);
     if (entries.length > 0 && !isModel)
       throw new InputError(
         `--out ${out}: directory exists and is not a model directory; refusing to replace it`,
       );
   }
+  // An empty directory holds nothing to lose; a model or a shipped folder needs --force.
+  if (entries.length > 0 || !fs.existsSync(dir)) checkOverwrite(out, force);
   // The nearest existing ancestor must be a writable directory (the rest is created at the end).
   let parent = path.dirname(dir);
   while (!fs.existsSync(parent)) parent = path.dirname(parent);

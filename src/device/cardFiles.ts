@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { noteInput } from '../util/inputLog';
 import { InputError } from '../util/errors';
 
 /** The nearest directory at or above this module that holds package.json. */
@@ -52,6 +53,7 @@ export function readCardJson(
     );
   }
   const text = fs.readFileSync(file, 'utf8');
+  noteInput(file, text);
   try {
     return { json: JSON.parse(text), label };
   } catch (err) {

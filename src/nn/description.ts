@@ -229,7 +229,29 @@ export function deserializeDescription(text: string, source = 'network descripti
       `${source}: field "version" must be ${DESCRIPTION_VERSION}, got ${String(desc.version)}`,
     );
   layerOutputShapes(desc); // shape check of the whole chain
+  checkFiniteParameters(desc, source);
   return desc;
+}
+
+/**
+ * Every weight and bias is a finite number: a NaN or Inf (a diverged training) would otherwise surface
+ * as a meaningless accuracy or an internal error deep in the mapping. Names the layer and the value.
+ */
+export function checkFiniteParameters(desc: NetworkDescription, source = 'network description'): void {
+  for (const layer of desc.layers) {
+    if (!isWeighted(layer)) continue;
+    for (const [what, t] of [
+      ['weights', layer.weights],
+      ['bias', layer.bias],
+    ] as const) {
+      if (!t) continue;
+      const i = t.data.findIndex((v) => !Number.isFinite(v));
+      if (i >= 0)
+        throw new InputError(
+          `${source}: layer ${layer.name} has a non-finite ${what === 'weights' ? 'weight' : 'bias'} (${what}[${i}] = ${t.data[i]}); the model is unusable (a diverged training?)`,
+        );
+    }
+  }
 }
 
 // Base64 without Node's Buffer, so the description stays browser-safe.

@@ -2,8 +2,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../util/errors';
-import { type NetworkDescription, deserializeDescription, serializeDescription } from './description';
+import {
+  type NetworkDescription,
+  checkFiniteParameters,
+  deserializeDescription,
+  serializeDescription,
+} from './description';
 import { writeFileAtomic } from '../util/files';
+import { noteInput } from '../util/inputLog';
 
 export const DESCRIPTION_FILE = 'network.json';
 
@@ -23,17 +29,25 @@ export async function loadNetwork(
     throw new InputError(`model directory not found: ${dir}`);
   const file = path.join(dir, DESCRIPTION_FILE);
   if (fs.existsSync(file)) {
-    const desc = deserializeDescription(fs.readFileSync(file, 'utf8'), file);
+    const text = fs.readFileSync(file, 'utf8');
+    noteInput(file, text);
+    const desc = deserializeDescription(text, file);
     if (opts.binarizeThreshold !== undefined) desc.input = { binarizeThreshold: opts.binarizeThreshold };
     return desc;
+  }
+  for (const name of fs.readdirSync(dir).sort()) {
+    const f = path.join(dir, name);
+    if (fs.statSync(f).isFile()) noteInput(f, fs.readFileSync(f));
   }
   // Lazy imports: TF.js is only needed for models without a description.
   const { loadModel } = await import('./modelIo');
   const { exportDescription } = await import('./export');
   const model = await loadModel(dir);
-  return exportDescription(model, {
+  const desc = exportDescription(model, {
     name: path.basename(path.resolve(dir)),
     binarizeThreshold: opts.binarizeThreshold,
     meta: { source: 'tfjs-layers', dir },
   });
+  checkFiniteParameters(desc, dir);
+  return desc;
 }

@@ -2,7 +2,7 @@
  * Node adapter for simulations: read the model, cards and dataset from disk, build the plan, run the
  * trials on worker threads with a progress bar. The core (plan, trials) stays browser-safe.
  */
-import { type CircuitOverrides, withOverrides } from '../crossbar/circuit';
+import { circuitCardToJson, type CircuitOverrides, withOverrides } from '../crossbar/circuit';
 import { loadCircuitCard } from '../crossbar/loadCircuit';
 import { loadDeviceCard } from '../device/loadDevice';
 import { resolveDevice } from '../device/model';
@@ -110,6 +110,17 @@ export async function prepareSimulation(
       quantize: s.quantize ?? 'none',
       input: s.input ?? 'none',
       workers: s.workers ?? defaultWorkers(),
+      // What else made the numbers: the circuit after its overrides, the data limits, the quantisers'
+      // layers and the calibration images.
+      settings: {
+        circuitCard: circuitCardToJson(circuit),
+        deviceCard: typeof s.device === 'string' ? s.device : deviceCard.name,
+        limit: s.limit ?? null,
+        testLimit: s.testLimit ?? null,
+        quantizeLayers: s.quantizeLayers,
+        inputLayers: s.inputLayers,
+        calibrationImages: calCount,
+      },
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 import type { NetworkDescription } from '../nn/description';
 import { accuracyOf, classify } from '../nn/forward';
-import { type Summary, summarize } from '../util/stats';
+import { type Summary, summarize, wilsonInterval } from '../util/stats';
 import type { SimPlan } from './plan';
 import { runTrial, type TrialResult, TrialScratch } from './trial';
 import { samplersForPlan } from './samplers';
@@ -49,6 +49,11 @@ export interface SimulationResult {
   quantizedAccuracy: number;
   /** The chip with every cell at its level mean, no faults, no read noise. */
   nominalAccuracy: number;
+  /**
+   * Wilson 95 % interval of the nominal chip's accuracy over the test images (binomial: one chip), as
+   * against analog.ci95, the Student-t interval of the mean over chips.
+   */
+  nominalWilson95: [number, number];
   analog: Summary;
   perTrial: TrialResult[];
   layers: LayerReport[];
@@ -116,6 +121,7 @@ export async function simulate(
     floatAccuracy,
     quantizedAccuracy,
     nominalAccuracy: nominal.accuracy,
+    nominalWilson95: wilsonInterval(Math.round(nominal.accuracy * refs.test.count), refs.test.count),
     analog: summarize(
       perTrial.map((r) => r.accuracy),
       [0, 1],

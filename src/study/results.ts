@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../util/errors';
-import { ensureWritableDir } from '../util/files';
+import { ensureWritableDir, writeFileAtomic } from '../util/files';
 
 export interface ResultRecord {
   key: string;
@@ -49,6 +49,21 @@ export class ResultStore {
 
   has(key: string): boolean {
     return this.keys.has(key);
+  }
+
+  get(key: string): ResultRecord | undefined {
+    return this.records.find((r) => r.key === key);
+  }
+
+  /**
+   * Drop the records of these keys: the file is rewritten whole (atomically) without their lines. Not
+   * for a directory that shards are appending to at the same time.
+   */
+  remove(keys: ReadonlySet<string>): void {
+    const keep = this.records.filter((r) => !keys.has(r.key));
+    writeFileAtomic(this.file, keep.map((r) => JSON.stringify(r) + '\n').join(''));
+    this.records.splice(0, this.records.length, ...keep);
+    for (const k of keys) this.keys.delete(k);
   }
 
   /** Records in file order, first occurrence of each key only. */

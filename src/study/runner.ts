@@ -8,8 +8,10 @@ import { type Dataset, loadDataset } from '../data';
 import { InputError } from '../util/errors';
 import { ensureWritableDir, writeFileAtomic } from '../util/files';
 import { cachedModel } from './modelCache';
+import { lockStudyDir } from './lock';
 import { createProgress, type Progress } from '../util/progress';
 import { ResultStore, type ResultRecord } from './results';
+import { changedInputs, collectInputs } from '../util/inputLog';
 import type { Study, StudyConfig, StudyContext, StudyMode, StudyParams } from './types';
 
 export const STUDY_FILE = 'study.json';
@@ -21,6 +23,8 @@ export interface StudyRunOptions {
   seed: number;
   workers: number;
   params?: StudyParams;
+  /** Recompute records whose inputs changed since they were made (else such a directory is refused). */
+  force?: boolean;
   /** Run only this shard's share of the configurations (1-based index of count); see shardOf. */
   shard?: { index: number; count: number };
   log?: (m: string) => void;
@@ -64,6 +68,51 @@ function checkStamp(out: string, stamp: StudyStamp): void {
   }
 }
 
+/**
+ * A record is reused only while the inputs it was made from (its `provenance`: the cards and model
+ * files it read, by content hash, and the xbarsim version) are unchanged. Stale records are dropped and
+ * recomputed with --force; without it the run is refused, naming what changed. Records written before
+ * records carried provenance are reused as they are, with a warning.
+ */
+function dropStaleRecords(
+  store: ResultStore,
+  configs: StudyConfig[],
+  o: StudyRunOptions,
+  log: (m: string) => void,
+): void {
+  const stale = new Map<string, string[]>();
+  let legacy = 0;
+  const verdicts = new Map<string, string[]>(); // provenance JSON -> changed inputs (records share inputs)
+  for (const c of configs) {
+    const r = store.get(c.key);
+    if (!r) continue;
+    const prov = r.provenance as Record<string, string> | undefined;
+    if (!prov) {
+      legacy++;
+      continue;
+    }
+    const id = JSON.stringify(prov);
+    let changed = verdicts.get(id);
+    if (!changed) verdicts.set(id, (changed = changedInputs(prov)));
+    if (changed.length) stale.set(c.key, changed);
+  }
+  if (legacy)
+    log(
+      `${legacy} records carry no provenance (written before 2026-12-06): reused without checking their inputs`,
+    );
+  if (stale.size === 0) return;
+  const what = [...new Set([...stale.values()].flat())].join(', ');
+  if (!o.force)
+    throw new InputError(
+      `${o.out} holds ${stale.size} records made from other inputs (changed since: ${what}); rerun with --force to recompute them, or choose another --out`,
+    );
+  log(`recomputing ${stale.size} records whose inputs changed (${what})`);
+  store.remove(new Set(stale.keys()));
+}
+
+/** A study parameter's command-line flag: wireResistance -> --wire-resistance. */
+const flagOf = (param: string) => `--${param.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
+
 export async function runStudy(
   study: Study,
   o: StudyRunOptions,
@@ -73,7 +122,7 @@ export async function runStudy(
   const unused = Object.keys(params).filter((k) => !(study.params ?? []).includes(k as keyof StudyParams));
   if (unused.length)
     throw new InputError(
-      `study ${study.name} takes ${study.params?.length ? `only ${study.params.map((k) => `--${k}`).join(', ')}` : 'no study parameters'}, not ${unused.map((k) => `--${k}`).join(', ')}`,
+      `study ${study.name} takes ${study.params?.length ? `only ${study.params.map(flagOf).join(', ')}` : 'no study parameters'}, not ${unused.map(flagOf).join(', ')}`,
     );
   // After the flag checks: a refused run leaves no directory behind.
   ensureWritableDir(o.out);
@@ -94,6 +143,22 @@ export async function runStudy(
   const configs = study.configurations(ctx);
   // Stamp the directory only once the study has accepted its settings (configurations() validates them).
   checkStamp(o.out, { study: study.name, mode: o.mode, trials, seed: o.seed, params });
+  const release = lockStudyDir(o.out, o.shard, log);
+  try {
+    return await runLocked(study, o, ctx, configs, log, (p) => (progress = p));
+  } finally {
+    release();
+  }
+}
+
+async function runLocked(
+  study: Study,
+  o: StudyRunOptions,
+  ctx: StudyContext,
+  configs: StudyConfig[],
+  log: (m: string) => void,
+  setProgress: (p: Progress | null) => void,
+): Promise<{ records: ResultRecord[]; files: string[] }> {
   const store = new ResultStore(o.out);
   const keys = new Set<string>();
   for (const c of configs) {
@@ -103,20 +168,21 @@ export async function runStudy(
   const mine = o.shard ? shardOf(configs, o.shard.index, o.shard.count) : configs;
   if (o.shard)
     log(`shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${configs.length} configurations`);
+  dropStaleRecords(store, mine, o, log);
   const todo = mine.filter((c) => !store.has(c.key));
   if (todo.length < mine.length)
     log(`resuming: ${mine.length - todo.length} of ${mine.length} configurations already done`);
   const bar = createProgress(todo.length, study.name);
-  progress = bar;
+  setProgress(bar);
   try {
     for (const c of todo) {
-      const record = await c.run(ctx);
-      store.append(c.key, record);
+      const { result, inputs } = await collectInputs(() => c.run(ctx));
+      store.append(c.key, { ...result, provenance: inputs });
       bar.tick(c.key);
     }
   } finally {
     bar.stop();
-    progress = null;
+    setProgress(null);
   }
   // Reread the file: other shards may have appended since this process opened it.
   const records = new ResultStore(o.out, { readOnly: true, warn: () => undefined })

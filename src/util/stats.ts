@@ -105,3 +105,17 @@ export function kruskalWallis(groups: readonly (readonly number[])[]): KruskalWa
   h = Math.max(0, h);
   return { statistic: h, df, pValue: 1 - jStat.chisquare.cdf(h, df) };
 }
+
+/**
+ * Wilson score interval (95 % by default) of a proportion: `successes` of `n` (one chip's accuracy over
+ * its test images). Unlike the normal approximation it stays inside [0, 1] and is honest near 0 and 1.
+ */
+export function wilsonInterval(successes: number, n: number, z = 1.959963984540054): [number, number] {
+  if (!(n > 0) || successes < 0 || successes > n)
+    throw new InputError(`wilsonInterval: ${successes} of ${n}`);
+  const p = successes / n;
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}

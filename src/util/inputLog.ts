@@ -1,0 +1,84 @@
+/**
+ * Provenance of a computation: the files it read (cards, model descriptions), each by path and content
+ * hash, and the xbarsim version, collected while it runs. A study record or a simulation result carries
+ * them, so that a rerun can tell whether the record still describes the inputs as they are now
+ * (`changedInputs`). Node-only (files, hashes): the loaders that note inputs are Node adapters.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** The key under which an input map records the xbarsim version. */
+export const VERSION_INPUT = 'xbarsim';
+
+let root: string | null = null;
+/** The xbarsim project folder (the package.json above this module, from src/ as from dist/src/). */
+export function packageRoot(): string {
+  if (root) return root;
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return (root = dir);
+    if (path.dirname(dir) === dir) return (root = process.cwd());
+  }
+}
+
+export function packageVersion(): string {
+  const file = path.join(packageRoot(), 'package.json');
+  return fs.existsSync(file) ? String(JSON.parse(fs.readFileSync(file, 'utf8')).version) : 'unknown';
+}
+
+export function sha256(content: string | Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** A file's name in an input map: relative to the project folder when inside it, else absolute. */
+function inputName(file: string): string {
+  const abs = path.resolve(file);
+  const rel = path.relative(packageRoot(), abs);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel.split(path.sep).join('/');
+}
+
+const collectors: Map<string, string>[] = [];
+
+/** Note that the running computation read `file` with this content. */
+export function noteInput(file: string, content: string | Uint8Array): void {
+  if (collectors.length === 0) return;
+  const name = inputName(file);
+  const hash = sha256(content);
+  for (const c of collectors) c.set(name, hash);
+}
+
+/**
+ * Run `work`, collecting the inputs it notes (and the version). Collections nest; work must not run
+ * concurrently with other collected work in the same process (studies run configurations one by one).
+ */
+export async function collectInputs<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; inputs: Record<string, string> }> {
+  const c = new Map<string, string>([[VERSION_INPUT, packageVersion()]]);
+  collectors.push(c);
+  try {
+    const result = await work();
+    return { result, inputs: Object.fromEntries([...c].sort(([a], [b]) => a.localeCompare(b))) };
+  } finally {
+    collectors.splice(collectors.indexOf(c), 1);
+  }
+}
+
+/**
+ * The inputs of a map that differ now: another xbarsim version, or a file whose content changed. A file
+ * that no longer exists cannot be compared and does not count (a trained model cached on another
+ * machine; the model cache keys its models by everything that defines them).
+ */
+export function changedInputs(inputs: Record<string, string>): string[] {
+  const changed: string[] = [];
+  for (const [name, hash] of Object.entries(inputs)) {
+    if (name === VERSION_INPUT) {
+      if (hash !== packageVersion()) changed.push(`xbarsim version (${hash} -> ${packageVersion()})`);
+      continue;
+    }
+    const file = path.isAbsolute(name) ? name : path.join(packageRoot(), name);
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) continue;
+    if (sha256(fs.readFileSync(file)) !== hash) changed.push(name);
+  }
+  return changed;
+}

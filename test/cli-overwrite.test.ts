@@ -1,0 +1,156 @@
+/**
+ * Nothing is overwritten silently: `simulate --out`, `device fit --out` and `train --out` refuse an
+ * existing target and anything inside the shipped models/, devices/, circuits/ unless --force;
+ * `simulate --out DIR` writes inside an existing directory; `device show` writes its plot under
+ * results/ (not the working directory). In-process through the built CLI (npm test builds first).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { writeDescription } from '../src/nn/load';
+import { dense, mnist, network, templateWeights } from './sim-fixtures';
+
+const ROOT = path.resolve(__dirname, '..');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { main } = require(path.join(ROOT, 'dist', 'src', 'cli', 'main.js')) as {
+  main: (argv: string[]) => Promise<number>;
+};
+
+let tmp: string;
+const at = (...p: string[]) => path.join(tmp, ...p);
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const o = jest
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
+  const e = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+  try {
+    return { code: await main(args), stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+beforeAll(() => {
+  process.env.XBARSIM_QUIET = '1';
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xbarsim-overwrite-'));
+  writeDescription(
+    network('template', [784], [dense('t', templateWeights(mnist(100)), 784, 10, 'linear')]),
+    at('model'),
+  );
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const simulate = (...extra: string[]) =>
+  cli([
+    'simulate',
+    '--model',
+    at('model'),
+    '--device',
+    'hfo2-1t1r-igvva-8',
+    '--circuit',
+    'tile128-ideal',
+    '--dataset',
+    'mnist',
+    '--limit',
+    '100',
+    '--test-limit',
+    '40',
+    '--calibration',
+    '50',
+    '--trials',
+    '1',
+    '--workers',
+    '1',
+    ...extra,
+  ]);
+
+test('simulate --out: an existing result needs --force; an existing directory gets result.json inside', async () => {
+  fs.writeFileSync(at('r.json'), 'keep me');
+  const refused = await simulate('--out', at('r.json'));
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/flag --out: .*r\.json exists; add --force to replace it/);
+  expect(fs.readFileSync(at('r.json'), 'utf8')).toBe('keep me');
+  expect(fs.existsSync(at('r.csv'))).toBe(false);
+  expect((await simulate('--out', at('r.json'), '--force')).code).toBe(0);
+  expect(JSON.parse(fs.readFileSync(at('r.json'), 'utf8')).trials).toBe(1);
+
+  fs.mkdirSync(at('dir'));
+  expect((await simulate('--out', at('dir'))).code).toBe(0);
+  expect(fs.readdirSync(at('dir')).sort()).toEqual(['result.csv', 'result.json']);
+  expect((await simulate('--out', at('dir'))).code).toBe(2); // its result.json now exists
+});
+
+test('device fit --out: an existing card or a shipped folder needs --force', async () => {
+  fs.writeFileSync(at('m.csv'), 'level,current\nL0,1 uA\nL0,1.2 uA\nL1,5 uA\nL1,5.5 uA\n');
+  fs.writeFileSync(at('card.json'), '{}');
+  const r = await cli(['device', 'fit', '--csv', at('m.csv'), '--out', at('card.json')]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/card\.json exists; add --force/);
+  expect(fs.readFileSync(at('card.json'), 'utf8')).toBe('{}');
+  expect((await cli(['device', 'fit', '--csv', at('m.csv'), '--out', at('card.json'), '--force'])).code).toBe(
+    0,
+  );
+  const shipped = path.join(ROOT, 'devices', 'hfo2-1t1r-igvva-8.json');
+  const before = fs.readFileSync(shipped, 'utf8');
+  const s = await cli(['device', 'fit', '--csv', at('m.csv'), '--out', shipped]);
+  expect(s.code).toBe(2);
+  expect(s.stderr).toMatch(/inside the shipped devices\/ folder; add --force/);
+  expect(fs.readFileSync(shipped, 'utf8')).toBe(before);
+});
+
+test('train --out: an existing model or the shipped models/ needs --force (refused before training)', async () => {
+  const args = ['train', '--dataset', 'mnist', '--arch', 'mlp:8x1', '--epochs', '1', '--limit', '100'];
+  const r = await cli([...args, '--out', at('model')]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/model exists; add --force to replace it/);
+  const s = await cli([...args, '--out', path.join(ROOT, 'models', 'new-model')]);
+  expect(s.code).toBe(2);
+  expect(s.stderr).toMatch(/inside the shipped models\/ folder/);
+  expect(fs.existsSync(path.join(ROOT, 'models', 'new-model'))).toBe(false);
+});
+
+test('device show writes its plot under results/devices of the working directory, or --out', async () => {
+  const cwd = process.cwd();
+  process.chdir(tmp);
+  try {
+    expect((await cli(['device', 'show', 'hfo2-1t1r-igvva-8'])).code).toBe(0);
+    expect(fs.existsSync(at('results', 'devices', 'hfo2-1t1r-igvva-8-cdf.svg'))).toBe(true);
+    expect((await cli(['device', 'show', 'binary-hp', '--out', 'plots'])).code).toBe(0);
+    expect(fs.existsSync(at('plots', 'binary-hp-cdf.png'))).toBe(true);
+    expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.svg'))).toEqual([]);
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
+test('one chip: no spread or interval over chips is claimed; the nominal chip has its Wilson interval', async () => {
+  const r = await simulate();
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/\nanalog, 1 chip: [\d.]+ % \(n = 1: no spread or interval over chips\)\n/);
+  expect(r.stdout).toMatch(
+    /nominal chip [\d.]+ % \(Wilson 95 % over its 40 images: \[[\d.]+ %, [\d.]+ %\]\)/,
+  );
+  expect(r.stdout).not.toMatch(/std|CI/);
+});
+
+test('NaN or Inf weights: one line naming the layer, exit 2, for simulate and evaluate alike', async () => {
+  const w = templateWeights(mnist(100));
+  w[17] = NaN;
+  writeDescription(network('broken', [784], [dense('t', w, 784, 10, 'linear')]), at('nan-model'));
+  for (const args of [
+    ['simulate', '--model', at('nan-model'), '--device', 'hfo2-1t1r-igvva-8', '--circuit', 'tile128-ideal'],
+    ['evaluate', '--model', at('nan-model'), '--dataset', 'mnist', '--test-limit', '20'],
+  ]) {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^xbarsim: error: .*network\.json: layer t has a non-finite weight \(weights\[17\] = NaN\)[^\n]*\n$/,
+    );
+  }
+});
