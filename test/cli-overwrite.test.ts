@@ -154,3 +154,58 @@ test('NaN or Inf weights: one line naming the layer, exit 2, for simulate and ev
     );
   }
 });
+
+test('a training that diverges says so and exits 3', async () => {
+  const r = await cli([
+    'train',
+    '--dataset',
+    'mnist',
+    '--arch',
+    'mlp:8x1',
+    '--epochs',
+    '1',
+    '--limit',
+    '500',
+    '--test-limit',
+    '200',
+    '--lr',
+    '10',
+    '--out',
+    at('diverged'),
+  ]);
+  expect(r.code).toBe(3);
+  expect(r.stderr).toMatch(
+    /xbarsim: error: training diverged: last epoch loss .*test accuracy [\d.]+ % \(chance 10\.00 %\)/,
+  );
+});
+
+test('evaluate infers the dataset from the model; another --dataset runs with a warning; none at all is an error', async () => {
+  const desc = network('named', [784], [dense('t', templateWeights(mnist(100)), 784, 10, 'linear')]);
+  writeDescription({ ...desc, meta: { dataset: 'mnist' } }, at('named-model'));
+  const inferred = await cli([
+    'evaluate',
+    '--model',
+    at('named-model'),
+    '--limit',
+    '100',
+    '--test-limit',
+    '30',
+    '--json',
+  ]);
+  expect(inferred.code).toBe(0);
+  expect(JSON.parse(inferred.stdout).dataset).toBe('mnist');
+  const other = await cli([
+    'evaluate',
+    '--model',
+    at('named-model'),
+    '--dataset',
+    'fashion-mnist',
+    '--test-limit',
+    '30',
+  ]);
+  expect(other.code).toBe(0);
+  expect(other.stderr).toMatch(/warning: --model .* was trained on mnist, running it on fashion-mnist/);
+  const none = await cli(['evaluate', '--model', at('model'), '--test-limit', '30']);
+  expect(none.code).toBe(2);
+  expect(none.stderr).toMatch(/its description names no dataset; give --dataset/);
+});

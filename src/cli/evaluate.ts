@@ -7,6 +7,7 @@ import {
   addDatasetOptions,
   backendFlagSchema,
   datasetFlagSchema,
+  datasetFor,
   openDataset,
   pct,
   printJson,
@@ -25,7 +26,7 @@ export function registerEvaluate(program: Command): void {
     .command('evaluate')
     .description('digital accuracy of a trained model, float and per quantiser')
     .requiredOption('--model <dir>', 'model directory (ours, or a TF.js layers model converted from Keras)');
-  addDatasetOptions(cmd);
+  addDatasetOptions(cmd, false);
   cmd
     .option(
       '--quantize <list>',
@@ -45,7 +46,7 @@ export function registerEvaluate(program: Command): void {
   cmd.action(async (opts: Record<string, unknown>) => {
     const f = validateFlags<{
       model: string;
-      dataset: string;
+      dataset?: string;
       limit?: number;
       testLimit?: number;
       quantize?: string;
@@ -85,7 +86,7 @@ export function registerEvaluate(program: Command): void {
       throw new InputError(
         `--model ${f.model}: the network takes inputs of shape [${desc.inputShape.join(', ')}], the datasets have 28x28 images`,
       );
-    const data = openDataset(f);
+    const data = openDataset({ ...f, dataset: datasetFor(desc, f.dataset, f.model) });
     const rows = evaluateQuantizers(desc, data, {
       weightQuantizers: weightQs,
       weightLayers: f.quantizeLayers,

@@ -16,8 +16,11 @@ import { featureCount, parseArch } from '../nn/arch';
 import { MODEL_FILE } from '../nn/modelIo';
 import { DESCRIPTION_FILE } from '../nn/load';
 import { trainAndSave, type TrainJob } from '../nn/trainJob';
-import { InputError } from '../util/errors';
+import { InputError, XbarsimError } from '../util/errors';
 import { createProgress, type Progress } from '../util/progress';
+
+/** Test accuracy within this of chance counts as a diverged (or never started) training. */
+const DIVERGED_MARGIN = 0.02;
 
 export function registerTrain(program: Command): void {
   const cmd = program
@@ -112,6 +115,14 @@ export function registerTrain(program: Command): void {
       onBatch: batchProgress(f.epochs),
       checkpoint: { fingerprint, log: (m) => process.stderr.write(`${m}\n`) },
     });
+    // A diverged run (NaN loss, or no better than chance) saved a model that is no use: say so, exit 3.
+    const last = result.history[result.history.length - 1];
+    const classes = Math.max(...data.test.labels) + 1;
+    if (!last || !Number.isFinite(last.loss) || result.testAccuracy <= 1 / classes + DIVERGED_MARGIN)
+      throw new XbarsimError(
+        `training diverged: last epoch loss ${last ? last.loss : 'none'}, test accuracy ${pct(result.testAccuracy)} (chance ${pct(1 / classes)}); the model saved to ${f.out} is not usable (try a smaller --lr)`,
+        3,
+      );
     process.stdout.write(
       `${f.arch} on ${f.dataset}: test accuracy ${pct(result.testAccuracy)} (${result.secondsPerEpoch.toFixed(1)} s/epoch, backend ${backend.name}); saved to ${f.out}\n`,
     );

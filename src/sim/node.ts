@@ -74,6 +74,15 @@ export async function prepareSimulation(
     accessResistance: s.accessResistance,
   });
   const datasetName = s.dataset ?? String(float.meta.dataset ?? 'mnist');
+  if (
+    s.dataset !== undefined &&
+    float.meta.dataset !== undefined &&
+    s.dataset !== float.meta.dataset &&
+    !pre.data
+  )
+    process.stderr.write(
+      `xbarsim: warning: --model ${s.model} was trained on ${String(float.meta.dataset)}, running it on ${s.dataset} as --dataset asks\n`,
+    );
   const data = pre.data ?? loadDataset(datasetName, { limit: s.limit, testLimit: s.testLimit });
   const imageSize = data.imageShape.reduce((a: number, b: number) => a * b, 1);
   checkInputSize(float, imageSize, `dataset ${data.name} (images ${data.imageShape.join(' x ')})`);
