@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { writeDescription } from '../src/nn/load';
 import { dense, mnist, network, templateWeights } from './sim-fixtures';
 
@@ -208,4 +209,26 @@ test('evaluate infers the dataset from the model; another --dataset runs with a 
   const none = await cli(['evaluate', '--model', at('model'), '--test-limit', '30']);
   expect(none.code).toBe(2);
   expect(none.stderr).toMatch(/its description names no dataset; give --dataset/);
+});
+
+test('a card or CSV with a UTF-8 byte-order mark loads; a gzipped IDX file gets a "gunzip it" hint', async () => {
+  const card = fs.readFileSync(path.join(ROOT, 'devices', 'hfo2-1t1r-igvva-8.json'), 'utf8');
+  fs.writeFileSync(at('bom-card.json'), '\uFEFF' + card.replace('"hfo2-1t1r-igvva-8"', '"bom-card"'));
+  const shown = await cli(['device', 'show', at('bom-card.json'), '--out', at('bom-plots'), '--json']);
+  expect(shown.code).toBe(0);
+  expect(JSON.parse(shown.stdout).card).toBe('bom-card');
+  fs.writeFileSync(at('bom.csv'), '\uFEFFlevel,current\nL0,1 uA\nL0,1.2 uA\nL1,5 uA\nL1,5.5 uA\n');
+  expect((await cli(['device', 'fit', '--csv', at('bom.csv'), '--out', at('bom-fit.json')])).code).toBe(0);
+
+  fs.mkdirSync(at('idx'));
+  for (const name of [
+    'train-images-idx3-ubyte',
+    'train-labels-idx1-ubyte',
+    't10k-images-idx3-ubyte',
+    't10k-labels-idx1-ubyte',
+  ])
+    fs.writeFileSync(at('idx', name), zlib.gzipSync(Buffer.alloc(64)));
+  const r = await cli(['evaluate', '--model', at('model'), '--dataset', `idx:${at('idx')}`]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/is gzip-compressed \(the \.gz file as distributed\); gunzip it first/);
 });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../util/errors';
-import { writeFileAtomic } from '../util/files';
+import { stripBom, writeFileAtomic } from '../util/files';
 import { checkOverwrite, printJson } from './common';
 import { fitDeviceCard } from '../device/fit';
 import { loadDeviceCard } from '../device/loadDevice';
@@ -38,7 +38,7 @@ export function registerDevice(program: Command): void {
       }) => {
         checkOverwrite(opts.out, opts.force);
         if (!fs.existsSync(opts.csv)) throw new InputError(`CSV file not found: ${opts.csv}`);
-        const card = fitDeviceCard(fs.readFileSync(opts.csv, 'utf8'), {
+        const card = fitDeviceCard(stripBom(fs.readFileSync(opts.csv, 'utf8')), {
           name: opts.name ?? path.basename(opts.out).replace(/\.json$/i, ''),
           vRead: opts.vRead,
           empirical: !!opts.empirical,

@@ -14,7 +14,7 @@ export function registerStudy(program: Command): void {
     .command('study')
     .description(`run a study end to end, resumably (${studyNames().join(', ')})`)
     .argument('<name>', 'study name')
-    .option('--quick', 'subsets and few epochs: minutes')
+    .option('--quick', 'subsets and few epochs: minutes (the default mode)')
     .option('--full', "the study's full protocol")
     .option('--out <dir>', 'output directory (default results/<name>[-quick])')
     .option('--trials <n>', 'Monte-Carlo trials per configuration (default: per study and mode)')

@@ -22,6 +22,9 @@ function parseIdx(
   if (buf.byteLength < 4)
     throw new InputError(`${file}: ${buf.byteLength} bytes, too short for an IDX header`);
   const found = view.getUint32(0);
+  // A gzip member starts 1f 8b: the .gz files as distributed, not yet unpacked.
+  if (buf.byteLength >= 2 && buf[0] === 0x1f && buf[1] === 0x8b)
+    throw new InputError(`${file}: is gzip-compressed (the .gz file as distributed); gunzip it first`);
   if (found !== magic)
     throw new InputError(`${file}: bad magic number ${hex(found)}, expected ${hex(magic)} (IDX ${what})`);
   const ndims = magic & 0xff;

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { noteInput } from '../util/inputLog';
+import { stripBom } from '../util/files';
 import { InputError } from '../util/errors';
 
 /** The nearest directory at or above this module that holds package.json. */
@@ -52,8 +53,9 @@ export function readCardJson(
       `${what} "${nameOrPath}" not found (looked for ${file}); shipped ${what}s: ${shipped.join(', ') || '(none)'}`,
     );
   }
-  const text = fs.readFileSync(file, 'utf8');
-  noteInput(file, text);
+  const raw = fs.readFileSync(file, 'utf8');
+  noteInput(file, raw);
+  const text = stripBom(raw);
   try {
     return { json: JSON.parse(text), label };
   } catch (err) {

@@ -8,7 +8,7 @@ import {
   deserializeDescription,
   serializeDescription,
 } from './description';
-import { writeFileAtomic } from '../util/files';
+import { stripBom, writeFileAtomic } from '../util/files';
 import { noteInput } from '../util/inputLog';
 
 export const DESCRIPTION_FILE = 'network.json';
@@ -31,7 +31,7 @@ export async function loadNetwork(
   if (fs.existsSync(file)) {
     const text = fs.readFileSync(file, 'utf8');
     noteInput(file, text);
-    const desc = deserializeDescription(text, file);
+    const desc = deserializeDescription(stripBom(text), file);
     if (opts.binarizeThreshold !== undefined) desc.input = { binarizeThreshold: opts.binarizeThreshold };
     return desc;
   }

@@ -66,3 +66,8 @@ export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise
     throw err;
   }
 }
+
+/** Text without a leading UTF-8 byte-order mark (editors on Windows write one; JSON.parse rejects it). */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
