@@ -1,4 +1,4 @@
-import { formatNumber, markdownTable, toCsv } from '../src/report/tables';
+import { formatNumber, markdownTable, toCsv, tidyCsv } from '../src/report/tables';
 import { InputError } from '../src/util/errors';
 
 describe('formatNumber', () => {
@@ -75,4 +75,14 @@ describe('toCsv', () => {
   test('no rows gives an empty string', () => {
     expect(toCsv([])).toBe('');
   });
+});
+
+test('tidyCsv: one row per trial, per-layer arrays as columns, nested objects left out', () => {
+  const csv = tidyCsv([
+    { key: 'a', mean: 0.5, perTrial: [0.4, 0.6], clipRate: [0.1, 0.2], provenance: { x: 'h' } },
+    { key: 'b', mean: 0.7, clipRate: [0, null] },
+  ]);
+  expect(csv).toBe(
+    'key,mean,clipRate_0,clipRate_1,trial,trialAccuracy\na,0.5,0.1,0.2,0,0.4\na,0.5,0.1,0.2,1,0.6\nb,0.7,0,,,\n',
+  );
 });

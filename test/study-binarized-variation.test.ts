@@ -284,7 +284,10 @@ describe('binarized-variation study', () => {
       const files = await writeBinarizedVariationReport(records, dir);
       for (const f of files) expect(fs.statSync(f).size).toBeGreaterThan(0);
       const csv = fs.readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\n');
-      expect(csv).toHaveLength(records.length + 1);
+      // Tidy long form: one row per chip, one value per cell.
+      expect(csv).toHaveLength(records.reduce((n, r) => n + (r.perTrial as number[]).length, 0) + 1);
+      expect(csv[0]).toMatch(/,ci95_0,ci95_1,.*,clipRate_0,clipRate_1,.*,trial,trialAccuracy$/);
+      expect(csv.slice(1).every((line) => !/ \d/.test(line))).toBe(true); // no space-separated lists
       const svg = fs.readFileSync(path.join(dir, 'binarized-variation.svg'), 'utf8');
       expect(svg).toContain('gaussian variation');
       expect(svg).toContain('lognormal variation');

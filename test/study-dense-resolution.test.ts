@@ -333,7 +333,11 @@ describe('dense-resolution study', () => {
     expect(new Set(plotted.map((v) => v.group))).toEqual(new Set(records.map((r) => r.group)));
     for (const v of plotted) expect(v.group).toBe(records.find((r) => r.case === v.case)!.group);
     const csv = fs.readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\n');
-    expect(csv.length - 1).toBe(records.reduce((n, r) => n + r.adc.length, 0));
+    // Tidy long form: one row per (case, ADC resolution, chip).
+    expect(csv.length - 1).toBe(
+      records.reduce((n, r) => n + r.adc.reduce((m, a) => m + a.perTrial.length, 0), 0),
+    );
+    expect(csv[0]).toMatch(/,trial,trialAccuracy$/);
     const md = fs.readFileSync(path.join(dir, 'summary.md'), 'utf8');
     for (const c of denseCases()) expect(md).toContain(`| ${c.id} `);
   });

@@ -85,3 +85,26 @@ export function toCsv(rows: readonly object[]): string {
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * Result records as tidy long-form CSV, one value per cell: a record with per-trial values (the array
+ * field `perTrial`) gives one row per trial (columns `trial`, `trialAccuracy`) with the record's other
+ * values repeated; a per-layer array (clipRate, rmsWeightError, ci95, ...) becomes one column per entry
+ * (`clipRate_0`, `clipRate_1`, ...); nested objects (provenance, tables) stay in results.jsonl.
+ */
+export function tidyCsv(records: readonly object[], perTrialField = 'perTrial'): string {
+  const rows: Record<string, unknown>[] = [];
+  for (const rec of records) {
+    const base: Record<string, unknown> = {};
+    let trials: unknown[] | null = null;
+    for (const [k, v] of Object.entries(rec)) {
+      if (k === perTrialField && Array.isArray(v)) trials = v;
+      else if (Array.isArray(v)) {
+        if (v.every((x) => x === null || typeof x !== 'object')) v.forEach((x, i) => (base[`${k}_${i}`] = x));
+      } else if (v === null || typeof v !== 'object') base[k] = v;
+    }
+    if (trials) trials.forEach((x, t) => rows.push({ ...base, trial: t, trialAccuracy: x }));
+    else rows.push(base);
+  }
+  return toCsv(rows);
+}

@@ -15,7 +15,7 @@ import { quantizeNetwork } from '../../nn/network';
 import { parseWeightQuantizer } from '../../nn/quantize';
 import { errorBarChart } from '../../report/errorBarChart';
 import { writeChart } from '../../report/render';
-import { markdownTable, toCsv } from '../../report/tables';
+import { markdownTable, tidyCsv } from '../../report/tables';
 import { losslessBitsTable } from '../../sim/adcBits';
 import { writeFileAtomic } from '../../util/files';
 import type { ResultRecord } from '../results';
@@ -124,15 +124,7 @@ export const adcSizingStudy: Study = {
       path.join(out, 'summary.md'),
       `# ADC sizing\n\nLossless ADC resolution per analog layer:\n\n${losslessText}\n\n${table}\n\n![ADC sizing](adc-sizing.png)\n`,
     );
-    writeFileAtomic(
-      path.join(out, 'results.csv'),
-      toCsv(
-        records.map(({ perTrial, lossless: _l, ...rest }) => ({
-          ...rest,
-          perTrial: (perTrial as number[]).join(' '),
-        })),
-      ),
-    );
+    writeFileAtomic(path.join(out, 'results.csv'), tidyCsv(records));
     return ['adc-sizing.svg', 'adc-sizing.png', 'summary.md', 'results.csv'].map((f) => path.join(out, f));
   },
 };

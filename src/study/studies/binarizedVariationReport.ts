@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { VegaLiteSpec } from '../../report/render';
 import { writeChart } from '../../report/render';
-import { markdownTable, toCsv } from '../../report/tables';
+import { markdownTable, tidyCsv } from '../../report/tables';
 import { baseConfig, PALETTE, titleOf, WIDTH, HEIGHT } from '../../report/theme';
 import { writeFileAtomic } from '../../util/files';
 import type { ResultRecord } from '../results';
@@ -179,18 +179,7 @@ export async function writeBinarizedVariationReport(
     '',
   ].join('\n');
   writeFileAtomic(path.join(out, 'summary.md'), md);
-  writeFileAtomic(
-    path.join(out, 'results.csv'),
-    toCsv(
-      records.map(({ perTrial, clipRate, rmsWeightError, ...rest }) => ({
-        ...rest,
-        ci95: (rest.ci95 as number[]).join(' '),
-        perTrial: (perTrial as number[]).join(' '),
-        clipRate: (clipRate as number[]).join(' '),
-        rmsWeightError: (rmsWeightError as number[]).join(' '),
-      })),
-    ),
-  );
+  writeFileAtomic(path.join(out, 'results.csv'), tidyCsv(records));
   return [`${FIGURE}.svg`, `${FIGURE}.png`, `${FIGURE}.vl.json`, 'summary.md', 'results.csv'].map((f) =>
     path.join(out, f),
   );

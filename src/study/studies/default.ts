@@ -128,7 +128,7 @@ export const defaultStudy: Study = {
           circuit: String(r.circuit),
           trial: t.trial,
           accuracy: t.accuracy,
-          clipRatePerLayer: t.clipRate.join(' '),
+          ...Object.fromEntries(t.clipRate.map((c, k) => [`clipRate_${k}`, c])),
           nominalAccuracy: r.nominalAccuracy,
           quantizedAccuracy: r.quantizedAccuracy,
           floatAccuracy: r.floatAccuracy,

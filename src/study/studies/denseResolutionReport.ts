@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { errorBarChart } from '../../report/errorBarChart';
 import { histogramWithDensity } from '../../report/histogram';
 import { type VegaLiteSpec, writeChart } from '../../report/render';
-import { formatNumber, markdownTable, toCsv } from '../../report/tables';
+import { formatNumber, markdownTable, tidyCsv, toCsv } from '../../report/tables';
 import { baseConfig, PALETTE } from '../../report/theme';
 import { writeFileAtomic } from '../../util/files';
 import type { ResultRecord } from '../results';
@@ -194,8 +194,8 @@ function csvRows(records: Rec[]) {
       ci95Low: a.ci95[0],
       ci95High: a.ci95[1],
       trials: a.perTrial.length,
-      perTrial: a.perTrial.join(' '),
-      clipRate: a.clipRate.join(' '),
+      perTrial: a.perTrial,
+      clipRate: a.clipRate,
     })),
   );
 }
@@ -454,7 +454,7 @@ export async function writeDenseResolutionReport(all: Rec[], out: string): Promi
     ...sections,
   ].join('\n\n');
   writeFileAtomic(path.join(out, 'summary.md'), md + '\n');
-  writeFileAtomic(path.join(out, 'results.csv'), toCsv(csvRows(records)));
+  writeFileAtomic(path.join(out, 'results.csv'), tidyCsv(csvRows(records)));
   writeFileAtomic(path.join(out, 'fits.csv'), toCsv(fitRows(records)));
   files.push(...['summary.md', 'results.csv', 'fits.csv'].map((f) => path.join(out, f)));
   return files;

@@ -15,7 +15,7 @@ import { loadNetwork } from '../../nn/load';
 import { errorBarChart } from '../../report/errorBarChart';
 import { lineChart } from '../../report/lineChart';
 import { writeChart } from '../../report/render';
-import { markdownTable, toCsv } from '../../report/tables';
+import { markdownTable, tidyCsv } from '../../report/tables';
 import { InputError } from '../../util/errors';
 import { writeFileAtomic } from '../../util/files';
 import type { ResultRecord } from '../results';
@@ -172,18 +172,7 @@ export const irDropStudy: Study = {
       path.join(out, 'summary.md'),
       `# IR drop\n\n${setting}. IR drop: the nominal chip's mean relative column-current error against ideal wires.\n\n${table}\n\n${largestTable}\n`,
     );
-    writeFileAtomic(
-      path.join(out, 'results.csv'),
-      toCsv(
-        records.map(({ perTrial, clipRate, rmsWeightError, irDropError, ...rest }) => ({
-          ...rest,
-          perTrial: (perTrial as number[]).join(' '),
-          clipRate: (clipRate as number[]).join(' '),
-          rmsWeightError: (rmsWeightError as number[]).join(' '),
-          irDropError: ((irDropError ?? []) as Array<number | null>).join(' '),
-        })),
-      ),
-    );
+    writeFileAtomic(path.join(out, 'results.csv'), tidyCsv(records));
     files.push('summary.md', 'results.csv');
     return files.map((f) => path.join(out, f));
   },
