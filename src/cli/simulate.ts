@@ -16,7 +16,9 @@ import type { SimulationResult } from '../sim/simulate';
 import { toCsv } from '../report/tables';
 import { writeFilesAtomic } from '../util/files';
 import { InputError } from '../util/errors';
-import { collectInputs } from '../util/inputLog';
+import { changedInputs, collectInputs, noteInput } from '../util/inputLog';
+import { stripBom } from '../util/files';
+import { parseCircuitCard } from '../crossbar/circuit';
 
 export interface SimulateFlags extends SimulationSetup {
   json?: boolean;
@@ -44,9 +46,13 @@ const simulateFlagSchema = {
 
 function addSimulationOptions(cmd: Command): Command {
   cmd
-    .requiredOption('--model <dir>', 'model directory')
-    .requiredOption('--device <card>', 'device card: a name in devices/ or a path')
-    .requiredOption('--circuit <card>', 'circuit card: a name in circuits/ or a path');
+    .option('--model <dir>', 'model directory (required unless --from)')
+    .option('--device <card>', 'device card: a name in devices/ or a path (required unless --from)')
+    .option('--circuit <card>', 'circuit card: a name in circuits/ or a path (required unless --from)')
+    .option(
+      '--from <result.json>',
+      'rerun a saved result: its model, cards, circuit after overrides, data, quantisers, seed and trials (other flags override); checks that its input files are unchanged',
+    );
   addDatasetOptions(cmd, false);
   return cmd
     .option('--seed <n>', 'random seed (trial t draws from a stream of (seed, t))', '1')
@@ -87,7 +93,15 @@ export function registerSimulate(program: Command): void {
     )
     .option('--force', 'replace existing result files');
   cmd.action(async (opts: Record<string, unknown>) => {
-    const f = validateFlags<SimulateFlags>(simulateFlagSchema, opts);
+    const given = Object.fromEntries(
+      Object.entries(opts).filter(([k]) => cmd.getOptionValueSource(k) === 'cli'),
+    );
+    const f = validateFlags<SimulateFlags>(
+      simulateFlagSchema,
+      typeof opts.from === 'string' ? { ...opts, ...fromResult(opts.from), ...given } : opts,
+    );
+    for (const k of ['model', 'device', 'circuit'] as const)
+      if (f[k] === undefined) throw new InputError(`flag --${k} is required (or give --from RESULT.json)`);
     f.wireResistance = resistanceFlag(f.wireResistance, '--wire-resistance');
     f.accessResistance = resistanceFlag(f.accessResistance, '--access-resistance');
     // Fail on an unwritable --out before the trials run, not after.
@@ -99,13 +113,56 @@ export function registerSimulate(program: Command): void {
       for (const file of [`${base}.json`, `${base}.csv`]) checkOverwrite(file, f.force);
     }
     // The files it reads (cards, model) by path and hash, with the version: the result names its inputs.
-    const { result: setup, inputs } = await collectInputs(() => prepareSimulation(f));
+    // A rerun's inputs are the saved result (it holds the circuit) and what that names.
+    const { result: setup, inputs } = await collectInputs(async () => {
+      if (typeof opts.from === 'string') noteInput(opts.from, fs.readFileSync(opts.from));
+      return prepareSimulation(f);
+    });
     setup.header.provenance = inputs;
     const result = await runSimulation(setup, f);
     if (f.out) writeResultFiles(f.out, setup.header, result);
     if (f.json) printJson({ ...setup.header, ...result });
     else process.stdout.write(formatResult(setup.header, result));
   });
+}
+
+/**
+ * The settings of a saved `simulate` result (its JSON, as --out or --json wrote it), as flags; the
+ * circuit is the effective card the result ran (overrides included). Its input files must be unchanged.
+ */
+function fromResult(file: string): Record<string, unknown> {
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(stripBom(fs.readFileSync(file, 'utf8'))) as Record<string, unknown>;
+  } catch (err) {
+    throw new InputError(`flag --from: cannot read ${file} as JSON (${(err as Error).message})`);
+  }
+  const settings = r.settings as Record<string, unknown> | undefined;
+  if (!settings || typeof r.model !== 'string')
+    throw new InputError(
+      `flag --from: ${file} is not a simulate result with settings (written before 2026-12-06?)`,
+    );
+  const changed = changedInputs((r.provenance ?? {}) as Record<string, string>);
+  if (changed.length)
+    throw new InputError(
+      `flag --from: the inputs of ${file} changed since it was made (${changed.join(', ')})`,
+    );
+  const opt = <T>(v: T | null | undefined) => (v === null ? undefined : v);
+  return {
+    model: r.model,
+    device: settings.deviceCard,
+    circuit: parseCircuitCard(settings.circuitCard, `${file}: settings.circuitCard`),
+    dataset: r.dataset,
+    limit: opt(settings.limit),
+    testLimit: opt(settings.testLimit),
+    trials: r.trials,
+    seed: r.seed,
+    quantize: r.quantize === 'none' ? undefined : r.quantize,
+    input: r.input === 'none' ? undefined : r.input,
+    quantizeLayers: settings.quantizeLayers,
+    inputLayers: settings.inputLayers,
+    calibration: settings.calibrationImages,
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 /** Train a network end to end and save it: TF.js model, network description and training record. */
+import { packageVersion } from '../util/inputLog';
 import * as path from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from '../util/files';
 import { parseArch } from './arch';
@@ -115,6 +116,10 @@ export async function trainAndSave(
   const meta = {
     arch: spec.text,
     dataset: data.name,
+    // The images it saw (--limit, --test-limit) and the code that trained it.
+    trainImages: data.train.count,
+    testImages: data.test.count,
+    xbarsim: packageVersion(),
     train: {
       ...job,
       lrSchedule: job.lrSchedule ?? DEFAULT_TRAIN.lrSchedule,

@@ -2,7 +2,12 @@
  * Node adapter for simulations: read the model, cards and dataset from disk, build the plan, run the
  * trials on worker threads with a progress bar. The core (plan, trials) stays browser-safe.
  */
-import { circuitCardToJson, type CircuitOverrides, withOverrides } from '../crossbar/circuit';
+import {
+  type CircuitCard,
+  circuitCardToJson,
+  type CircuitOverrides,
+  withOverrides,
+} from '../crossbar/circuit';
 import { loadCircuitCard } from '../crossbar/loadCircuit';
 import { loadDeviceCard } from '../device/loadDevice';
 import { resolveDevice } from '../device/model';
@@ -22,7 +27,8 @@ export interface SimulationSetup {
   model: string;
   /** A card name or path, or a card object (e.g. a variation sweep's modified card). */
   device: string | DeviceCard;
-  circuit: string;
+  /** A card name or path, or a parsed card (a rerun from a result's effective circuit). */
+  circuit: string | CircuitCard;
   dataset?: string;
   limit?: number;
   testLimit?: number;
@@ -62,7 +68,7 @@ export async function prepareSimulation(
       ? loadDeviceCard(s.device)
       : parseDeviceCard(s.device, `device ${s.device.name}`);
   const device = resolveDevice(deviceCard);
-  const circuit = withOverrides(loadCircuitCard(s.circuit), {
+  const circuit = withOverrides(typeof s.circuit === 'string' ? loadCircuitCard(s.circuit) : s.circuit, {
     adcBits: s.adcBits,
     dacBits: s.dacBits,
     rows: s.tileRows,

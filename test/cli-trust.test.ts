@@ -1,4 +1,5 @@
 /**
+ * Results a researcher can trust (issue 24), through the CLI.
  * Nothing is overwritten silently: `simulate --out`, `device fit --out` and `train --out` refuse an
  * existing target and anything inside the shipped models/, devices/, circuits/ unless --force;
  * `simulate --out DIR` writes inside an existing directory; `device show` writes its plot under
@@ -231,4 +232,73 @@ test('a card or CSV with a UTF-8 byte-order mark loads; a gzipped IDX file gets 
   const r = await cli(['evaluate', '--model', at('model'), '--dataset', `idx:${at('idx')}`]);
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/is gzip-compressed \(the \.gz file as distributed\); gunzip it first/);
+});
+
+test('simulate --from a result file reruns it: same per-trial accuracies; refused once an input changed', async () => {
+  const card = at('from-card.json');
+  fs.copyFileSync(path.join(ROOT, 'devices', 'hfo2-1t1r-igvva-8.json'), card);
+  const first = await simulate(
+    '--device',
+    card,
+    '--trials',
+    '3',
+    '--seed',
+    '9',
+    '--quantize',
+    'uniform:3',
+    '--tile-rows',
+    '64',
+    '--mapping',
+    'offset',
+    '--wire-resistance',
+    '2 Ohm',
+    '--out',
+    at('first.json'),
+  );
+  expect(first.code).toBe(0);
+  const again = await cli(['simulate', '--from', at('first.json'), '--workers', '2', '--json']);
+  expect(again.code).toBe(0);
+  const a = JSON.parse(fs.readFileSync(at('first.json'), 'utf8'));
+  const b = JSON.parse(again.stdout);
+  expect(b.trials).toBe(3);
+  expect(b.perTrial).toEqual(a.perTrial);
+  expect(b.settings).toEqual(a.settings);
+  // The rerun read the saved result (which holds the circuit it ran) instead of the circuit card.
+  const { 'circuits/tile128-ideal.json': _circuit, ...rest } = a.provenance;
+  expect(b.provenance).toEqual({ ...rest, [at('first.json')]: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  // The card edited since: the rerun is refused, naming it.
+  fs.appendFileSync(card, '\n');
+  const refused = await cli(['simulate', '--from', at('first.json')]);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(
+    /flag --from: the inputs of .*first\.json changed since it was made \(.*from-card\.json\)/,
+  );
+});
+
+test('training.json and the description record the images the model saw and the version', async () => {
+  const r = await cli([
+    'train',
+    '--dataset',
+    'mnist',
+    '--arch',
+    'mlp:16x1',
+    '--epochs',
+    '1',
+    '--limit',
+    '2000',
+    '--test-limit',
+    '300',
+    '--lr',
+    '0.05',
+    '--out',
+    at('small'),
+  ]);
+  expect(r.code).toBe(0);
+  const training = JSON.parse(fs.readFileSync(at('small', 'training.json'), 'utf8'));
+  expect(training).toMatchObject({
+    dataset: 'mnist',
+    trainImages: 2000,
+    testImages: 300,
+    xbarsim: expect.any(String),
+  });
 });
