@@ -366,7 +366,13 @@ describe('simulate and adc-bits end to end', () => {
     });
     // Provenance: every file read by path and content hash, the version, the circuit after overrides.
     expect(Object.keys(saved.provenance).sort()).toEqual(
-      [card, 'circuits/tile128-ideal.json', path.join(at('model'), 'network.json'), 'xbarsim'].sort(),
+      [
+        card,
+        'circuits/tile128-ideal.json',
+        path.join(at('model'), 'network.json'),
+        'xbarsim',
+        'xbarsim commit',
+      ].sort(),
     );
     expect(saved.provenance[card]).toMatch(/^[0-9a-f]{64}$/);
     expect(saved.settings).toMatchObject({

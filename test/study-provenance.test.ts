@@ -11,7 +11,7 @@ import { loadNetwork, writeDescription } from '../src/nn/load';
 import { RESULTS_FILE, ResultStore } from '../src/study/results';
 import { runStudy } from '../src/study/runner';
 import type { Study } from '../src/study/types';
-import { changedInputs, collectInputs, packageVersion } from '../src/util/inputLog';
+import { changedInputs, collectInputs, gitCommit, packageVersion } from '../src/util/inputLog';
 import { dense, network } from './sim-fixtures';
 
 let tmp: string;
@@ -70,7 +70,11 @@ test('edited card and rewritten model: refused without --force, recomputed with 
   const first = new ResultStore(out).get('card+model')!;
   const prov = first.provenance as Record<string, string>;
   expect(prov.xbarsim).toBe(packageVersion());
-  expect(Object.keys(prov).sort()).toEqual([card, path.join(model, 'network.json'), 'xbarsim'].sort());
+  const { 'xbarsim commit': commit, ...files } = prov;
+  expect(Object.keys(files).sort()).toEqual([card, path.join(model, 'network.json'), 'xbarsim'].sort());
+  // Run from a git checkout (as the tests are), the commit is recorded too.
+  expect(commit).toBe(gitCommit() ?? undefined);
+  if (fs.existsSync(path.join(__dirname, '..', '.git'))) expect(commit).toMatch(/^[0-9a-f]{40}$/);
 
   // Unchanged inputs: everything resumes.
   await runStudy(study(card, model, runs), opts);
@@ -119,7 +123,12 @@ test('records without provenance (older runs) are reused; a missing file is not 
     `xbarsim version (0.0.0-other -> ${packageVersion()})`,
   ]);
   const { inputs } = await collectInputs(async () => loadDeviceCard('hfo2-1t1r-igvva-8'));
-  expect(Object.keys(inputs)).toEqual(['devices/hfo2-1t1r-igvva-8.json', 'xbarsim']); // project-relative
+  // Project-relative names; the commit is recorded but never counts as a change.
+  expect(Object.keys(inputs).filter((k) => k !== 'xbarsim commit')).toEqual([
+    'devices/hfo2-1t1r-igvva-8.json',
+    'xbarsim',
+  ]);
+  expect(changedInputs({ 'xbarsim commit': '0'.repeat(40) })).toEqual([]);
 });
 
 describe('one writer per study directory', () => {

@@ -10,6 +10,28 @@ import * as path from 'node:path';
 
 /** The key under which an input map records the xbarsim version. */
 export const VERSION_INPUT = 'xbarsim';
+/**
+ * The key of the git commit when xbarsim runs from a checkout: recorded, never compared (every commit
+ * would otherwise make every record stale; the version and the file hashes decide).
+ */
+export const COMMIT_INPUT = 'xbarsim commit';
+
+/** HEAD's commit of the checkout xbarsim runs from, read from .git without running git; null outside one. */
+export function gitCommit(): string | null {
+  const git = path.join(packageRoot(), '.git');
+  try {
+    const head = fs.readFileSync(path.join(git, 'HEAD'), 'utf8').trim();
+    if (!head.startsWith('ref: ')) return /^[0-9a-f]{40}$/.test(head) ? head : null;
+    const ref = head.slice(5);
+    const loose = path.join(git, ref);
+    if (fs.existsSync(loose)) return fs.readFileSync(loose, 'utf8').trim();
+    const packed = fs.readFileSync(path.join(git, 'packed-refs'), 'utf8');
+    const line = packed.split('\n').find((l) => l.endsWith(` ${ref}`));
+    return line ? line.split(' ')[0] : null;
+  } catch {
+    return null;
+  }
+}
 
 let root: string | null = null;
 /** The xbarsim project folder (the package.json above this module, from src/ as from dist/src/). */
@@ -55,6 +77,8 @@ export async function collectInputs<T>(
   work: () => Promise<T>,
 ): Promise<{ result: T; inputs: Record<string, string> }> {
   const c = new Map<string, string>([[VERSION_INPUT, packageVersion()]]);
+  const commit = gitCommit();
+  if (commit) c.set(COMMIT_INPUT, commit);
   collectors.push(c);
   try {
     const result = await work();
@@ -72,6 +96,7 @@ export async function collectInputs<T>(
 export function changedInputs(inputs: Record<string, string>): string[] {
   const changed: string[] = [];
   for (const [name, hash] of Object.entries(inputs)) {
+    if (name === COMMIT_INPUT) continue;
     if (name === VERSION_INPUT) {
       if (hash !== packageVersion()) changed.push(`xbarsim version (${hash} -> ${packageVersion()})`);
       continue;
