@@ -13,34 +13,12 @@ import * as path from 'node:path';
 import { writeDescription } from '../src/nn/load';
 import { streamFor } from '../src/util/random';
 import { conv, dense, drawnWeights, mnist, network, templateWeights } from './sim-fixtures';
+import { BIN, cli, ROOT } from './cli-run';
 
-const ROOT = path.resolve(__dirname, '..');
 const DATA = ['--dataset', 'mnist', '--limit', '100', '--test-limit', '60', '--calibration', '50'];
-
-const BIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { main } = require(BIN) as { main: (argv: string[]) => Promise<number> };
 
 let tmp: string;
 const at = (...parts: string[]) => path.join(tmp, ...parts);
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const o = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk: string | Uint8Array) => (stdout.push(String(chunk)), true));
-  const e = jest
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true));
-  try {
-    const code = await main(args);
-    return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 function readJson(file: string): Record<string, unknown> & { levels: Array<Record<string, unknown>> } {
   return JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -11,32 +11,10 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { writeDescription } from '../src/nn/load';
 import { dense, mnist, network, templateWeights } from './sim-fixtures';
-
-const ROOT = path.resolve(__dirname, '..');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { main } = require(path.join(ROOT, 'dist', 'src', 'cli', 'main.js')) as {
-  main: (argv: string[]) => Promise<number>;
-};
+import { cli, ROOT } from './cli-run';
 
 let tmp: string;
 const at = (...p: string[]) => path.join(tmp, ...p);
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
-  const e = jest
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
-  try {
-    return { code: await main(args), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 beforeAll(() => {
   process.env.XBARSIM_QUIET = '1';

@@ -3,7 +3,7 @@
  * the layer outputs an independent per-tile computation gives; a parasitics block of zeros changes
  * nothing, bit for bit; the calibrated ADC range follows the drop; the IR drop is reported.
  */
-import { parseCircuitCard, type CircuitCard } from '../src/crossbar/circuit';
+import type { CircuitCard } from '../src/crossbar/circuit';
 import { mapLayer } from '../src/crossbar/mapping';
 import { effectiveConductances, type Parasitics } from '../src/crossbar/parasitics';
 import { planTiles } from '../src/crossbar/tiling';
@@ -12,27 +12,15 @@ import { runReferenceTrial } from '../src/sim/referenceTrial';
 import { samplersForPlan } from '../src/sim/samplers';
 import { runTrial, TrialScratch } from '../src/sim/trial';
 import { streamFor } from '../src/util/random';
-import { captureOutputs, dense, mnist, multilevelCardJson, network, planFor } from './sim-fixtures';
+import { captureOutputs, circuit, dense, mnist, multilevelCardJson, network, planFor } from './sim-fixtures';
 
 const N = 40;
 const LEVELS = [10e-6, 60e-6, 110e-6, 160e-6, 210e-6];
 const card = multilevelCardJson('five-levels', LEVELS);
 
-function circuitWith(fields: Record<string, unknown>): CircuitCard {
-  return parseCircuitCard(
-    {
-      name: 'parasitic-test',
-      description: 'test',
-      tile: { rows: 128, cols: 10 },
-      mapping: 'differential',
-      dac: 'ideal',
-      adc: { bits: 'ideal' },
-      analogLayers: 'dense',
-      ...fields,
-    },
-    'test circuit',
-  );
-}
+/** The fixtures' ideal-converter circuit on 128 x 10 tiles (5 weight columns: three column tiles of 13). */
+const circuitWith = (fields: Record<string, unknown>): CircuitCard =>
+  circuit({ tile: { rows: 128, cols: 10 }, ...fields });
 
 /** One linear dense layer 784 -> 13 with random float weights. */
 function layerNetwork() {
