@@ -48,6 +48,8 @@ test('the study is registered and its report writes figures, summary and CSV fro
   );
   const files = await irDropStudy.report(records, out);
   for (const f of files) expect(fs.statSync(f).size).toBeGreaterThan(0);
+  // The list names every file the report wrote, no more (the CLI's "wrote N files").
+  expect(files.map((f) => path.basename(f)).sort()).toEqual(fs.readdirSync(out).sort());
   const summary = fs.readFileSync(path.join(out, 'summary.md'), 'utf8');
   expect(summary).toMatch(/\| 0 Ohm +\| 128 x 128 \| +1 \| 93\.00 /);
   expect(summary).toMatch(/\| 0 Ohm +\| +1 \| 64 x 64 /); // 128 x 128 loses 3 points at 1 Ohm

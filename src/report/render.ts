@@ -131,15 +131,16 @@ export async function renderChart(spec: VegaLiteSpec, opts: RenderOptions = {}):
 /**
  * Render and write `fileBase.svg` and `fileBase.png`, plus the spec with its data as
  * `fileBase.vl.json` so a figure can be restyled (Vega editor, Altair) without rerunning the study.
- * Each file is written atomically.
+ * Each file is written atomically. Returns the three paths.
  */
 export async function writeChart(
   spec: VegaLiteSpec,
   fileBase: string,
   opts: RenderOptions = {},
-): Promise<void> {
+): Promise<string[]> {
   const { svg, png } = await renderChart(spec, opts);
   writeFileAtomic(`${fileBase}.svg`, svg);
   writeFileAtomic(`${fileBase}.png`, png);
   writeFileAtomic(`${fileBase}.vl.json`, JSON.stringify(spec, null, 2) + '\n');
+  return [`${fileBase}.svg`, `${fileBase}.png`, `${fileBase}.vl.json`];
 }

@@ -96,7 +96,7 @@ export const adcSizingStudy: Study = {
       groupTitle: 'ADC range',
       rules: losslessRules(lossless),
     });
-    await writeChart(spec, path.join(out, 'adc-sizing'));
+    const chartFiles = await writeChart(spec, path.join(out, 'adc-sizing'));
     const table = markdownTable(
       [
         'ADC range',
@@ -125,7 +125,7 @@ export const adcSizingStudy: Study = {
       `# ADC sizing\n\nLossless ADC resolution per analog layer:\n\n${losslessText}\n\n${table}\n\n![ADC sizing](adc-sizing.png)\n`,
     );
     writeFileAtomic(path.join(out, 'results.csv'), tidyCsv(records));
-    return ['adc-sizing.svg', 'adc-sizing.png', 'summary.md', 'results.csv'].map((f) => path.join(out, f));
+    return [...chartFiles, ...['summary.md', 'results.csv'].map((f) => path.join(out, f))];
   },
 };
 

@@ -120,7 +120,7 @@ export const defaultStudy: Study = {
       yTitle: 'test accuracy (%)',
       intervalLabel: '95 % confidence interval over chips',
     });
-    await writeChart(spec, path.join(out, 'accuracy'));
+    const chartFiles = await writeChart(spec, path.join(out, 'accuracy'));
     // One row per chip, with the digital and nominal references beside it.
     const csv = toCsv(
       results.flatMap((r) =>
@@ -137,6 +137,6 @@ export const defaultStudy: Study = {
     );
     writeFileAtomic(path.join(out, 'results.csv'), csv);
     process.stdout.write(`\n${table}\n`);
-    return ['summary.md', 'accuracy.svg', 'accuracy.png', 'results.csv'].map((f) => path.join(out, f));
+    return [...['summary.md', 'results.csv'].map((f) => path.join(out, f)), ...chartFiles];
   },
 };

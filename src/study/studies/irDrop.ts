@@ -107,7 +107,7 @@ export const irDropStudy: Study = {
     const files: string[] = [];
     for (const access of [...new Set(rows.map((r) => r.access))]) {
       const name = `ir-drop-access-${access.replace(/\s+/g, '')}`;
-      await writeChart(
+      const chartFiles = await writeChart(
         errorBarChart({
           rows: rows.filter((r) => r.access === access),
           x: 'wireOhms',
@@ -120,25 +120,26 @@ export const irDropStudy: Study = {
         }),
         path.join(out, name),
       );
-      files.push(`${name}.svg`, `${name}.png`);
+      files.push(...chartFiles);
     }
     const largest = largestTiles(rows);
     if (largest.length) {
-      await writeChart(
-        lineChart({
-          rows: largest,
-          x: 'wireOhms',
-          y: 'largestTile',
-          color: 'access',
-          title: `Largest tile within ${WITHIN_POINTS} point of ideal wires`,
-          subtitle: `${setting}; Monte-Carlo mean against the same tile with 0 Ohm wires; 0: none of the sizes tried`,
-          xTitle: 'wire resistance per cell segment (Ohm)',
-          yTitle: 'largest tile rows (= columns)',
-          colorTitle: 'access resistance',
-        }),
-        path.join(out, 'ir-drop-largest-tile'),
+      files.push(
+        ...(await writeChart(
+          lineChart({
+            rows: largest,
+            x: 'wireOhms',
+            y: 'largestTile',
+            color: 'access',
+            title: `Largest tile within ${WITHIN_POINTS} point of ideal wires`,
+            subtitle: `${setting}; Monte-Carlo mean against the same tile with 0 Ohm wires; 0: none of the sizes tried`,
+            xTitle: 'wire resistance per cell segment (Ohm)',
+            yTitle: 'largest tile rows (= columns)',
+            colorTitle: 'access resistance',
+          }),
+          path.join(out, 'ir-drop-largest-tile'),
+        )),
       );
-      files.push('ir-drop-largest-tile.svg', 'ir-drop-largest-tile.png');
     }
     const table = markdownTable(
       [
@@ -173,8 +174,8 @@ export const irDropStudy: Study = {
       `# IR drop\n\n${setting}. IR drop: the nominal chip's mean relative column-current error against ideal wires.\n\n${table}\n\n${largestTable}\n`,
     );
     writeFileAtomic(path.join(out, 'results.csv'), tidyCsv(records));
-    files.push('summary.md', 'results.csv');
-    return files.map((f) => path.join(out, f));
+    files.push(...['summary.md', 'results.csv'].map((f) => path.join(out, f)));
+    return files;
   },
 };
 
