@@ -280,3 +280,20 @@ test('training.json and the description record the images the model saw and the 
     xbarsim: expect.any(String),
   });
 });
+
+test('messages name the real problem: a file given as a model folder; a tensor that does not fit its shape', async () => {
+  fs.writeFileSync(at('not-a-dir'), 'x');
+  const file = await cli(['evaluate', '--model', at('not-a-dir'), '--dataset', 'mnist']);
+  expect(file.code).toBe(2);
+  expect(file.stderr).toMatch(/not-a-dir is a file, not a model directory/);
+  const json = JSON.parse(fs.readFileSync(at('model', 'network.json'), 'utf8'));
+  json.layers[0].weights.shape = [784, 11];
+  fs.mkdirSync(at('bad-shape'));
+  fs.writeFileSync(at('bad-shape', 'network.json'), JSON.stringify(json));
+  const shape = await cli(['evaluate', '--model', at('bad-shape'), '--dataset', 'mnist']);
+  expect(shape.code).toBe(2);
+  expect(shape.stderr).toMatch(
+    /network\.json: a tensor does not fit its shape \(tensor data has 7840 values, shape 784,11 needs 8624\)/,
+  );
+  expect(shape.stderr).not.toMatch(/valid JSON/);
+});

@@ -214,11 +214,17 @@ export function deserializeDescription(text: string, source = 'network descripti
         const bytes = fromBase64(value.base64);
         const data = new Float32Array(bytes.byteLength / 4);
         new Uint8Array(data.buffer).set(bytes);
-        return tensor(value.shape, data);
+        try {
+          return tensor(value.shape, data);
+        } catch (err) {
+          // Well-formed JSON whose tensor does not fit its shape: say that, not "invalid JSON".
+          throw new InputError(`${source}: a tensor does not fit its shape (${(err as Error).message})`);
+        }
       }
       return value;
     });
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`${source}: not valid JSON (${(err as Error).message})`);
   }
   const desc = raw as NetworkDescription;

@@ -25,8 +25,9 @@ export async function loadNetwork(
   dir: string,
   opts: { binarizeThreshold?: number } = {},
 ): Promise<NetworkDescription> {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
-    throw new InputError(`model directory not found: ${dir}`);
+  if (!fs.existsSync(dir)) throw new InputError(`model directory not found: ${dir}`);
+  if (!fs.statSync(dir).isDirectory())
+    throw new InputError(`${dir} is a file, not a model directory (give the folder that holds network.json)`);
   const file = path.join(dir, DESCRIPTION_FILE);
   if (fs.existsSync(file)) {
     const text = fs.readFileSync(file, 'utf8');
