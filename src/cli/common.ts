@@ -81,24 +81,26 @@ export function checkOverwrite(target: string, force: boolean | undefined, flag 
 
 /**
  * The dataset a model runs on: the one its description was trained on, unless --dataset names another
- * (then with a warning: its numbers are not the model's test accuracy). Without either, an error.
+ * (then `warning` says so: its numbers are not the model's test accuracy; print it once the dataset
+ * has opened). Without either, an error.
  */
 export function datasetFor(
   desc: { meta: Record<string, unknown> },
   flag: string | undefined,
   model: string,
-): string {
+): { name: string; warning?: string } {
   const trained = typeof desc.meta.dataset === 'string' ? desc.meta.dataset : undefined;
   if (flag === undefined) {
     if (trained === undefined)
       throw new InputError(
         `--model ${model}: its description names no dataset; give --dataset mnist | fashion-mnist | idx:DIR`,
       );
-    return trained;
+    return { name: trained };
   }
   if (trained !== undefined && flag !== trained)
-    process.stderr.write(
-      `xbarsim: warning: --model ${model} was trained on ${trained}, running it on ${flag} as --dataset asks\n`,
-    );
-  return flag;
+    return {
+      name: flag,
+      warning: `xbarsim: warning: --model ${model} was trained on ${trained}, running it on ${flag} as --dataset asks\n`,
+    };
+  return { name: flag };
 }

@@ -86,7 +86,9 @@ export function registerEvaluate(program: Command): void {
       throw new InputError(
         `--model ${f.model}: the network takes inputs of shape [${desc.inputShape.join(', ')}], the datasets have 28x28 images`,
       );
-    const data = openDataset({ ...f, dataset: datasetFor(desc, f.dataset, f.model) });
+    const dataset = datasetFor(desc, f.dataset, f.model);
+    const data = openDataset({ ...f, dataset: dataset.name });
+    if (dataset.warning) process.stderr.write(dataset.warning);
     const rows = evaluateQuantizers(desc, data, {
       weightQuantizers: weightQs,
       weightLayers: f.quantizeLayers,

@@ -80,6 +80,8 @@ export async function prepareSimulation(
     accessResistance: s.accessResistance,
   });
   const datasetName = s.dataset ?? String(float.meta.dataset ?? 'mnist');
+  const data = pre.data ?? loadDataset(datasetName, { limit: s.limit, testLimit: s.testLimit });
+  // Once the dataset has opened (a bad name is an error, not a warning first).
   if (
     s.dataset !== undefined &&
     float.meta.dataset !== undefined &&
@@ -89,7 +91,6 @@ export async function prepareSimulation(
     process.stderr.write(
       `xbarsim: warning: --model ${s.model} was trained on ${String(float.meta.dataset)}, running it on ${s.dataset} as --dataset asks\n`,
     );
-  const data = pre.data ?? loadDataset(datasetName, { limit: s.limit, testLimit: s.testLimit });
   const imageSize = data.imageShape.reduce((a: number, b: number) => a * b, 1);
   checkInputSize(float, imageSize, `dataset ${data.name} (images ${data.imageShape.join(' x ')})`);
   const calCount = Math.min(s.calibration, data.train.count);
