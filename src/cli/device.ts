@@ -44,6 +44,7 @@ export function registerDevice(program: Command): void {
           empirical: !!opts.empirical,
           source: opts.source,
           csvLabel: opts.csv,
+          warn: (m) => process.stderr.write(`xbarsim: warning: ${m}\n`),
         });
         parseDeviceCard(card, opts.out); // the written card must load
         writeFileAtomic(opts.out, JSON.stringify(card, null, 2) + '\n');

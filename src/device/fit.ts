@@ -21,7 +21,15 @@ export interface FitOptions {
   description?: string;
   /** Names the CSV in error messages. */
   csvLabel?: string;
+  /** Plausibility warnings (unit-less values, level means outside PLAUSIBLE_SIEMENS); none if absent. */
+  warn?: (message: string) => void;
 }
+
+/**
+ * Level conductances a resistive memory plausibly has (1 nS .. 10 mS: 1 GOhm .. 100 Ohm). A fitted mean
+ * outside is most likely a unit mistake (uA read as A, kOhm as Ohm), so it is warned about, not refused.
+ */
+export const PLAUSIBLE_SIEMENS: readonly [number, number] = [1e-9, 1e-2];
 
 export function fitDeviceCard(csvText: string, opts: FitOptions): MultilevelCard {
   const label = opts.csvLabel ?? 'CSV';
@@ -64,6 +72,8 @@ export function fitDeviceCard(csvText: string, opts: FitOptions): MultilevelCard
   const dimension = currentCol >= 0 ? 'current' : 'conductance';
 
   const groups = new Map<string, number[]>();
+  let unitless = 0;
+  let firstUnitless = '';
   for (let i = headerIndex + 1; i < lines.length; i++) {
     if (isBlank(lines[i])) continue;
     const cells = split(lines[i]);
@@ -75,6 +85,7 @@ export function fitDeviceCard(csvText: string, opts: FitOptions): MultilevelCard
     const text = cells[valueCol];
     const asNumber = text === '' ? NaN : Number(text);
     const si = Number.isFinite(asNumber) ? asNumber : parseQuantity(text, [dimension], where, dimension).si;
+    if (Number.isFinite(asNumber) && unitless++ === 0) firstUnitless = `${where}: ${text}`;
     const g = dimension === 'current' ? si / vRead : si;
     if (!(g >= 0)) throw new InputError(`${where}: field ${dimension} must be >= 0 (got ${text})`);
     const values = groups.get(level) ?? [];
@@ -95,6 +106,16 @@ export function fitDeviceCard(csvText: string, opts: FitOptions): MultilevelCard
     return { name, mean, spec };
   });
   fitted.sort((a, b) => a.mean - b.mean);
+  const si = dimension === 'current' ? 'A' : 'S';
+  if (unitless)
+    opts.warn?.(
+      `${label}: ${unitless} ${dimension} values have no unit and were read in ${si} (first at ${firstUnitless}); write e.g. "12.5 uA" to be explicit`,
+    );
+  for (const f of fitted)
+    if (f.mean < PLAUSIBLE_SIEMENS[0] || f.mean > PLAUSIBLE_SIEMENS[1])
+      opts.warn?.(
+        `${label}: level "${f.name}" has a mean conductance of ${f.mean.toExponential(3)} S, outside the plausible 1 nS .. 10 mS (a unit mistake?)`,
+      );
 
   const source: CardSource =
     typeof opts.source === 'string'
