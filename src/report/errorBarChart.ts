@@ -5,7 +5,18 @@
  */
 import { InputError } from '../util/errors';
 import type { VegaLiteSpec } from './render';
-import { baseConfig, distinct, field, HEIGHT, inlineRows, PALETTE, Row, titleOf, WIDTH } from './theme';
+import {
+  baseConfig,
+  distinct,
+  field,
+  fractionalFormat,
+  HEIGHT,
+  inlineRows,
+  PALETTE,
+  Row,
+  titleOf,
+  WIDTH,
+} from './theme';
 
 export interface ErrorBarChartOptions {
   /** Each row has `mean` and either `std` (plotted as mean ± std) or `lo` and `hi` (plotted as given). */
@@ -91,7 +102,7 @@ export function errorBarChart(o: ErrorBarChartOptions): VegaLiteSpec {
       o.xScale === 'log'
         ? { type: 'log', nice: false, padding: 12 }
         : { zero: false, nice: false, padding: 12 },
-    axis: xValues.length <= 12 ? { values: xValues } : {},
+    axis: xValues.length <= 12 ? { values: xValues, ...fractionalFormat(xValues) } : {},
   };
   const layers: object[] = [
     {

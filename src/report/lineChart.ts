@@ -1,7 +1,7 @@
 /** Lines of y against x, one per series, optionally one panel per facet value (accuracy vs hidden units). */
 import { InputError } from '../util/errors';
 import type { VegaLiteSpec } from './render';
-import { baseConfig, distinct, field, HEIGHT, inlineRows, titleOf, WIDTH } from './theme';
+import { baseConfig, distinct, field, fractionalFormat, HEIGHT, inlineRows, titleOf, WIDTH } from './theme';
 
 export interface LineChartOptions {
   rows: readonly object[];
@@ -46,7 +46,7 @@ export function lineChart(o: LineChartOptions): VegaLiteSpec {
       title: o.xTitle,
       // A nice log domain would pad 16..1024 out to 10..10000; the tested values make better ticks.
       scale: o.xScale === 'log' ? { type: 'log', nice: false, padding: 12 } : { zero: false, padding: 12 },
-      axis: xValues.length <= 12 ? { values: xValues } : {},
+      axis: xValues.length <= 12 ? { values: xValues, ...fractionalFormat(xValues) } : {},
     },
     y: {
       field: field(o.y),

@@ -105,3 +105,11 @@ export function inlineRows(
 export function titleOf(title: string, subtitle?: string): { text: string; subtitle?: string } {
   return subtitle ? { text: title, subtitle } : { text: title };
 }
+
+/**
+ * Axis labels for explicit tick values: Vega-Lite derives their format from the tick count, which
+ * rounds fractional values (0.5 showed as "1"); where a value is fractional, print each as it is.
+ */
+export function fractionalFormat(values: readonly unknown[]): { format?: string } {
+  return values.some((v) => typeof v === 'number' && !Number.isInteger(v)) ? { format: '~g' } : {};
+}
