@@ -97,29 +97,25 @@ describe('fitDeviceCard', () => {
 });
 
 describe('plausibility warnings', () => {
-  test('unit-less values and implausible level means are warned about, naming the value', () => {
+  const warningsOf = (csv: string): string[] => {
     const warnings: string[] = [];
-    fitDeviceCard('level,current\nA,1e-6\nA,1.2e-6\nB,5 uA\nB,5.5 uA\n', {
+    fitDeviceCard(csv, {
       name: 'w',
       vRead: '0.2 V',
       source: 'test',
       csvLabel: 'm.csv',
       warn: (m) => warnings.push(m),
     });
-    expect(warnings).toEqual([
+    return warnings;
+  };
+  test('unit-less values and implausible level means are warned about, naming the value', () => {
+    expect(warningsOf('level,current\nA,1e-6\nA,1.2e-6\nB,5 uA\nB,5.5 uA\n')).toEqual([
       'm.csv: 2 current values have no unit and were read in A (first at m.csv line 2: 1e-6); write e.g. "12.5 uA" to be explicit',
     ]);
-    warnings.length = 0;
     // Currents of 5 and 6 A at 0.2 V: 25-30 S, a unit mistake.
-    fitDeviceCard('level,current\nA,1 uA\nA,1.2 uA\nB,5 A\nB,6 A\n', {
-      name: 'w',
-      vRead: '0.2 V',
-      source: 'test',
-      csvLabel: 'm.csv',
-      warn: (m) => warnings.push(m),
-    });
-    expect(warnings).toEqual([
+    expect(warningsOf('level,current\nA,1 uA\nA,1.2 uA\nB,5 A\nB,6 A\n')).toEqual([
       'm.csv: level "B" has a mean conductance of 2.750e+1 S, outside the plausible 1 nS .. 10 mS (a unit mistake?)',
     ]);
+    expect(warningsOf('level,current\nA,1 uA\nA,1.2 uA\nB,5 uA\nB,6 uA\n')).toEqual([]);
   });
 });
