@@ -10,6 +10,8 @@
  *   one normal per (input row, row tile, physical column) in that order;
  * - column current of tile r, column p: sum over the tile's rows i in ascending order, skipping u_i = 0,
  *   of u_i * G_ip, in float64 (u and G are float32 values); then i = sum * vRead, plus read noise;
+ * - with parasitics (a circuit card's resistances), G above is the programmed chip's effective matrix M
+ *   of each tile (parasiticStage.ts), stored as float32 like G, read noise included;
  * - ADC: clip to [0, iFull] (counting i > iFull), code = Math.round(i / iFull * (2^bits - 1)),
  *   i' = code * iFull / (2^bits - 1);
  * - digital: acc_j += i'_j - i'_ref(j) over row tiles in order (float64), out_j = acc_j * a xMax / vRead
