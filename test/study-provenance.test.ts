@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { loadDeviceCard } from '../src/device/loadDevice';
 import { loadNetwork, writeDescription } from '../src/nn/load';
 import { RESULTS_FILE, ResultStore } from '../src/study/results';
-import { runStudy } from '../src/study/runner';
+import { provenanceSection, runStudy } from '../src/study/runner';
 import type { Study } from '../src/study/types';
 import { changedInputs, collectInputs, gitCommit, packageVersion } from '../src/util/inputLog';
 import { dense, network } from './sim-fixtures';
@@ -180,4 +180,15 @@ describe('one writer per study directory', () => {
     await expect(run(out, runs)).rejects.toThrow(/study\.shard-1-of-2\.lock/);
     await expect(run(out, runs, { index: 1, count: 2 })).rejects.toThrow(/in use/);
   });
+});
+
+test("the summary names every record's inputs, by path and hash, and the version", () => {
+  const md = provenanceSection([
+    { key: 'a', provenance: { 'devices/x.json': 'h1', xbarsim: '0.1.0' } },
+    { key: 'b', provenance: { 'devices/x.json': 'h2', xbarsim: '0.1.0' } },
+    { key: 'c' },
+  ]);
+  expect(md).toContain('| `devices/x.json` | `h1`, `h2` |');
+  expect(md).toContain('| `xbarsim` | `0.1.0` |');
+  expect(md).toContain('1 records carry no provenance');
 });

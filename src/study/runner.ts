@@ -238,7 +238,41 @@ async function writeStudyReport(
       `figures cover those only; rerun the study's command to finish it.\n`;
     writeFileAtomic(summary, md.slice(0, afterTitle) + note + md.slice(afterTitle));
   }
+  if (fs.existsSync(summary))
+    writeFileAtomic(
+      summary,
+      fs.readFileSync(summary, 'utf8').trimEnd() + '\n\n' + provenanceSection(records),
+    );
   return files;
+}
+
+/**
+ * What the records were made from, so that the summary names its inputs alone: every file any record
+ * read, by path and content hash, and the xbarsim versions and commits (results.jsonl has them per record).
+ */
+export function provenanceSection(records: ResultRecord[]): string {
+  const seen = new Map<string, Set<string>>();
+  let without = 0;
+  for (const r of records) {
+    const prov = r.provenance as Record<string, string> | undefined;
+    if (!prov) {
+      without++;
+      continue;
+    }
+    for (const [name, hash] of Object.entries(prov)) {
+      if (!seen.has(name)) seen.set(name, new Set());
+      seen.get(name)!.add(hash);
+    }
+  }
+  const lines = ['## Provenance', ''];
+  if (seen.size === 0) lines.push('No record carries provenance (all were written before 2026-12-06).');
+  else {
+    lines.push('| input | SHA-256 (or version, commit) |', '| --- | --- |');
+    for (const [name, hashes] of [...seen].sort(([a], [b]) => a.localeCompare(b)))
+      lines.push(`| \`${name}\` | ${[...hashes].map((h) => `\`${h}\``).join(', ')} |`);
+    if (without) lines.push('', `${without} records carry no provenance (written before 2026-12-06).`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 /**
