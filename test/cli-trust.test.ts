@@ -297,3 +297,85 @@ test('messages name the real problem: a file given as a model folder; a tensor t
   );
   expect(shape.stderr).not.toMatch(/valid JSON/);
 });
+
+test('a model retrained in place and a card edited between runs of a real quick study: refused, then recomputed with --force; unchanged inputs resume', async () => {
+  const train = (seed: string, ...extra: string[]) =>
+    cli([
+      'train',
+      '--dataset',
+      'mnist',
+      '--arch',
+      'mlp:16x1',
+      '--epochs',
+      '1',
+      '--limit',
+      '2000',
+      '--test-limit',
+      '200',
+      '--lr',
+      '0.05',
+      '--seed',
+      seed,
+      '--out',
+      at('study-model'),
+      ...extra,
+    ]);
+  expect((await train('1')).code).toBe(0);
+  const card = at('study-card.json');
+  fs.copyFileSync(path.join(ROOT, 'devices', 'hfo2-1t1r-igvva-8.json'), card);
+  const out = at('adc-study');
+  const study = (...extra: string[]) =>
+    cli([
+      'study',
+      'adc-sizing',
+      '--quick',
+      '--model',
+      at('study-model'),
+      '--device',
+      card,
+      '--circuit',
+      'tile128-adc8',
+      '--trials',
+      '1',
+      '--workers',
+      '1',
+      '--out',
+      out,
+      ...extra,
+    ]);
+  const records = () =>
+    fs
+      .readFileSync(path.join(out, 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (l) => JSON.parse(l) as { key: string; provenance: Record<string, string>; nominalAccuracy: number },
+      );
+  expect((await study()).code).toBe(0);
+  const first = records();
+  expect(first).toHaveLength(10);
+  const again = await study();
+  expect(again.code).toBe(0);
+  expect(again.stderr).toMatch(/resuming: 10 of 10 configurations already done/);
+
+  expect((await train('2')).code).toBe(2); // the model exists: --force needed
+  expect((await train('2', '--force')).code).toBe(0);
+  const refused = await study();
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(
+    /holds 10 records made from other inputs \(changed since: .*study-model\/network\.json\); rerun with --force/,
+  );
+  expect((await study('--force')).code).toBe(0);
+  const second = records();
+  expect(second).toHaveLength(10);
+  const modelFile = path.join(at('study-model'), 'network.json');
+  for (const r of second) expect(r.provenance[modelFile]).not.toBe(first[0].provenance[modelFile]);
+  expect(second.map((r) => r.nominalAccuracy)).not.toEqual(first.map((r) => r.nominalAccuracy));
+
+  const json = JSON.parse(fs.readFileSync(card, 'utf8'));
+  json.levels[3].sigma = '9 uA';
+  fs.writeFileSync(card, JSON.stringify(json));
+  const edited = await study();
+  expect(edited.code).toBe(2);
+  expect(edited.stderr).toMatch(/study-card\.json/);
+});
