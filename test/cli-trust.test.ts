@@ -14,6 +14,27 @@ import { dense, mnist, network, templateWeights } from './sim-fixtures';
 import { cli, ROOT } from './cli-run';
 
 let tmp: string;
+
+/** `xbarsim train` of a small MLP on 2000 MNIST images, one epoch (about a second). */
+const trainSmall = (out: string, ...extra: string[]) =>
+  cli([
+    'train',
+    '--dataset',
+    'mnist',
+    '--arch',
+    'mlp:16x1',
+    '--epochs',
+    '1',
+    '--limit',
+    '2000',
+    '--test-limit',
+    '200',
+    '--lr',
+    '0.05',
+    '--out',
+    out,
+    ...extra,
+  ]);
 const at = (...p: string[]) => path.join(tmp, ...p);
 
 beforeAll(() => {
@@ -254,29 +275,13 @@ test('simulate --from a result file reruns it: same per-trial accuracies; refuse
 });
 
 test('training.json and the description record the images the model saw and the version', async () => {
-  const r = await cli([
-    'train',
-    '--dataset',
-    'mnist',
-    '--arch',
-    'mlp:16x1',
-    '--epochs',
-    '1',
-    '--limit',
-    '2000',
-    '--test-limit',
-    '300',
-    '--lr',
-    '0.05',
-    '--out',
-    at('small'),
-  ]);
+  const r = await trainSmall(at('small'));
   expect(r.code).toBe(0);
   const training = JSON.parse(fs.readFileSync(at('small', 'training.json'), 'utf8'));
   expect(training).toMatchObject({
     dataset: 'mnist',
     trainImages: 2000,
-    testImages: 300,
+    testImages: 200,
     xbarsim: expect.any(String),
   });
 });
@@ -299,27 +304,7 @@ test('messages name the real problem: a file given as a model folder; a tensor t
 });
 
 test('a model retrained in place and a card edited between runs of a real quick study: refused, then recomputed with --force; unchanged inputs resume', async () => {
-  const train = (seed: string, ...extra: string[]) =>
-    cli([
-      'train',
-      '--dataset',
-      'mnist',
-      '--arch',
-      'mlp:16x1',
-      '--epochs',
-      '1',
-      '--limit',
-      '2000',
-      '--test-limit',
-      '200',
-      '--lr',
-      '0.05',
-      '--seed',
-      seed,
-      '--out',
-      at('study-model'),
-      ...extra,
-    ]);
+  const train = (seed: string, ...extra: string[]) => trainSmall(at('study-model'), '--seed', seed, ...extra);
   expect((await train('1')).code).toBe(0);
   const card = at('study-card.json');
   fs.copyFileSync(path.join(ROOT, 'devices', 'hfo2-1t1r-igvva-8.json'), card);

@@ -1,12 +1,12 @@
 /** Pieces shared by several commands: dataset flags, backend flag, output helpers. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { enumFlag, intFlag } from './flags';
 import { loadDataset, type Dataset } from '../data';
 import { parseQuantity } from '../device/quantity';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { InputError } from '../util/errors';
-import { packageRoot } from '../util/inputLog';
+import { projectRoot } from '../util/files';
 
 export const datasetFlagSchema = {
   dataset: { type: 'string', minLength: 1 },
@@ -63,44 +63,23 @@ export function resistanceFlag(value: unknown, flag: string): string | undefined
 const SHIPPED_FOLDERS = ['models', 'devices', 'circuits'];
 
 /**
- * An output target may replace an existing file or directory, or anything inside the shipped
- * models/, devices/ or circuits/, only with --force: nothing is overwritten silently.
+ * An output target may replace something (by default: whatever exists at `target`), or write inside
+ * the shipped models/, devices/ or circuits/, only with --force: nothing is overwritten silently.
  */
-export function checkOverwrite(target: string, force: boolean | undefined, flag = '--out'): void {
+export function checkOverwrite(
+  target: string,
+  force: boolean | undefined,
+  occupied = fs.existsSync(target),
+  flag = '--out',
+): void {
   if (force) return;
   const abs = path.resolve(target);
-  const rel = path.relative(packageRoot(), abs);
+  const rel = path.relative(projectRoot(), abs);
   const shipped = SHIPPED_FOLDERS.find((f) => rel === f || rel.startsWith(f + path.sep));
   if (shipped)
     throw new InputError(
       `flag ${flag}: ${target} is inside the shipped ${shipped}/ folder; add --force to write there`,
     );
-  if (fs.existsSync(abs))
+  if (occupied)
     throw new InputError(`flag ${flag}: ${target} exists; add --force to replace it, or choose another path`);
-}
-
-/**
- * The dataset a model runs on: the one its description was trained on, unless --dataset names another
- * (then `warning` says so: its numbers are not the model's test accuracy; print it once the dataset
- * has opened). Without either, an error.
- */
-export function datasetFor(
-  desc: { meta: Record<string, unknown> },
-  flag: string | undefined,
-  model: string,
-): { name: string; warning?: string } {
-  const trained = typeof desc.meta.dataset === 'string' ? desc.meta.dataset : undefined;
-  if (flag === undefined) {
-    if (trained === undefined)
-      throw new InputError(
-        `--model ${model}: its description names no dataset; give --dataset mnist | fashion-mnist | idx:DIR`,
-      );
-    return { name: trained };
-  }
-  if (trained !== undefined && flag !== trained)
-    return {
-      name: flag,
-      warning: `xbarsim: warning: --model ${model} was trained on ${trained}, running it on ${flag} as --dataset asks\n`,
-    };
-  return { name: flag };
 }

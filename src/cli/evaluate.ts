@@ -7,14 +7,13 @@ import {
   addDatasetOptions,
   backendFlagSchema,
   datasetFlagSchema,
-  datasetFor,
   openDataset,
   pct,
   printJson,
 } from './common';
 import { enumFlag, intFlag, validateFlags } from './flags';
 import { PIXELS_PER_IMAGE } from '../data/types';
-import { DESCRIPTION_FILE, loadNetwork } from '../nn/load';
+import { datasetFor, DESCRIPTION_FILE, loadNetwork } from '../nn/load';
 import { InputError } from '../util/errors';
 import { evaluateQuantizers, type EvaluationRow } from '../nn/evaluate';
 import { deadUnits, type DeadUnitRow } from '../nn/deadUnits';

@@ -14,10 +14,9 @@ import { enumFlag, intFlag, validateFlags } from './flags';
 import { type SimulationSetup, prepareSimulation, runSimulation } from '../sim/node';
 import type { SimulationResult } from '../sim/simulate';
 import { toCsv } from '../report/tables';
-import { writeFilesAtomic } from '../util/files';
+import { stripBom, writeFilesAtomic } from '../util/files';
 import { InputError } from '../util/errors';
 import { changedInputs, collectInputs, noteInput } from '../util/inputLog';
-import { stripBom } from '../util/files';
 import { parseCircuitCard } from '../crossbar/circuit';
 
 export interface SimulateFlags extends SimulationSetup {

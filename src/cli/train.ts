@@ -150,17 +150,18 @@ function batchProgress(epochs: number): (epoch: number, batch: number, batches: 
  */
 function checkOutDir(out: string, force: boolean): void {
   const dir = path.resolve(out);
-  const entries = fs.existsSync(dir) && fs.statSync(dir).isDirectory() ? fs.readdirSync(dir) : [];
+  let entries: string[] = [];
   if (fs.existsSync(dir)) {
     if (!fs.statSync(dir).isDirectory()) throw new InputError(`--out ${out}: exists and is not a directory`);
+    entries = fs.readdirSync(dir);
     const isModel = entries.includes(MODEL_FILE) || entries.includes(DESCRIPTION_FILE);
     if (entries.length > 0 && !isModel)
       throw new InputError(
         `--out ${out}: directory exists and is not a model directory; refusing to replace it`,
       );
   }
-  // An empty directory holds nothing to lose; a model or a shipped folder needs --force.
-  if (entries.length > 0 || !fs.existsSync(dir)) checkOverwrite(out, force);
+  // An empty directory holds nothing to lose; a model, or anything in the shipped models/, needs --force.
+  checkOverwrite(out, force, entries.length > 0);
   // The nearest existing ancestor must be a writable directory (the rest is created at the end).
   let parent = path.dirname(dir);
   while (!fs.existsSync(parent)) parent = path.dirname(parent);

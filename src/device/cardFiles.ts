@@ -5,19 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { noteInput } from '../util/inputLog';
-import { stripBom } from '../util/files';
+import { projectRoot, stripBom } from '../util/files';
 import { InputError } from '../util/errors';
 
-/** The nearest directory at or above this module that holds package.json. */
-export function projectRoot(from: string = __dirname): string {
-  let dir = path.resolve(from);
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${from}`);
-    dir = parent;
-  }
-}
+export { projectRoot };
 
 /** Names of the shipped cards in `<root>/<folder>`, sorted. */
 export function shippedCardNames(folder: string): string[] {

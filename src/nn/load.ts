@@ -52,3 +52,31 @@ export async function loadNetwork(
   checkFiniteParameters(desc, dir);
   return desc;
 }
+
+/**
+ * The dataset a model runs on: the one its description was trained on, unless `flag` (--dataset) names
+ * another, in which case `warning` says so (its numbers are not the model's test accuracy; print it once
+ * the dataset has opened). Without either: `fallback`, else an error.
+ */
+export function datasetFor(
+  desc: NetworkDescription,
+  flag: string | undefined,
+  model: string,
+  fallback?: string,
+): { name: string; warning?: string } {
+  const trained = typeof desc.meta.dataset === 'string' ? desc.meta.dataset : undefined;
+  if (flag === undefined) {
+    const name = trained ?? fallback;
+    if (name === undefined)
+      throw new InputError(
+        `--model ${model}: its description names no dataset; give --dataset mnist | fashion-mnist | idx:DIR`,
+      );
+    return { name };
+  }
+  if (trained !== undefined && flag !== trained)
+    return {
+      name: flag,
+      warning: `xbarsim: warning: --model ${model} was trained on ${trained}, running it on ${flag} as --dataset asks\n`,
+    };
+  return { name: flag };
+}

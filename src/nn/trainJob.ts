@@ -1,7 +1,7 @@
 /** Train a network end to end and save it: TF.js model, network description and training record. */
-import { packageVersion } from '../util/inputLog';
 import * as path from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from '../util/files';
+import { packageVersion } from '../util/inputLog';
 import { parseArch } from './arch';
 import { buildModel } from './model';
 import {

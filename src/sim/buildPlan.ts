@@ -12,7 +12,7 @@ import { InputError } from '../util/errors';
 import { type NetworkDescription, type WeightedLayer, isWeighted, outputShape } from '../nn/description';
 import { type Activations, prepareInput, quantizedInput, runLayer, runLayers, sizeOf } from '../nn/forward';
 import type { AnalogStage, DacPlan, RowTilePlan, SimPlan, Stage, StageParasitics } from './plan';
-import { columnTilesOf, effectiveStage } from './parasiticStage';
+import { columnTilesOf, effectiveStage, hasStageParasitics } from './parasiticStage';
 import { dacInput } from './trial';
 
 export interface PlanInputs {
@@ -179,23 +179,24 @@ function analogStage(
   };
   if (parasitics) stage.parasitics = parasitics;
   // The nominal chip's column currents on a calibration sample: the calibrated ADC range follows them
-  // (with parasitics, the drop included), and they measure the drop against ideal wires.
+  // (with parasitics, the drop included), and against ideal wires they measure the drop.
   const calibrated = circuit.adc.kind !== 'ideal' && circuit.adc.range.kind === 'calibrated';
-  if (calibrated || parasitics) {
+  if (calibrated || hasStageParasitics(stage)) {
     const nominal = nominalConductances(stage, levelMeans);
     const sample = calibrationSample(stage, cal);
-    const currents = nominalCurrents(stage, sample, nominal, vRead);
-    if (parasitics) {
+    const ideal = nominalCurrents(stage, sample, nominal, vRead);
+    let chip = ideal;
+    if (hasStageParasitics(stage)) {
       const effective = effectiveStage(
-        { ...stage, parasitics },
+        stage,
         nominal,
         new ParasiticWorkspace(),
         (_r, size) => new Float32Array(size),
       );
-      const withDrop = nominalCurrents(stage, sample, effective, vRead);
-      parasitics.meanRelCurrentError = meanRelativeError(withDrop, currents);
-      if (calibrated) calibrateAdc(stage, withDrop, levelMeans, vRead, circuit.adc.range);
-    } else if (calibrated) calibrateAdc(stage, currents, levelMeans, vRead, circuit.adc.range);
+      chip = nominalCurrents(stage, sample, effective, vRead);
+      stage.parasitics.meanRelCurrentError = meanRelativeError(chip, ideal);
+    }
+    if (calibrated) calibrateAdc(stage, chip, levelMeans, vRead, circuit.adc.range);
   }
   if (circuit.adc.kind === 'ideal') for (const t of rowTiles) t.iFullAmps.fill(Infinity);
   return stage;

@@ -13,7 +13,7 @@ import { loadDeviceCard } from '../device/loadDevice';
 import { resolveDevice } from '../device/model';
 import { type DeviceCard, parseDeviceCard } from '../device/card';
 import { type Dataset, loadDataset } from '../data';
-import { loadNetwork } from '../nn/load';
+import { datasetFor, loadNetwork } from '../nn/load';
 import { calibrateInputs, quantizeNetwork, type LayerSelection } from '../nn/network';
 import { parseInputQuantizer, parseWeightQuantizer } from '../nn/quantize';
 import type { NetworkDescription } from '../nn/description';
@@ -79,18 +79,11 @@ export async function prepareSimulation(
     wireResistance: s.wireResistance,
     accessResistance: s.accessResistance,
   });
-  const datasetName = s.dataset ?? String(float.meta.dataset ?? 'mnist');
-  const data = pre.data ?? loadDataset(datasetName, { limit: s.limit, testLimit: s.testLimit });
+  // Descriptions without a dataset (older tools) run on MNIST, as before.
+  const dataset = datasetFor(float, s.dataset, s.model, 'mnist');
+  const data = pre.data ?? loadDataset(dataset.name, { limit: s.limit, testLimit: s.testLimit });
   // Once the dataset has opened (a bad name is an error, not a warning first).
-  if (
-    s.dataset !== undefined &&
-    float.meta.dataset !== undefined &&
-    s.dataset !== float.meta.dataset &&
-    !pre.data
-  )
-    process.stderr.write(
-      `xbarsim: warning: --model ${s.model} was trained on ${String(float.meta.dataset)}, running it on ${s.dataset} as --dataset asks\n`,
-    );
+  if (dataset.warning && !pre.data) process.stderr.write(dataset.warning);
   const imageSize = data.imageShape.reduce((a: number, b: number) => a * b, 1);
   checkInputSize(float, imageSize, `dataset ${data.name} (images ${data.imageShape.join(' x ')})`);
   const calCount = Math.min(s.calibration, data.train.count);

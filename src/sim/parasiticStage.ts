@@ -25,12 +25,18 @@ export function columnTilesOf(cols: number, tileCols: number, mapping: MappingKi
   return tiles;
 }
 
+export type ParasiticStage = AnalogStage & { parasitics: StageParasitics };
+
+export function hasStageParasitics(stage: AnalogStage): stage is ParasiticStage {
+  return stage.parasitics !== undefined;
+}
+
 /**
  * M of every row tile (row-major rows x physCols like g, float32 as the trial paths read conductances).
  * `buffer(r, size)` provides the output of row tile r.
  */
 export function effectiveStage(
-  stage: AnalogStage & { parasitics: StageParasitics },
+  stage: ParasiticStage,
   g: Float32Array[],
   ws: ParasiticWorkspace,
   buffer: (r: number, size: number) => Float32Array,

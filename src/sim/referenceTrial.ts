@@ -27,7 +27,7 @@ import {
 } from '../nn/forward';
 import { RandomStream, streamFor } from '../util/random';
 import type { AnalogStage, SimPlan } from './plan';
-import { effectiveStage } from './parasiticStage';
+import { effectiveStage, hasStageParasitics } from './parasiticStage';
 import {
   type DeviceSamplers,
   TRIAL_CHUNK_IMAGES,
@@ -89,8 +89,8 @@ export function runTrialWith(
     if (stage.kind === 'digital') return null;
     const programmed = programStage(device, stage, rng.child('program', s), scratch, opts);
     // With resistances, every path runs the chip's effective matrices M in place of G.
-    const g = stage.parasitics
-      ? effectiveStage({ ...stage, parasitics: stage.parasitics }, programmed, scratch.parasitic, (r, size) =>
+    const g = hasStageParasitics(stage)
+      ? effectiveStage(stage, programmed, scratch.parasitic, (r, size) =>
           scratch.buffer(scratch.effective, `${stage.layerIndex}/${r}`, size),
         )
       : programmed;

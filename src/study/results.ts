@@ -31,8 +31,8 @@ const NEWLINE = 0x0a;
 
 export class ResultStore {
   readonly file: string;
-  private readonly records: ResultRecord[] = [];
-  private readonly keys = new Set<string>();
+  /** Records by key, in file order (a Map keeps insertion order). */
+  private readonly records = new Map<string, ResultRecord>();
   private readonly warn: (message: string) => void;
   private readonly readOnly: boolean;
 
@@ -48,11 +48,11 @@ export class ResultStore {
   }
 
   has(key: string): boolean {
-    return this.keys.has(key);
+    return this.records.has(key);
   }
 
   get(key: string): ResultRecord | undefined {
-    return this.records.find((r) => r.key === key);
+    return this.records.get(key);
   }
 
   /**
@@ -60,15 +60,18 @@ export class ResultStore {
    * for a directory that shards are appending to at the same time.
    */
   remove(keys: ReadonlySet<string>): void {
-    const keep = this.records.filter((r) => !keys.has(r.key));
-    writeFileAtomic(this.file, keep.map((r) => JSON.stringify(r) + '\n').join(''));
-    this.records.splice(0, this.records.length, ...keep);
-    for (const k of keys) this.keys.delete(k);
+    for (const k of keys) this.records.delete(k);
+    writeFileAtomic(
+      this.file,
+      this.all()
+        .map((r) => JSON.stringify(r) + '\n')
+        .join(''),
+    );
   }
 
   /** Records in file order, first occurrence of each key only. */
   all(): ResultRecord[] {
-    return [...this.records];
+    return [...this.records.values()];
   }
 
   /**
@@ -80,7 +83,7 @@ export class ResultStore {
     if (Object.prototype.hasOwnProperty.call(record, 'key')) {
       throw new Error(`result for ${key}: the record must not carry its own "key" field`);
     }
-    if (this.keys.has(key)) throw new Error(`result for ${key} is already stored in ${this.file}`);
+    if (this.records.has(key)) throw new Error(`result for ${key} is already stored in ${this.file}`);
     const full: ResultRecord = { key, ...record };
     const line = JSON.stringify(full) + '\n';
     const fd = fs.openSync(this.file, 'a');
@@ -95,8 +98,7 @@ export class ResultStore {
   }
 
   private remember(record: ResultRecord): void {
-    this.records.push(record);
-    this.keys.add(record.key);
+    this.records.set(record.key, record);
   }
 
   private load(): void {
@@ -144,7 +146,7 @@ export class ResultStore {
     if (!this.readOnly && keepBytes < bytes.length) fs.truncateSync(this.file, keepBytes);
     if (!this.readOnly && missingNewline) fs.appendFileSync(this.file, '\n');
     for (const record of parsed) {
-      if (this.keys.has(record.key)) {
+      if (this.records.has(record.key)) {
         this.warn(`${this.file} holds key ${record.key} more than once; keeping the first`);
         continue;
       }

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { projectRoot } from './files';
 
 /** The key under which an input map records the xbarsim version. */
 export const VERSION_INPUT = 'xbarsim';
@@ -18,7 +19,7 @@ export const COMMIT_INPUT = 'xbarsim commit';
 
 /** HEAD's commit of the checkout xbarsim runs from, read from .git without running git; null outside one. */
 export function gitCommit(): string | null {
-  const git = path.join(packageRoot(), '.git');
+  const git = path.join(projectRoot(), '.git');
   try {
     const head = fs.readFileSync(path.join(git, 'HEAD'), 'utf8').trim();
     if (!head.startsWith('ref: ')) return /^[0-9a-f]{40}$/.test(head) ? head : null;
@@ -33,18 +34,8 @@ export function gitCommit(): string | null {
   }
 }
 
-let root: string | null = null;
-/** The xbarsim project folder (the package.json above this module, from src/ as from dist/src/). */
-export function packageRoot(): string {
-  if (root) return root;
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return (root = dir);
-    if (path.dirname(dir) === dir) return (root = process.cwd());
-  }
-}
-
 export function packageVersion(): string {
-  const file = path.join(packageRoot(), 'package.json');
+  const file = path.join(projectRoot(), 'package.json');
   return fs.existsSync(file) ? String(JSON.parse(fs.readFileSync(file, 'utf8')).version) : 'unknown';
 }
 
@@ -55,7 +46,7 @@ export function sha256(content: string | Uint8Array): string {
 /** A file's name in an input map: relative to the project folder when inside it, else absolute. */
 function inputName(file: string): string {
   const abs = path.resolve(file);
-  const rel = path.relative(packageRoot(), abs);
+  const rel = path.relative(projectRoot(), abs);
   return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel.split(path.sep).join('/');
 }
 
@@ -101,7 +92,7 @@ export function changedInputs(inputs: Record<string, string>): string[] {
       if (hash !== packageVersion()) changed.push(`xbarsim version (${hash} -> ${packageVersion()})`);
       continue;
     }
-    const file = path.isAbsolute(name) ? name : path.join(packageRoot(), name);
+    const file = path.isAbsolute(name) ? name : path.join(projectRoot(), name);
     if (!fs.existsSync(file) || !fs.statSync(file).isFile()) continue;
     if (sha256(fs.readFileSync(file)) !== hash) changed.push(name);
   }
