@@ -375,8 +375,19 @@ describe('simulate and adc-bits end to end', () => {
         adcBits: 'ideal',
       }),
     ]);
-    const csv = fs.readFileSync(at('e2e', 'result.csv'), 'utf8').trim().split('\n');
+    const csv = fs
+      .readFileSync(at('e2e', 'result.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('#'));
     expect(csv[0]).toBe('trial,accuracy,clip_t');
+    // The CSV alone names its inputs, like the JSON.
+    const comments = fs
+      .readFileSync(at('e2e', 'result.csv'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('#'));
+    for (const [name, hash] of Object.entries(saved.provenance as Record<string, string>))
+      expect(comments).toContain(`# ${name}: ${hash}`);
     expect(csv.slice(1).map((line) => Number(line.split(',')[1]))).toEqual(
       [0, 1, 2].map(() => saved.quantizedAccuracy),
     );

@@ -5,13 +5,16 @@
  * `simulate --out DIR` writes inside an existing directory; `device show` writes its plot under
  * results/ (not the working directory). In-process through the built CLI (npm test builds first).
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { writeDescription } from '../src/nn/load';
 import { dense, mnist, network, templateWeights } from './sim-fixtures';
-import { cli, ROOT } from './cli-run';
+import { BIN, cli, ROOT } from './cli-run';
+import { pngProvenance } from '../src/report/provenance';
+import { packageVersion, sha256 } from '../src/util/inputLog';
 
 let tmp: string;
 
@@ -124,6 +127,12 @@ test('device show writes its plot under results/devices of the working directory
     expect(fs.existsSync(at('results', 'devices', 'hfo2-1t1r-igvva-8-cdf.svg'))).toBe(true);
     expect((await cli(['device', 'show', 'binary-hp', '--out', 'plots'])).code).toBe(0);
     expect(fs.existsSync(at('plots', 'binary-hp-cdf.png'))).toBe(true);
+    // The plot alone names the card it shows, by path and hash.
+    const card = fs.readFileSync(path.join(ROOT, 'devices', 'binary-hp.json'));
+    expect(pngProvenance(fs.readFileSync(at('plots', 'binary-hp-cdf.png')))).toMatchObject({
+      'devices/binary-hp.json': sha256(card),
+      xbarsim: packageVersion(),
+    });
     expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.svg'))).toEqual([]);
   } finally {
     process.chdir(cwd);
@@ -301,6 +310,44 @@ test('messages name the real problem: a file given as a model folder; a tensor t
     /network\.json: a tensor does not fit its shape \(tensor data has 7840 values, shape 784,11 needs 8624\)/,
   );
   expect(shape.stderr).not.toMatch(/valid JSON/);
+});
+
+test('flags that coerce to Infinity are refused naming the flag, for integers and numbers alike', async () => {
+  const model = path.join(ROOT, 'models', 'reference-mlp');
+  for (const [flag, value] of [
+    ['--trials', 'Infinity'],
+    ['--seed', '-Infinity'],
+    ['--adc-bits', '1e999'],
+    ['--test-limit', 'Infinity'],
+  ]) {
+    const r = await cli(['simulate', '--model', model, '--device', 'hfo2-1t1r-igvva-8', flag, value]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`xbarsim: error: flag ${flag}: must be a finite number (got "${value}")`);
+  }
+});
+
+test('training on the cpu backend in a fresh process prints no TF.js "install our node backend" banner', () => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      BIN,
+      'train',
+      '--dataset',
+      'mnist',
+      '--arch',
+      'mlp:8x1',
+      '--epochs',
+      '1',
+      '--limit',
+      '300',
+      '--test-limit',
+      '100',
+    ].concat(['--backend', 'cpu', '--out', at('banner-model')]),
+    { encoding: 'utf8' },
+  );
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/test accuracy/);
+  expect(r.stdout + r.stderr).not.toMatch(/TensorFlow\.js in Node\.js|=====/);
 });
 
 test('a model retrained in place and a card edited between runs of a real quick study: refused, then recomputed with --force; unchanged inputs resume', async () => {

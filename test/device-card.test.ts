@@ -14,6 +14,8 @@ const SHIPPED = [
   'binary-hfo2-1t1r',
   'binary-hp',
   'hfo2-1t1r-igvva-8',
+  'hfo2-1t1r-interp-6',
+  'hfo2-1t1r-interp-7',
   'hfo2-1t1r-mispva-2',
   'hfo2-1t1r-mispva-3',
   'hfo2-1t1r-mispva-4',
@@ -159,7 +161,7 @@ describe('device card parsing', () => {
       'bad status',
       { source: { citation: 'x', status: 'guessed' } },
       'source.status',
-      'measured, fitted, estimated',
+      'measured, fitted, interpolated, estimated',
     ],
     ['fault rates over 1', { faults: { stuckAtOn: 0.6, stuckAtOff: 0.5 } }, 'faults', 'must not exceed 1'],
     ['mean below floor', { floor: '60 uS' }, 'levels[0].mean', 'above floor'],
@@ -217,6 +219,25 @@ describe('device card parsing', () => {
 });
 
 describe('shipped device cards', () => {
+  test('the 6- and 7-level cards interpolate the measured 5- and 8-level cards linearly in the level count', () => {
+    const targets = (name: string) => loadDevice(name).levels.map((l) => l.gNominalSiemens);
+    const sigmas = (name: string) => loadDevice(name).levels.map((l) => l.gSigmaSiemens);
+    const five = targets('hfo2-1t1r-mispva-5');
+    const eight = targets('hfo2-1t1r-igvva-8');
+    const step = (g: number[]) => (g[g.length - 1] - g[0]) / (g.length - 1);
+    for (const L of [6, 7]) {
+      const t = (L - 5) / 3;
+      const g = targets(`hfo2-1t1r-interp-${L}`);
+      const start = (1 - t) * five[0] + t * eight[0];
+      const spacing = (1 - t) * step(five) + t * step(eight);
+      g.forEach((gk, k) => expect(gk).toBeCloseTo(start + k * spacing, 9));
+      // Sigma: the M-ISPVA cards' 1 uA at 0.2 V blended with the IGVVA fit 4.78 - 0.0091 G (uS).
+      sigmas(`hfo2-1t1r-interp-${L}`).forEach((s, k) =>
+        expect(s).toBeCloseTo((1 - t) * 5e-6 + t * (4.78 - 0.0091 * g[k] * 1e6) * 1e-6, 9),
+      );
+    }
+  });
+
   test('all shipped cards are listed and load', () => {
     expect(shippedDeviceNames()).toEqual(SHIPPED);
     for (const name of SHIPPED) expect(loadDevice(name).name).toBe(name);

@@ -2,6 +2,10 @@ import {
   binarize,
   calibrateInputQuantizer,
   fitExponential,
+  fixedPoint,
+  leadingBitScale,
+  inputQuantizerLabel,
+  quantizeWeights,
   applyInputQuantizer,
   parseInputQuantizer,
   parseWeightQuantizer,
@@ -134,6 +138,57 @@ describe('input quantisers', () => {
   });
 });
 
+describe('fixed:B, the second study\'s "first B bits of the original value"', () => {
+  test('weights: sign and the first B bits after the binary point, truncated; |w| >= 1 saturates', () => {
+    // 0.8 = 0.1100110...b: first 2 bits 0.11b = 0.75; 0.3 = 0.0100110...b -> 0.25; 0.2 -> 0.0
+    const w = Float32Array.of(0.8, -0.8, 0.3, -0.3, 0.2, -0.2, 1.7, -3, 0.75, 0, 0.249);
+    const { values, quantization } = quantizeWeights(w, parseWeightQuantizer('fixed:2'));
+    expect([...values]).toEqual([0.75, -0.75, 0.25, -0.25, 0, 0, 0.75, -0.75, 0.75, 0, 0]);
+    expect(quantization).toEqual({ kind: 'fixed', bits: 2, scale: 1 });
+    expect(Object.is(fixedPoint(-0.1, 2), -0)).toBe(false);
+    // 3 bits: 0.8 -> 0.110b = 0.75, 0.3 -> 0.010b = 0.25, 0.2 -> 0.001b = 0.125, 0.99 -> 0.111b
+    expect([0.8, 0.3, 0.2, 0.99, 5].map((v) => fixedPoint(v, 3))).toEqual([0.75, 0.25, 0.125, 0.875, 0.875]);
+    // Every value is a multiple of 2^-B and never larger in magnitude than the original (below 1).
+    const r = streamFor(3, 'fixed');
+    for (let k = 0; k < 1000; k++) {
+      const v = (r.uniform() - 0.5) * 2;
+      const q = fixedPoint(v, 4);
+      expect(Number.isInteger(q * 16)).toBe(true);
+      expect(Math.abs(q)).toBeLessThanOrEqual(Math.abs(v));
+      expect(Math.abs(v) - Math.abs(q)).toBeLessThan(1 / 16);
+    }
+  });
+
+  test("fixed:B@max: the binary point just above the layer's largest |w|; the first B bits from there", () => {
+    // max|w| = 0.3 = 0.0100110...b: leading one at 2^-2, scale 2^-1; 3 bits keep 2^-2..2^-4.
+    const w = Float32Array.of(0.3, -0.2, 0.1, 0.06, -0.03);
+    const { values, quantization } = quantizeWeights(w, parseWeightQuantizer('fixed:3@max'));
+    expect(quantization).toEqual({ kind: 'fixed', bits: 3, scale: 0.5 });
+    // 0.3 -> 0.0100b = 0.25; 0.2 -> 0.0011b = 0.1875; 0.1 -> 0.0001b = 0.0625; 0.06 and 0.03 -> 0
+    expect([...values]).toEqual([0.25, -0.1875, 0.0625, 0, 0].map(Math.fround));
+    expect(leadingBitScale([0.5])).toBe(1); // 0.1b: its own leading one is kept
+    expect(leadingBitScale([0.49, -3])).toBe(4);
+    expect(leadingBitScale([0, 0])).toBe(1);
+    expect(weightQuantizerLabel(parseWeightQuantizer('fixed:2@max'))).toBe('fixed:2@max');
+    expect(() => parseWeightQuantizer('fixed:2@min')).toThrow(/fixed:B takes only @max/);
+    const q = calibrateInputQuantizer(parseInputQuantizer('fixed:2@max'), Float32Array.of(0, 3.2, 1));
+    expect(q).toEqual({ kind: 'fixed', bits: 2, scale: 4 });
+    const x = Float32Array.of(3.2, 2.9, 1.1, 0.9, 7);
+    applyInputQuantizer(q, x);
+    expect([...x]).toEqual([3, 2, 1, 0, 3]);
+    expect(inputQuantizerLabel(parseInputQuantizer('fixed:2@max'))).toBe('fixed:2@max');
+  });
+
+  test('inputs: unsigned, the same grid without calibration; negatives become 0', () => {
+    const q = calibrateInputQuantizer(parseInputQuantizer('fixed:3'), Float32Array.of(7, 9));
+    expect(q).toEqual({ kind: 'fixed', bits: 3, scale: 1 });
+    const x = Float32Array.of(-1, 0, 0.124, 0.125, 0.6, 0.99, 4);
+    applyInputQuantizer(q, x);
+    expect([...x]).toEqual([0, 0, 0, 0.125, 0.5, 0.875, 0.875]);
+    expect(inputQuantizerLabel(parseInputQuantizer('fixed:1'))).toBe('fixed:1');
+  });
+});
+
 describe('quantiser strings', () => {
   test('parse and reject', () => {
     expect(parseWeightQuantizer('quantile:4')).toEqual({ kind: 'quantile', levels: 4 });
@@ -141,6 +196,13 @@ describe('quantiser strings', () => {
     expect(parseInputQuantizer('expfit:q3')).toEqual({ kind: 'expfit', rule: 'q3' });
     expect(() => parseWeightQuantizer('quantile:1')).toThrow(/2\.\.256/);
     expect(() => parseWeightQuantizer('log:3')).toThrow(InputError);
+    expect(parseWeightQuantizer('fixed:3')).toEqual({ kind: 'fixed', bits: 3 });
+    expect(weightQuantizerLabel({ kind: 'fixed', bits: 3 })).toBe('fixed:3');
+    for (const bad of ['fixed:0', 'fixed:17', 'fixed:', 'fixed:2.5'])
+      expect(() => parseWeightQuantizer(bad)).toThrow(
+        /"fixed:\S*": the bit count B must be a whole number in 1\.\.16|is unknown .*fixed:B with B 1\.\.16/,
+      );
+    expect(() => parseInputQuantizer('fixed:0')).toThrow(/uniform:B, fixed:B or fixed:B@max with B 1\.\.16/);
     expect(() => parseInputQuantizer('expfit:median')).toThrow(/expfit:mean/);
     expect(parseWeightQuantizer('uniform:3@99.9')).toEqual({
       kind: 'uniform',

@@ -283,7 +283,11 @@ describe('binarized-variation study', () => {
     try {
       const files = await writeBinarizedVariationReport(records, dir);
       for (const f of files) expect(fs.statSync(f).size).toBeGreaterThan(0);
-      const csv = fs.readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\n');
+      const csv = fs
+        .readFileSync(path.join(dir, 'results.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('#'));
       // Tidy long form: one row per chip, one value per cell.
       expect(csv).toHaveLength(records.reduce((n, r) => n + (r.perTrial as number[]).length, 0) + 1);
       expect(csv[0]).toMatch(/,ci95_0,ci95_1,.*,clipRate_0,clipRate_1,.*,trial,trialAccuracy$/);

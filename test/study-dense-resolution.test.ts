@@ -22,7 +22,13 @@ import {
   denseResolutionPlan,
   denseResolutionStudy,
 } from '../src/study/studies/denseResolution';
-import { adcSettings, denseCases } from '../src/study/studies/denseResolutionCases';
+import {
+  adcSettings,
+  caseInputBits,
+  caseLabel,
+  caseWeightBits,
+  denseCases,
+} from '../src/study/studies/denseResolutionCases';
 import { headData, nonZeroSample, quantizeHead } from '../src/study/studies/denseResolutionHead';
 import { ruleLabel } from '../src/study/studies/denseResolutionReport';
 import { streamFor } from '../src/util/random';
@@ -198,6 +204,32 @@ describe('dense-resolution study', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
+  test('--quantizer fixed: every B-bit case in both readings, fixed:B and fixed:B@max, under keys of their own; MNIST only in full', () => {
+    const uniform = denseCases();
+    const fixed = denseCases('fixed');
+    const n = uniform.length;
+    expect(fixed.map((c) => c.id)).toEqual([
+      ...uniform.map((c) => `fixed-${c.id}`),
+      ...uniform.map((c) => `fixedmax-${c.id}`),
+    ]);
+    for (const [k, u] of uniform.entries()) {
+      const [literal, max] = [fixed[k], fixed[n + k]];
+      expect(literal.weights).toBe(u.weights.replace('uniform:', 'fixed:'));
+      expect(literal.input).toBe(u.input.replace('uniform:', 'fixed:'));
+      expect(max.weights).toBe(u.weights.startsWith('uniform:') ? `${literal.weights}@max` : u.weights);
+      expect(max.input).toBe(u.input.startsWith('uniform:') ? `${literal.input}@max` : u.input);
+      expect([literal.training, max.training]).toEqual([u.training, u.training]);
+    }
+    expect(caseWeightBits(fixed.find((c) => c.id === 'fixedmax-w2')!)).toBe(3);
+    const w3i2 = fixed.find((c) => c.id === 'fixed-w3i2')!;
+    expect([w3i2.weights, w3i2.input]).toEqual(['fixed:3', 'fixed:2']);
+    // Sign and 3 magnitude bits: 15 values, 4 bits; inputs carry their B bits on a B-bit DAC.
+    expect(caseWeightBits(w3i2)).toBe(4);
+    expect(caseInputBits(w3i2)).toBe(2);
+    expect(caseLabel(w3i2)).toBe('3-bit w, 2-bit in');
+    expect(denseResolutionPlan('full', 'fixed').datasets).toEqual(['mnist']);
+  });
+
   test('the records hold every case exactly once, and models were asked for the right training', () => {
     const want = denseCases().map((c) => caseKey('mnist', 'initial', c));
     expect(records.map((r) => r.key).sort()).toEqual([...want].sort());
@@ -332,7 +364,11 @@ describe('dense-resolution study', () => {
     const plotted = caseSpec.data.values as Array<{ group: string; case: string }>;
     expect(new Set(plotted.map((v) => v.group))).toEqual(new Set(records.map((r) => r.group)));
     for (const v of plotted) expect(v.group).toBe(records.find((r) => r.case === v.case)!.group);
-    const csv = fs.readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\n');
+    const csv = fs
+      .readFileSync(path.join(dir, 'results.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('#'));
     // Tidy long form: one row per (case, ADC resolution, chip).
     expect(csv.length - 1).toBe(
       records.reduce((n, r) => n + r.adc.reduce((m, a) => m + a.perTrial.length, 0), 0),

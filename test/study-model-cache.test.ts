@@ -12,6 +12,7 @@ test('defaults spelled out or left out give the same key; any real difference gi
   const key = modelKey(base);
   expect(modelKey({ ...base, weights: 'float', seed: 1 })).toBe(key);
   expect(modelKey({ ...base, lr: 0.1 })).toBe(key); // the default rate
+  expect(modelKey({ ...base, lrSchedule: 'cosine', warmupEpochs: 1 })).toBe(key); // the default schedule
   // Default-rate jobs keep the keys they had before a job could set the rate (study records name them):
   // both values were computed by the code of that time.
   expect(key).toBe('mnist-mlp_8x1-c6d9deb2a345');
@@ -37,6 +38,8 @@ test('defaults spelled out or left out give the same key; any real difference gi
     { ...base, weights: 'binary', weightLayers: 'all' },
     { ...base, dataset: 'fashion-mnist' },
     { ...base, lr: 0.01 },
+    { ...base, lrSchedule: 'constant' },
+    { ...base, warmupEpochs: 0 },
     { ...base, variation: { distribution: 'gaussian', sigma: 0.2, device: 'binary-hp' } },
   ];
   const keys = new Set([key, ...others.map(modelKey)]);

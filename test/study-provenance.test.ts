@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { loadDeviceCard } from '../src/device/loadDevice';
 import { loadNetwork, writeDescription } from '../src/nn/load';
 import { RESULTS_FILE, ResultStore } from '../src/study/results';
-import { provenanceSection, runStudy } from '../src/study/runner';
+import { provenanceSection, recordsProvenance, runStudy } from '../src/study/runner';
+import { toCsv } from '../src/report/tables';
 import type { Study } from '../src/study/types';
 import { changedInputs, collectInputs, gitCommit, packageVersion } from '../src/util/inputLog';
 import { dense, network } from './sim-fixtures';
@@ -191,4 +192,30 @@ test("the summary names every record's inputs, by path and hash, and the version
   expect(md).toContain('| `devices/x.json` | `h1`, `h2` |');
   expect(md).toContain('| `xbarsim` | `0.1.0` |');
   expect(md).toContain('1 records carry no provenance');
+});
+
+test("the report's CSV and figure files are stamped with the records' inputs", async () => {
+  const card = path.join(tmp, 'card.json');
+  const model = path.join(tmp, 'model');
+  const out = path.join(tmp, 'out');
+  writeCard(card, '1 uS');
+  writeModel(model, 0.5);
+  const s = study(card, model, []);
+  s.report = async (records, dir) => {
+    fs.writeFileSync(path.join(dir, 'results.csv'), toCsv(records.map((r) => ({ key: r.key }))));
+    return [path.join(dir, 'results.csv')];
+  };
+  await runStudy(s, { mode: 'quick', out, seed: 1, workers: 1, log: () => undefined });
+  const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').split('\n');
+  const prov = recordsProvenance(new ResultStore(out).all());
+  expect(prov[card]).toMatch(/^[0-9a-f]{64}$/);
+  for (const [name, hash] of Object.entries(prov)) expect(csv).toContain(`# ${name}: ${hash}`);
+  expect(csv.filter((l) => !l.startsWith('#'))).toEqual(['key', 'card', 'card+model', '']);
+  expect(
+    recordsProvenance([
+      { key: 'a', provenance: { x: 'h1' } },
+      { key: 'b', provenance: { x: 'h2' } },
+      { key: 'c' },
+    ]),
+  ).toEqual({ x: 'h1, h2', 'records without provenance': '1' });
 });

@@ -89,11 +89,12 @@ describe('grid', () => {
   });
 
   test('the L-level card has L levels; the circuit maps one cell per weight in every layer', () => {
-    for (const levels of [2, 3, 4, 5, 8]) {
+    for (const levels of [2, 3, 4, 5, 6, 7, 8]) {
       const card = loadDeviceCard(deviceForLevels(levels));
       expect(card.kind === 'multilevel' && card.levels.length).toBe(levels);
     }
-    expect(() => deviceForLevels(6)).toThrow();
+    expect(() => deviceForLevels(9)).toThrow(/have 2\.\.8/);
+    expect(QMC_PLANS.full.deviceLevels).toEqual([2, 3, 4, 5, 6, 7, 8]);
     const circuit = loadCircuitCard(QMC_CIRCUIT);
     expect(circuit.mapping).toBe('offset');
     expect(circuit.analogLayers).toBe('all');
@@ -252,7 +253,11 @@ describe('figures and tables', () => {
         const png = fs.readFileSync(path.join(out, `${base}.png`));
         expect([...png.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
       }
-      const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n');
+      const csv = fs
+        .readFileSync(path.join(out, 'results.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('#'));
       expect(csv).toHaveLength(1 + RECORDS.length * 14);
       const summary = fs.readFileSync(path.join(out, 'summary.md'), 'utf8');
       const cells = summary

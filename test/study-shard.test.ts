@@ -76,3 +76,22 @@ test('two shards on one directory store the records of one unsharded run', async
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('--only runs the matching configurations; the rest stay to do; a pattern matching none is refused', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xbarsim-only-'));
+  try {
+    const base = { mode: 'quick' as const, seed: 3, workers: 1, log: () => undefined, out: tmp };
+    const keys = fakeStudy()
+      .configurations({} as never)
+      .map((c) => c.key);
+    const first = await runStudy(fakeStudy(), { ...base, only: /^[pq]\/1$/ });
+    expect(first.records.map((r) => r.key).sort()).toEqual(['p/1', 'q/1']);
+    await expect(runStudy(fakeStudy(), { ...base, only: /^nothing/ })).rejects.toThrow(
+      /flag --only: \^nothing matches no configuration key/,
+    );
+    const rest = await runStudy(fakeStudy(), base);
+    expect(rest.records.map((r) => r.key).sort()).toEqual([...keys].sort());
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { enumFlag, intFlag } from './flags';
 import { loadDataset, type Dataset } from '../data';
 import { parseQuantity } from '../device/quantity';
-import { InputError } from '../util/errors';
+import { InputError, showValue } from '../util/errors';
 import { projectRoot } from '../util/files';
 
 export const datasetFlagSchema = {
@@ -55,7 +55,7 @@ export function resistanceFlag(value: unknown, flag: string): string | undefined
   } catch (err) {
     throw new InputError((err as Error).message.replace(/: field value /, ': '));
   }
-  if (si < 0) throw new InputError(`flag ${flag}: must be >= 0 (got ${JSON.stringify(value)})`);
+  if (si < 0) throw new InputError(`flag ${flag}: must be >= 0 (got ${showValue(value)})`);
   return String(value);
 }
 

@@ -12,6 +12,7 @@ import { resolveDevice } from '../device/model';
 import { levelCdfSeries, levelOverlap, levelTable } from '../device/analysis';
 import { cdfChart } from '../report/cdfChart';
 import { writeChart } from '../report/render';
+import { collectInputs } from '../util/inputLog';
 import { markdownTable } from '../report/tables';
 
 export function registerDevice(program: Command): void {
@@ -62,7 +63,7 @@ export function registerDevice(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action(async (cardName: string, opts: { out: string; json?: boolean }) => {
-      const card = loadDeviceCard(cardName);
+      const { result: card, inputs } = await collectInputs(async () => loadDeviceCard(cardName));
       const model = resolveDevice(card);
       const table = levelTable(model);
       const overlap = levelOverlap(model);
@@ -81,6 +82,7 @@ export function registerDevice(program: Command): void {
           seriesTitle: 'level',
         }),
         base,
+        { provenance: inputs },
       );
       if (opts.json) return printJson({ card: card.name, levels: table, overlap, plot: `${base}.svg` });
       const overlapOf = new Map(overlap.map((o) => [o.level, o.pMisread]));

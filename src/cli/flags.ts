@@ -3,7 +3,7 @@
  * command reports bad flags the same way: the flag, the rule and the value.
  */
 import Ajv, { type ErrorObject } from 'ajv';
-import { InputError } from '../util/errors';
+import { InputError, showValue } from '../util/errors';
 
 export interface FlagSchema {
   type: 'object';
@@ -20,7 +20,7 @@ function flagName(key: string): string {
 function describe(err: ErrorObject, data: Record<string, unknown>): string {
   const key = err.instancePath.replace(/^\//, '') || String(err.params.missingProperty ?? '');
   const flag = flagName(key);
-  const got = key in data ? ` (got ${JSON.stringify(data[key])})` : '';
+  const got = key in data ? ` (got ${showValue(data[key])})` : '';
   if (err.keyword === 'enum')
     return `flag ${flag}: must be one of ${(err.params.allowedValues as unknown[]).join(', ')}${got}`;
   if (err.keyword === 'required') return `flag ${flag} is required`;
@@ -32,6 +32,10 @@ export function validateFlags<T>(schema: FlagSchema, options: Record<string, unk
   const data = { ...options };
   const validate = ajv.compile({ ...schema, additionalProperties: true });
   if (!validate(data)) throw new InputError(describe(validate.errors![0], options));
+  // ajv coerces "Infinity" and "1e999" to numbers that pass `integer` and an open range.
+  for (const [key, value] of Object.entries(data))
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new InputError(`flag ${flagName(key)}: must be a finite number (got ${showValue(options[key])})`);
   return data as T;
 }
 

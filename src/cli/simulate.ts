@@ -14,6 +14,7 @@ import { enumFlag, intFlag, validateFlags } from './flags';
 import { type SimulationSetup, prepareSimulation, runSimulation } from '../sim/node';
 import type { SimulationResult } from '../sim/simulate';
 import { toCsv } from '../report/tables';
+import { type OutputProvenance, csvWithProvenance } from '../report/provenance';
 import { stripBom, writeFilesAtomic } from '../util/files';
 import { InputError } from '../util/errors';
 import { changedInputs, collectInputs, noteInput } from '../util/inputLog';
@@ -180,19 +181,26 @@ function checkOutputPath(out: string): void {
   if (!writable) throw new InputError(`flag --out: cannot write ${out} (${dir} is not a writable directory)`);
 }
 
-function writeResultFiles(out: string, header: object, result: SimulationResult): void {
+function writeResultFiles(
+  out: string,
+  header: { provenance?: OutputProvenance },
+  result: SimulationResult,
+): void {
   const base = out.replace(/\.json$/i, '');
   // Both files or neither.
   writeFilesAtomic([
     [`${base}.json`, JSON.stringify({ ...header, ...result }, null, 2)],
     [
       `${base}.csv`,
-      toCsv(
-        result.perTrial.map((r) => ({
-          trial: r.trial,
-          accuracy: r.accuracy,
-          ...Object.fromEntries(result.layers.map((l, k) => [`clip_${l.name}`, r.clipRate[k]])),
-        })),
+      csvWithProvenance(
+        toCsv(
+          result.perTrial.map((r) => ({
+            trial: r.trial,
+            accuracy: r.accuracy,
+            ...Object.fromEntries(result.layers.map((l, k) => [`clip_${l.name}`, r.clipRate[k]])),
+          })),
+        ),
+        header.provenance ?? {},
       ),
     ],
   ]);

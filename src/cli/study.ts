@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../util/errors';
-import { intFlag, numFlag, validateFlags } from './flags';
+import { enumFlag, intFlag, numFlag, validateFlags } from './flags';
+import type { LrSchedule } from '../nn/train';
+import type { BitsFamily } from '../study/types';
 import { resistanceFlag } from './common';
 import { findStudy, studyNames } from '../study/registry';
 import { reportStudyDir, runStudy, STUDY_FILE } from '../study/runner';
@@ -25,6 +27,10 @@ export function registerStudy(program: Command): void {
       'run the k-th of n shares of the configurations (parallel processes on one --out)',
     )
     .option(
+      '--only <regex>',
+      'run only the configurations whose key matches, e.g. "^mnist/mlp" (the report covers all records)',
+    )
+    .option(
       '--force',
       'recompute records whose inputs (cards, models, xbarsim version) changed since they were made',
     )
@@ -36,6 +42,18 @@ export function registerStudy(program: Command): void {
     .option('--circuit <card>', 'study parameter: circuit card (adc-sizing, binarized-variation)')
     .option('--quantize <q>', 'study parameter: weight quantiser (adc-sizing)')
     .option('--lr <x>', 'study parameter: SGD learning rate of the trained networks (quantized-mlp-cnn)')
+    .option(
+      '--lr-schedule <s>',
+      "study parameter: constant | cosine learning rate (quantized-mlp-cnn; default constant, the paper's)",
+    )
+    .option(
+      '--warmup-epochs <x>',
+      "study parameter: epochs of linear learning-rate warm-up (quantized-mlp-cnn; default 0, the paper's)",
+    )
+    .option(
+      '--quantizer <family>',
+      'study parameter: uniform | fixed, how weights and inputs are cut to B bits (dense-resolution; default uniform)',
+    )
     .option(
       '--wire-resistance <r>',
       'study parameter: circuit override, wire resistance per cell segment, e.g. "1 Ohm" (adc-sizing, quantized-mlp-cnn, binarized-variation)',
@@ -58,6 +76,9 @@ export function registerStudy(program: Command): void {
         circuit?: string;
         quantize?: string;
         lr?: number;
+        lrSchedule?: LrSchedule;
+        warmupEpochs?: number;
+        quantizer?: BitsFamily;
         shard?: string;
         wireResistance?: string;
         accessResistance?: string;
@@ -70,6 +91,9 @@ export function registerStudy(program: Command): void {
             workers: intFlag(1, 256),
             shard: { type: 'string', pattern: '^[1-9][0-9]*/[1-9][0-9]*$' },
             lr: numFlag(1e-6, 10),
+            lrSchedule: enumFlag('constant', 'cosine'),
+            warmupEpochs: numFlag(0, 1000),
+            quantizer: enumFlag('uniform', 'fixed'),
           },
         },
         opts,
@@ -81,13 +105,34 @@ export function registerStudy(program: Command): void {
         f.out ?? path.join('results', mode === 'quick' && name !== 'default' ? `${name}-quick` : name);
       const t0 = Date.now();
       const params = Object.fromEntries(
-        (['model', 'device', 'circuit', 'quantize', 'lr', 'wireResistance', 'accessResistance'] as const)
+        (
+          [
+            'model',
+            'device',
+            'circuit',
+            'quantize',
+            'lr',
+            'lrSchedule',
+            'warmupEpochs',
+            'quantizer',
+            'wireResistance',
+            'accessResistance',
+          ] as const
+        )
           .filter((k) => f[k] !== undefined)
           .map((k) => [k, f[k]]),
       );
       const shard = f.shard === undefined ? undefined : parseShard(f.shard);
+      let only: RegExp | undefined;
+      if (typeof opts.only === 'string')
+        try {
+          only = new RegExp(opts.only);
+        } catch (err) {
+          throw new InputError(`flag --only: not a regular expression (${(err as Error).message})`);
+        }
       const { files } = await runStudy(study, {
         shard,
+        only,
         force: opts.force === true,
         mode,
         out,

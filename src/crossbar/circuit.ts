@@ -3,7 +3,7 @@
  * validates the JSON card and returns a normalised `CircuitCard` (defaults filled, unions tagged).
  * See docs/cards.md.
  */
-import { InputError } from '../util/errors';
+import { InputError, showValue } from '../util/errors';
 import { CARD_NAME_SCHEMA, SOURCE_SCHEMA, type CardSource } from '../device/card';
 import { cardError, compileSchema, validateCard } from '../device/validate';
 import { parseQuantity } from '../device/quantity';
@@ -162,7 +162,7 @@ function parseParasitics(raw: ParasiticsJson, source: string): Parasitics {
     if (value === undefined) return undefined;
     const path = `parasitics.${field}`;
     const { si } = parseQuantity(value, ['resistance'], source, path);
-    if (si < 0) throw cardError(source, path, `must be >= 0 (got ${JSON.stringify(value)})`);
+    if (si < 0) throw cardError(source, path, `must be >= 0 (got ${showValue(value)})`);
     return si;
   };
   const wire = ohms('wireResistance');

@@ -9,8 +9,8 @@ import { formatSi } from './format';
 import { parseConductance, parseQuantity } from './quantity';
 import { cardError, childPath, compileSchema, validateCard } from './validate';
 
-export type SourceStatus = 'measured' | 'fitted' | 'estimated';
-const SOURCE_STATUSES: readonly SourceStatus[] = ['measured', 'fitted', 'estimated'];
+export type SourceStatus = 'measured' | 'fitted' | 'interpolated' | 'estimated';
+const SOURCE_STATUSES: readonly SourceStatus[] = ['measured', 'fitted', 'interpolated', 'estimated'];
 
 /** Where the numbers come from. */
 export interface CardSource {

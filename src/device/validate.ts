@@ -3,7 +3,7 @@
  * `<file>: field <path> <rule>`. Shared by device and circuit cards.
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import { InputError } from '../util/errors';
+import { InputError, showValue } from '../util/errors';
 
 /**
  * `xHint` is our annotation on union-typed schema nodes: a human list of what is allowed there, shown when
@@ -44,11 +44,6 @@ export function cardError(source: string, path: string, rule: string): InputErro
   return new InputError(`${source}: field ${path} ${rule}`);
 }
 
-function shown(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
 /** Pick the most helpful ajv error and phrase it. */
 function formatAjvErrors(source: string, errors: ErrorObject[]): InputError {
   // A failed anyOf also reports each branch's failure. A branch error deeper than the anyOf means the value
@@ -77,7 +72,7 @@ function formatAjvErrors(source: string, errors: ErrorObject[]): InputError {
       return cardError(
         source,
         path,
-        `must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')} (got ${shown(err.data)})`,
+        `must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')} (got ${showValue(err.data)})`,
       );
     case 'anyOf':
     case 'oneOf': {
@@ -85,11 +80,11 @@ function formatAjvErrors(source: string, errors: ErrorObject[]): InputError {
       return cardError(
         source,
         path,
-        `must be ${hint ?? 'one of the allowed forms'} (got ${shown(err.data)})`,
+        `must be ${hint ?? 'one of the allowed forms'} (got ${showValue(err.data)})`,
       );
     }
     default:
-      return cardError(source, path, `${err.message ?? 'is invalid'} (got ${shown(err.data)})`);
+      return cardError(source, path, `${err.message ?? 'is invalid'} (got ${showValue(err.data)})`);
   }
 }
 

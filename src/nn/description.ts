@@ -24,6 +24,8 @@ export interface Tensor {
 export type InputQuantizer =
   /** B-bit codes over [0, max]: x -> round(clip(x, 0, max) / max * (2^B - 1)) * max / (2^B - 1). */
   | { kind: 'uniform'; bits: number; max: number }
+  /** B bits below a binary point at `scale` (1, or a power of two): s min(floor(x/s 2^B), 2^B - 1) / 2^B. */
+  | { kind: 'fixed'; bits: number; scale: number }
   /** 1 bit: x -> (x >= threshold ? 1 : 0) * high. `fit` records how the threshold was chosen. */
   | {
       kind: 'threshold';
@@ -37,6 +39,7 @@ export type WeightQuantization =
   | { kind: 'float' }
   | { kind: 'quantile'; levels: number }
   | { kind: 'uniform'; bits: number; clipPercentile?: number }
+  | { kind: 'fixed'; bits: number; scale: number }
   | { kind: 'binary'; alpha: number }
   | { kind: 'ternary'; alpha: number };
 

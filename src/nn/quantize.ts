@@ -11,7 +11,12 @@ export type WeightQuantizerSpec =
   /** clipPercentile: the grid spans +-(that percentile of |w|) instead of +-max|w| (uniform:B@P). */
   | { kind: 'uniform'; bits: number; clipPercentile?: number }
   | { kind: 'binary' }
-  | { kind: 'ternary' };
+  | { kind: 'ternary' }
+  /**
+   * Second study's reading: sign and the first B bits of |w|'s binary expansion (see fixedPoint), from
+   * the binary point (`fixed:B`) or from the layer's leading bit (`fixed:B@max`, point 'max').
+   */
+  | { kind: 'fixed'; bits: number; point?: 'max' };
 
 export function parseWeightQuantizer(text: string): WeightQuantizerSpec {
   const [kind, arg] = text.trim().toLowerCase().split(':');
@@ -33,14 +38,22 @@ export function parseWeightQuantizer(text: string): WeightQuantizerSpec {
       );
     return { kind, bits, clipPercentile: p };
   }
+  if (kind === 'fixed') {
+    const [bitsText, point] = (arg ?? '').split('@');
+    const bits = num(1, 16, 'the bit count B', bitsText);
+    if (point === undefined) return { kind, bits };
+    if (point === 'max') return { kind, bits, point };
+    throw new InputError(`weight quantiser "${text}": fixed:B takes only @max (got @${point})`);
+  }
   if ((kind === 'binary' || kind === 'ternary') && arg === undefined) return { kind };
   throw new InputError(
-    `weight quantiser "${text}" is unknown (allowed: quantile:N with N 2..256, uniform:B with B 2..16, uniform:B@P with P 50..100, binary, ternary)`,
+    `weight quantiser "${text}" is unknown (allowed: quantile:N with N 2..256, uniform:B with B 2..16, uniform:B@P with P 50..100, fixed:B and fixed:B@max with B 1..16, binary, ternary)`,
   );
 }
 
 export function weightQuantizerLabel(spec: WeightQuantizerSpec): string {
   if (spec.kind === 'quantile') return `quantile:${spec.levels}`;
+  if (spec.kind === 'fixed') return `fixed:${spec.bits}${spec.point ? `@${spec.point}` : ''}`;
   if (spec.kind === 'uniform')
     return spec.clipPercentile === undefined
       ? `uniform:${spec.bits}`
@@ -58,6 +71,13 @@ export function quantizeWeights(
       return { values: quantileQuantize(w, spec.levels), quantization: spec };
     case 'uniform':
       return { values: uniformQuantize(w, spec.bits, spec.clipPercentile), quantization: spec };
+    case 'fixed': {
+      const scale = spec.point === 'max' ? leadingBitScale(w) : 1;
+      return {
+        values: w.map((v) => fixedPoint(v, spec.bits, scale)),
+        quantization: { kind: 'fixed', bits: spec.bits, scale },
+      };
+    }
     case 'binary': {
       const { values, alpha } = binarize(w);
       return { values, quantization: { kind: 'binary', alpha } };
@@ -155,6 +175,29 @@ export function uniformQuantize(w: Float32Array, bits: number, clipPercentile?: 
   return out;
 }
 
+/**
+ * The second study's "only the first B bits of the original value": the value's binary expansion
+ * sign-magnitude with the binary point at 2^0, truncated after its first B fractional bits
+ * (sign(v) floor(|v| 2^B) / 2^B), magnitudes at or above 1 saturating at 1 - 2^-B. No scaling: the
+ * grid is the same for every layer, so weights below 2^-B become 0 (docs/quantization.md discusses
+ * this reading and its alternatives). With `scale` s (a power of two) the binary point moves: s
+ * fixedPoint(v / s), exact in floating point.
+ */
+export function fixedPoint(v: number, bits: number, scale = 1): number {
+  const codes = 2 ** bits;
+  return Math.sign(v) * scale * (Math.min(codes - 1, Math.floor((Math.abs(v) / scale) * codes)) / codes) + 0;
+}
+
+/**
+ * The power of two just above a layer's largest magnitude, 2^(floor(log2 max|v|) + 1), so that fixed:B@max
+ * keeps the first B bits counted from the largest value's leading one (1 for an all-zero layer).
+ */
+export function leadingBitScale(values: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]));
+  return max > 0 ? 2 ** (Math.floor(Math.log2(max)) + 1) : 1;
+}
+
 /** sign(w) x alpha with alpha = mean |w| (sign(0) = +1, so exactly two values). */
 export function binarize(w: Float32Array): { values: Float32Array; alpha: number } {
   let sum = 0;
@@ -187,22 +230,28 @@ export function ternarize(w: Float32Array): { values: Float32Array; alpha: numbe
 // ---------------------------------------------------------------------------------------------------
 // Input quantisers.
 
-export type InputQuantizerSpec = { kind: 'uniform'; bits: number } | { kind: 'expfit'; rule: 'mean' | 'q3' };
+export type InputQuantizerSpec =
+  | { kind: 'uniform'; bits: number }
+  | { kind: 'fixed'; bits: number; point?: 'max' }
+  | { kind: 'expfit'; rule: 'mean' | 'q3' };
 
 export function parseInputQuantizer(text: string): InputQuantizerSpec {
   const [kind, arg] = text.trim().toLowerCase().split(':');
-  if (kind === 'uniform') {
-    const n = Number(arg);
-    if (Number.isInteger(n) && n >= 1 && n <= 16) return { kind, bits: n };
-  }
+  const [bitsText, point] = (arg ?? '').split('@');
+  const n = Number(bitsText);
+  const bitsOk = bitsText.trim() !== '' && Number.isInteger(n) && n >= 1 && n <= 16;
+  if (kind === 'uniform' && bitsOk && point === undefined) return { kind, bits: n };
+  if (kind === 'fixed' && bitsOk && point === undefined) return { kind, bits: n };
+  if (kind === 'fixed' && bitsOk && point === 'max') return { kind, bits: n, point };
   if (kind === 'expfit' && (arg === 'mean' || arg === 'q3')) return { kind, rule: arg };
   throw new InputError(
-    `input quantiser "${text}" is unknown (allowed: uniform:B with B 1..16, expfit:mean, expfit:q3)`,
+    `input quantiser "${text}" is unknown (allowed: uniform:B, fixed:B or fixed:B@max with B 1..16, expfit:mean, expfit:q3)`,
   );
 }
 
 export function inputQuantizerLabel(spec: InputQuantizerSpec): string {
-  return spec.kind === 'uniform' ? `uniform:${spec.bits}` : `expfit:${spec.rule}`;
+  if (spec.kind === 'expfit') return `expfit:${spec.rule}`;
+  return `${spec.kind}:${spec.bits}${spec.kind === 'fixed' && spec.point ? `@${spec.point}` : ''}`;
 }
 
 /** Exponential fit of the non-zero inputs by maximum likelihood: x0 = min, beta = mean - x0. */
@@ -224,12 +273,15 @@ export function fitExponential(values: Float32Array): { x0: number; beta: number
 
 /**
  * Calibrate an input quantiser on a sample of a layer's (non-negative) training inputs.
- * uniform:B: 2^B codes over [0, max of the sample].
+ * uniform:B: 2^B codes over [0, max of the sample]. fixed:B needs none (its binary point is fixed);
+ * fixed:B@max puts it above the sample's largest value (leadingBitScale).
  * expfit:mean / expfit:q3: 1 bit, threshold at the fitted exponential's mean (x0 + beta) or third
  * quartile (x0 + beta ln 4); an input at or above it becomes `high`, the mean of the sample's inputs
  * at or above the threshold, so the layer keeps its scale.
  */
 export function calibrateInputQuantizer(spec: InputQuantizerSpec, sample: Float32Array): InputQuantizer {
+  if (spec.kind === 'fixed')
+    return { kind: 'fixed', bits: spec.bits, scale: spec.point === 'max' ? leadingBitScale(sample) : 1 };
   if (spec.kind === 'uniform') {
     let max = 0;
     for (let i = 0; i < sample.length; i++) max = Math.max(max, sample[i]);
@@ -262,6 +314,8 @@ export function applyInputQuantizer(q: InputQuantizer, x: Float32Array): void {
       const v = x[i] <= 0 ? 0 : x[i] >= q.max ? q.max : x[i];
       x[i] = Math.round(v * scale) / scale;
     }
+  } else if (q.kind === 'fixed') {
+    for (let i = 0; i < x.length; i++) x[i] = x[i] <= 0 ? 0 : fixedPoint(x[i], q.bits, q.scale);
   } else {
     for (let i = 0; i < x.length; i++) x[i] = x[i] >= q.threshold ? q.high : 0;
   }

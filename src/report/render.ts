@@ -13,6 +13,12 @@ import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../util/files';
+import {
+  type OutputProvenance,
+  pngWithProvenance,
+  specWithProvenance,
+  svgWithProvenance,
+} from './provenance';
 import { FONT } from './theme';
 
 export type VegaLiteSpec = TopLevelSpec;
@@ -25,6 +31,11 @@ export interface RenderedChart {
 export interface RenderOptions {
   /** PNG pixels per SVG pixel; 2 gives about 200 dpi at the figure's natural size. */
   scale?: number;
+}
+
+export interface WriteChartOptions extends RenderOptions {
+  /** Stamped into the SVG, PNG and spec files (see ./provenance). */
+  provenance?: OutputProvenance;
 }
 
 function fontFiles(): string[] {
@@ -136,11 +147,13 @@ export async function renderChart(spec: VegaLiteSpec, opts: RenderOptions = {}):
 export async function writeChart(
   spec: VegaLiteSpec,
   fileBase: string,
-  opts: RenderOptions = {},
+  opts: WriteChartOptions = {},
 ): Promise<string[]> {
   const { svg, png } = await renderChart(spec, opts);
-  writeFileAtomic(`${fileBase}.svg`, svg);
-  writeFileAtomic(`${fileBase}.png`, png);
-  writeFileAtomic(`${fileBase}.vl.json`, JSON.stringify(spec, null, 2) + '\n');
+  const prov = opts.provenance;
+  const specJson = JSON.stringify(spec, null, 2) + '\n';
+  writeFileAtomic(`${fileBase}.svg`, prov ? svgWithProvenance(svg, prov) : svg);
+  writeFileAtomic(`${fileBase}.png`, prov ? pngWithProvenance(png, prov) : png);
+  writeFileAtomic(`${fileBase}.vl.json`, prov ? specWithProvenance(specJson, prov) : specJson);
   return [`${fileBase}.svg`, `${fileBase}.png`, `${fileBase}.vl.json`];
 }

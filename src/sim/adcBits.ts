@@ -25,6 +25,8 @@ function weightBits(layer: WeightedLayer): number {
   if (q.kind === 'binary') return 1;
   if (q.kind === 'ternary') return 2;
   if (q.kind === 'uniform') return q.bits;
+  // Sign and B magnitude bits: 2^(B+1) - 1 values.
+  if (q.kind === 'fixed') return q.bits + 1;
   const distinct = new Set(layer.weights.data).size;
   return Math.max(1, Math.ceil(Math.log2(distinct)));
 }

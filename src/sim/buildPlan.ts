@@ -121,7 +121,13 @@ function analogStage(
   // DAC range: the quantiser's top value, else the largest calibration input.
   const calInput = quantizedInput(layer, cal.data);
   const q = layer.inputQuantizer;
-  let xMax = q ? (q.kind === 'uniform' ? q.max : q.high) : 0;
+  let xMax = q
+    ? q.kind === 'uniform'
+      ? q.max
+      : q.kind === 'fixed'
+        ? q.scale * (1 - 2 ** -q.bits)
+        : q.high
+    : 0;
   if (!q) for (let k = 0; k < calInput.length; k++) xMax = Math.max(xMax, calInput[k]);
   const dac: DacPlan = {
     kind: circuit.dac.kind,

@@ -38,6 +38,12 @@ export function modelKey(job: ModelJob): string {
     // Only a rate other than the default enters the key, so the keys of default-rate models (and the
     // records that name them) stay what they were before jobs could set it.
     ...(job.lr !== undefined && job.lr !== DEFAULT_TRAIN.learningRate ? { lr: job.lr } : {}),
+    ...(job.lrSchedule !== undefined && job.lrSchedule !== DEFAULT_TRAIN.lrSchedule
+      ? { lrSchedule: job.lrSchedule }
+      : {}),
+    ...(job.warmupEpochs !== undefined && job.warmupEpochs !== DEFAULT_TRAIN.warmupEpochs
+      ? { warmupEpochs: job.warmupEpochs }
+      : {}),
   };
   const hash = createHash('sha256')
     .update(JSON.stringify({ job: canonical, train: DEFAULT_TRAIN }))
@@ -57,15 +63,15 @@ export async function cachedModel(
   const { initBackend } = await import('../nn/backend');
   const backend = await initBackend('auto');
   log(
-    `training ${job.arch} on ${job.dataset} (${job.epochs} epochs, ${data.train.count} images${job.lr === undefined ? '' : `, SGD rate ${job.lr}`})`,
+    `training ${job.arch} on ${job.dataset} (${job.epochs} epochs, ${data.train.count} images${job.lr === undefined ? '' : `, SGD rate ${job.lr}`}${job.lrSchedule === undefined ? '' : `, ${job.lrSchedule} rate`}${job.warmupEpochs === undefined ? '' : `, ${job.warmupEpochs} warm-up epochs`})`,
   );
   const r = await trainAndSave(
     {
       batchSize: DEFAULT_TRAIN.batchSize,
       lr: job.lr ?? DEFAULT_TRAIN.learningRate,
       momentum: DEFAULT_TRAIN.momentum,
-      lrSchedule: DEFAULT_TRAIN.lrSchedule,
-      warmupEpochs: DEFAULT_TRAIN.warmupEpochs,
+      lrSchedule: job.lrSchedule ?? DEFAULT_TRAIN.lrSchedule,
+      warmupEpochs: job.warmupEpochs ?? DEFAULT_TRAIN.warmupEpochs,
       validationSplit: DEFAULT_TRAIN.validationSplit,
       arch: job.arch,
       epochs: job.epochs,

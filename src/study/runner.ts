@@ -12,6 +12,7 @@ import { lockStudyDir } from './lock';
 import { createProgress, type Progress } from '../util/progress';
 import { ResultStore, type ResultRecord } from './results';
 import { changedInputs, collectInputs } from '../util/inputLog';
+import { type OutputProvenance, stampFile } from '../report/provenance';
 import type { Study, StudyConfig, StudyContext, StudyMode, StudyParams } from './types';
 
 export const STUDY_FILE = 'study.json';
@@ -27,6 +28,11 @@ export interface StudyRunOptions {
   force?: boolean;
   /** Run only this shard's share of the configurations (1-based index of count); see shardOf. */
   shard?: { index: number; count: number };
+  /**
+   * Run only the configurations whose key matches (before sharding). Like a shard, it selects work and
+   * changes no number; the report still covers every finished record and counts the whole plan.
+   */
+  only?: RegExp;
   log?: (m: string) => void;
 }
 
@@ -165,9 +171,15 @@ async function runLocked(
     if (keys.has(c.key)) throw new Error(`study ${study.name}: configuration key ${c.key} is not unique`);
     keys.add(c.key);
   }
-  const mine = o.shard ? shardOf(configs, o.shard.index, o.shard.count) : configs;
+  const selected = o.only ? configs.filter((c) => o.only!.test(c.key)) : configs;
+  if (o.only) {
+    if (selected.length === 0)
+      throw new InputError(`flag --only: ${o.only.source} matches no configuration key of ${study.name}`);
+    log(`--only ${o.only.source}: ${selected.length} of ${configs.length} configurations`);
+  }
+  const mine = o.shard ? shardOf(selected, o.shard.index, o.shard.count) : selected;
   if (o.shard)
-    log(`shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${configs.length} configurations`);
+    log(`shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${selected.length} configurations`);
   dropStaleRecords(store, mine, o, log);
   const todo = mine.filter((c) => !store.has(c.key));
   if (todo.length < mine.length)
@@ -229,6 +241,8 @@ async function writeStudyReport(
   planned: number,
 ): Promise<string[]> {
   const files = await study.report(records, out);
+  const prov = recordsProvenance(records);
+  for (const file of files) stampFile(file, prov);
   const summary = path.join(out, 'summary.md');
   if (records.length < planned && fs.existsSync(summary)) {
     const md = fs.readFileSync(summary, 'utf8');
@@ -246,12 +260,9 @@ async function writeStudyReport(
   return files;
 }
 
-/**
- * What the records were made from, so that the summary names its inputs alone: every file any record
- * read, by path and content hash, and the xbarsim versions and commits (results.jsonl has them per record).
- */
-export function provenanceSection(records: ResultRecord[]): string {
-  const seen = new Map<string, Set<string>>();
+/** Every input any record read, with each hash seen; and how many records carry no provenance. */
+function recordsInputs(records: ResultRecord[]): { inputs: Map<string, Set<string>>; without: number } {
+  const inputs = new Map<string, Set<string>>();
   let without = 0;
   for (const r of records) {
     const prov = r.provenance as Record<string, string> | undefined;
@@ -260,15 +271,32 @@ export function provenanceSection(records: ResultRecord[]): string {
       continue;
     }
     for (const [name, hash] of Object.entries(prov)) {
-      if (!seen.has(name)) seen.set(name, new Set());
-      seen.get(name)!.add(hash);
+      if (!inputs.has(name)) inputs.set(name, new Set());
+      inputs.get(name)!.add(hash);
     }
   }
+  return { inputs: new Map([...inputs].sort(([a], [b]) => a.localeCompare(b))), without };
+}
+
+/** The records' inputs as one map for the report's CSV and figure files (several hashes: comma-joined). */
+export function recordsProvenance(records: ResultRecord[]): OutputProvenance {
+  const { inputs, without } = recordsInputs(records);
+  const prov: OutputProvenance = Object.fromEntries([...inputs].map(([n, h]) => [n, [...h].join(', ')]));
+  if (without) prov['records without provenance'] = String(without);
+  return prov;
+}
+
+/**
+ * What the records were made from, so that the summary names its inputs alone: every file any record
+ * read, by path and content hash, and the xbarsim versions and commits (results.jsonl has them per record).
+ */
+export function provenanceSection(records: ResultRecord[]): string {
+  const { inputs, without } = recordsInputs(records);
   const lines = ['## Provenance', ''];
-  if (seen.size === 0) lines.push('No record carries provenance (all were written before 2026-12-06).');
+  if (inputs.size === 0) lines.push('No record carries provenance (all were written before 2026-12-06).');
   else {
     lines.push('| input | SHA-256 (or version, commit) |', '| --- | --- |');
-    for (const [name, hashes] of [...seen].sort(([a], [b]) => a.localeCompare(b)))
+    for (const [name, hashes] of inputs)
       lines.push(`| \`${name}\` | ${[...hashes].map((h) => `\`${h}\``).join(', ')} |`);
     if (without) lines.push('', `${without} records carry no provenance (written before 2026-12-06).`);
   }

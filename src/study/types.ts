@@ -1,8 +1,15 @@
 /** What a study is: a list of keyed configurations, each run once, and a report over their records. */
 import type { Dataset } from '../data';
+import type { LrSchedule } from '../nn/train';
 import type { ResultRecord } from './results';
 
 export type StudyMode = 'quick' | 'full';
+
+/**
+ * How a study cuts weights and inputs to B bits: `uniform` is xbarsim's max-scaled grid, `fixed` the
+ * second source study's "first B bits of the original value" (fixed:B, docs/quantization.md).
+ */
+export type BitsFamily = 'uniform' | 'fixed';
 
 export interface StudyContext {
   out: string;
@@ -27,6 +34,11 @@ export interface StudyParams {
   quantize?: string;
   /** SGD learning rate of the networks the study trains (default: the training default, 0.1). */
   lr?: number;
+  /** Learning-rate schedule and warm-up epochs of the trained networks (quantized-mlp-cnn). */
+  lrSchedule?: LrSchedule;
+  warmupEpochs?: number;
+  /** How dense-resolution cuts weights and inputs to B bits: uniform:B (default) or fixed:B. */
+  quantizer?: BitsFamily;
   /** Circuit overrides for every simulated configuration: wire and access resistance (unit strings). */
   wireResistance?: string;
   accessResistance?: string;
@@ -44,6 +56,9 @@ export interface ModelJob {
   seed?: number;
   /** SGD learning rate; undefined: DEFAULT_TRAIN.learningRate. */
   lr?: number;
+  /** Learning-rate schedule and warm-up epochs; undefined: DEFAULT_TRAIN's. */
+  lrSchedule?: LrSchedule;
+  warmupEpochs?: number;
   /** Device variation injected during training (variation-aware training), as a binary card spec. */
   variation?: { distribution: 'gaussian' | 'lognormal'; sigma: number; device: string };
 }

@@ -22,3 +22,15 @@ export class InputError extends XbarsimError {
 export function exitCodeOf(err: unknown): number {
   return err instanceof XbarsimError ? err.exitCode : 1;
 }
+
+/**
+ * A value as an error message shows it: JSON, except numbers JSON cannot write (Infinity, NaN), which
+ * JSON.stringify would turn into "null"; long values are cut.
+ */
+export function showValue(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  const text = JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
+  );
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

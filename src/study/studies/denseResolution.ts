@@ -22,7 +22,7 @@ import { simulate, serialRunner, type TrialRunner } from '../../sim/simulate';
 import { runTrialsInWorkers } from '../../sim/workerPool';
 import type { ResultRecord } from '../results';
 import { memoizedDigitalAccuracy } from '../simulateConfig';
-import type { Study, StudyConfig, StudyContext, StudyMode } from '../types';
+import type { BitsFamily, Study, StudyConfig, StudyContext, StudyMode } from '../types';
 import {
   CROSSBAR_ROWS,
   type DenseCase,
@@ -55,7 +55,7 @@ export interface DenseResolutionPlan {
 
 const ALL_HEADS = ['depth0', 'initial', 'depth2', 'depth3', 'width1', 'width2', 'width3'];
 
-export function denseResolutionPlan(mode: StudyMode): DenseResolutionPlan {
+export function denseResolutionPlan(mode: StudyMode, family: BitsFamily = 'uniform'): DenseResolutionPlan {
   if (mode === 'quick')
     return {
       datasets: ['mnist'],
@@ -64,18 +64,19 @@ export function denseResolutionPlan(mode: StudyMode): DenseResolutionPlan {
       adcOffsets: [0, 3],
       calibration: 500,
       histogramSample: 4000,
-      cases: denseCases(),
+      cases: denseCases(family),
     };
   // Full: the source study's seven heads on both datasets, float / binary / ternary each (42 trainings);
   // 10 epochs keeps that feasible on a small machine (see docs/studies.md).
+  // The fixed:B reading is the source study's own, which ran on MNIST only.
   return {
-    datasets: ['mnist', 'fashion-mnist'],
+    datasets: family === 'fixed' ? ['mnist'] : ['mnist', 'fashion-mnist'],
     heads: ALL_HEADS,
     epochs: 10,
     adcOffsets: [0, 1, 2, 4],
     calibration: 1000,
     histogramSample: 5000,
-    cases: denseCases(),
+    cases: denseCases(family),
   };
 }
 
@@ -331,7 +332,8 @@ export const denseResolutionStudy: Study = {
   defaultTrials: { quick: 2, full: 10 },
   // Quick: 3000 training images (1 epoch), 500 test images; the Monte-Carlo cost is trials x test images.
   data: { quick: { trainLimit: 3000, testLimit: 500 }, full: {} },
-  configurations: (ctx) => denseResolutionConfigs(denseResolutionPlan(ctx.mode)),
+  params: ['quantizer'],
+  configurations: (ctx) => denseResolutionConfigs(denseResolutionPlan(ctx.mode, ctx.params.quantizer)),
   report: (records: ResultRecord[], out: string) =>
     writeDenseResolutionReport(records as unknown as (DenseResolutionRecord & ResultRecord)[], out),
 };

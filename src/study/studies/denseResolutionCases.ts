@@ -4,6 +4,8 @@
  * that carry its inputs, the weight and input bits the lossless-ADC formula counts, and the ADC
  * resolutions simulated around that lossless value.
  */
+import type { BitsFamily } from '../types';
+
 /** How the head was trained: plain float, or binary / ternary dense weights with a straight-through estimator. */
 export type HeadTraining = 'float' | 'binary' | 'ternary';
 
@@ -24,10 +26,17 @@ export interface DenseCase {
   group: CaseGroup;
   training: HeadTraining;
   /** Weight quantiser of every dense layer, 'float' for none. */
-  weights: 'float' | 'binary' | 'ternary' | `uniform:${number}`;
+  weights: 'float' | 'binary' | 'ternary' | BitsQuantizer;
   /** Input quantiser of every dense layer, 'none' for float inputs. */
-  input: 'none' | `uniform:${number}` | 'expfit:mean' | 'expfit:q3';
+  input: 'none' | BitsQuantizer | 'expfit:mean' | 'expfit:q3';
 }
+
+/** A B-bit quantiser: uniform:B, fixed:B or fixed:B@max. */
+type BitsQuantizer = `uniform:${number}` | `fixed:${number}` | `fixed:${number}@max`;
+
+/** The B of a `uniform:B` or `fixed:B` quantiser. */
+const bitsOf = (q: string) => Number(q.slice(q.indexOf(':') + 1).split('@')[0]);
+const isBits = (q: string) => q.startsWith('uniform:') || q.startsWith('fixed:');
 
 /** Rows a tile column sums in this study (the source study's 128-row crossbar). */
 export const CROSSBAR_ROWS = 128;
@@ -38,8 +47,30 @@ const DEVICE_LEVELS = 8;
 /** The circuit card's converters accept at most this many bits (circuit schema). */
 export const MAX_CONVERTER_BITS = 16;
 
-/** Every case of the study, in report order. */
-export function denseCases(): DenseCase[] {
+/**
+ * Every case of the study, in report order. With the `fixed` family the B-bit quantisers are the source
+ * study's truncation in its two readings: fixed:B (ids `fixed-...`, binary point at 1) and fixed:B@max
+ * (ids `fixedmax-...`, binary point above the layer's largest value); binary, ternary, float and expfit
+ * parts stay as they are.
+ */
+export function denseCases(family: BitsFamily = 'uniform'): DenseCase[] {
+  const base = uniformCases();
+  if (family === 'uniform') return base;
+  const reading = (prefix: string, suffix: '' | '@max') =>
+    base.map((c): DenseCase => ({
+      ...c,
+      id: `${prefix}-${c.id}`,
+      weights: c.weights.startsWith('uniform:')
+        ? (`fixed:${bitsOf(c.weights)}${suffix}` as BitsQuantizer)
+        : c.weights,
+      input: c.input.startsWith('uniform:')
+        ? (`fixed:${bitsOf(c.input)}${suffix}` as BitsQuantizer)
+        : c.input,
+    }));
+  return [...reading('fixed', ''), ...reading('fixedmax', '@max')];
+}
+
+function uniformCases(): DenseCase[] {
   const cases: DenseCase[] = [];
   const add = (c: DenseCase) => cases.push(c);
   add({ id: 'float', group: 'weights', training: 'float', weights: 'float', input: 'none' });
@@ -75,23 +106,19 @@ export function denseCases(): DenseCase[] {
 /** A short human label for tables and legends. */
 export function caseLabel(c: DenseCase): string {
   const w =
-    c.weights === 'float'
-      ? 'float w'
-      : c.weights.startsWith('uniform:')
-        ? `${c.weights.slice(8)}-bit w`
-        : `${c.weights} w`;
+    c.weights === 'float' ? 'float w' : isBits(c.weights) ? `${bitsOf(c.weights)}-bit w` : `${c.weights} w`;
   const i =
     c.input === 'none'
       ? 'float in'
-      : c.input.startsWith('uniform:')
-        ? `${c.input.slice(8)}-bit in`
+      : isBits(c.input)
+        ? `${bitsOf(c.input)}-bit in`
         : `1-bit in (${c.input.slice(7)})`;
   return `${w}, ${i}`;
 }
 
 /**
  * Weight bits w of the lossless formula: binary 1, ternary 2 (three values need two bits), uniform:B B
- * (2^B - 1 sign-magnitude levels). Float weights have no bit count of their own: on the chip the
+ * (2^B - 1 sign-magnitude levels), fixed:B B + 1 (sign and B magnitude bits: 2^(B+1) - 1 values). Float weights have no bit count of their own: on the chip the
  * mapping rounds them to the 2L - 1 level differences of the device's differential pairs, so w is
  * ceil(log2(2L - 1)) (4 for 8 levels, the same as uniform:4, which lands on those 15 values exactly).
  */
@@ -99,18 +126,19 @@ export function caseWeightBits(c: DenseCase, deviceLevels = DEVICE_LEVELS): numb
   if (c.weights === 'binary') return 1;
   if (c.weights === 'ternary') return 2;
   if (c.weights === 'float') return Math.ceil(Math.log2(2 * deviceLevels - 1));
-  return Number(c.weights.slice('uniform:'.length));
+  return c.weights.startsWith('fixed:') ? bitsOf(c.weights) + 1 : bitsOf(c.weights);
 }
 
 /**
  * Input bits l of the lossless formula, equal to the DAC bits that carry the inputs: uniform:B inputs
- * use a B-bit DAC (its 2^B codes over [0, max] are exactly the quantiser's), 1-bit expfit inputs
+ * use a B-bit DAC (its 2^B codes over [0, max] are exactly the quantiser's; for fixed:B, max = 1 - 2^-B,
+ * the DAC's step is 2^-B, again the quantiser's grid), 1-bit expfit inputs
  * (0 or `high`) a 1-bit DAC, float inputs the card's 8-bit DAC.
  */
 export function caseInputBits(c: DenseCase): number {
   if (c.input === 'none') return FLOAT_INPUT_DAC_BITS;
   if (c.input.startsWith('expfit:')) return 1;
-  return Number(c.input.slice('uniform:'.length));
+  return bitsOf(c.input);
 }
 
 export interface AdcSetting {

@@ -19,7 +19,9 @@ import {
   QMC_BINARIZE,
   QMC_CIRCUIT,
   QMC_DIGITAL_LEVELS,
+  QMC_LR_SCHEDULE,
   QMC_PLANS,
+  QMC_WARMUP_EPOCHS,
   qmcScale,
   type QmcCrossbarResult,
   type QmcRecord,
@@ -37,6 +39,9 @@ async function runNetwork(
   const plan = QMC_PLANS[scale];
   const shape = netShape(arch);
   const lr = ctx.params.lr ?? DEFAULT_TRAIN.learningRate;
+  // The source study's protocol (its Table 1): plain SGD at a constant rate, no warm-up.
+  const lrSchedule = ctx.params.lrSchedule ?? QMC_LR_SCHEDULE;
+  const warmupEpochs = ctx.params.warmupEpochs ?? QMC_WARMUP_EPOCHS;
   const dir = await ctx.model({
     dataset,
     arch,
@@ -44,6 +49,8 @@ async function runNetwork(
     binarize: QMC_BINARIZE,
     seed: ctx.seed,
     lr: ctx.params.lr,
+    lrSchedule,
+    warmupEpochs,
   });
   const desc = await loadNetwork(dir);
   const data = ctx.dataset(dataset);
@@ -85,6 +92,8 @@ async function runNetwork(
     scale,
     epochs: plan.epochs,
     lr,
+    lrSchedule,
+    warmupEpochs,
     trainImages: data.train.count,
     testImages: data.test.count,
     synapses: synapseCount(desc),
@@ -99,7 +108,7 @@ async function runNetwork(
 
 export const quantizedMlpCnnStudy: Study = {
   name: 'quantized-mlp-cnn',
-  params: ['lr', 'wireResistance', 'accessResistance'],
+  params: ['lr', 'lrSchedule', 'warmupEpochs', 'wireResistance', 'accessResistance'],
   description:
     'quantile-quantised MLPs and CNNs on binarised MNIST/Fashion-MNIST, digital and on 2..8-level HfO2 crossbars',
   defaultTrials: {

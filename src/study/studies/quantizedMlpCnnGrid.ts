@@ -2,6 +2,7 @@
  * The network grid, datasets, devices and per-mode sizes of the quantized-mlp-cnn study, and the record
  * one configuration (one dataset, one network) writes.
  */
+import type { LrSchedule } from '../../nn/train';
 import { featureCount, parseArch } from '../../nn/arch';
 import type { SimRecord } from '../simulateConfig';
 import type { StudyMode } from '../types';
@@ -11,8 +12,14 @@ const QMC_DATASETS = ['mnist', 'fashion-mnist'] as const;
 export const QMC_BINARIZE = 0.1;
 /** quantile:N evaluated digitally. */
 export const QMC_DIGITAL_LEVELS = [2, 3, 4, 5, 6, 7, 8] as const;
+/**
+ * The source study's training (Table 1: SGD 0.1, momentum 0.9, Keras defaults): a constant rate and no
+ * warm-up. `--lr-schedule cosine --warmup-epochs 1` gives the schedule runs before 0.2.0 used.
+ */
+export const QMC_LR_SCHEDULE: LrSchedule = 'constant';
+export const QMC_WARMUP_EPOCHS = 0;
 /** Device level counts simulated on the crossbar: quantile:L weights on the L-level card. */
-const QMC_DEVICE_LEVELS = [2, 3, 4, 5, 8] as const;
+const QMC_DEVICE_LEVELS = [2, 3, 4, 5, 6, 7, 8] as const;
 export const QMC_CIRCUIT = 'tile128-offset-all-adc8-calibrated';
 
 const MLP_LAYERS = [1, 2, 3, 4] as const;
@@ -26,7 +33,9 @@ const CNN_HIDDEN = [8, 16, 32, 64, 128] as const;
 export function deviceForLevels(levels: number): string {
   if (levels === 8) return 'hfo2-1t1r-igvva-8';
   if (levels >= 2 && levels <= 5) return `hfo2-1t1r-mispva-${levels}`;
-  throw new RangeError(`no HfO2 card with ${levels} levels (have 2, 3, 4, 5, 8)`);
+  // Interpolated between the measured 5- and 8-level schemes, as the source study did.
+  if (levels === 6 || levels === 7) return `hfo2-1t1r-interp-${levels}`;
+  throw new RangeError(`no HfO2 card with ${levels} levels (have 2..8)`);
 }
 
 function mlpArch(units: number, layers: number): string {
@@ -172,6 +181,12 @@ export interface QmcRecord extends NetShape {
   epochs: number;
   /** SGD learning rate of the training (`--lr`); absent in records made before it could be set: the default. */
   lr?: number;
+  /**
+   * Learning-rate schedule and warm-up epochs. Absent in records made before 0.2.0, which trained with
+   * one warm-up epoch and cosine decay (the then default).
+   */
+  lrSchedule?: LrSchedule;
+  warmupEpochs?: number;
   trainImages: number;
   testImages: number;
   synapses: number;

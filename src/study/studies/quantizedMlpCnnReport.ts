@@ -250,6 +250,16 @@ export function csvRows(records: readonly QmcRecord[]): object[] {
   });
 }
 
+/** The learning-rate schedule in words; records before 0.2.0 carry none and used warm-up + cosine. */
+function scheduleText(r: QmcRecord): string {
+  const schedule = r.lrSchedule ?? 'cosine';
+  const warmup = r.warmupEpochs ?? 1;
+  const rate = schedule === 'constant' ? 'constant rate' : 'cosine decay';
+  return warmup > 0
+    ? `${warmup} warm-up epoch${warmup === 1 ? '' : 's'} then ${rate}`
+    : `${rate}, no warm-up`;
+}
+
 function summaryMarkdown(records: readonly QmcRecord[], figures: string[]): string {
   const first = records[0];
   const levels = deviceLevels(records);
@@ -259,7 +269,7 @@ function summaryMarkdown(records: readonly QmcRecord[], figures: string[]): stri
   lines.push('# Quantised MLPs and CNNs on multilevel HfO2 crossbars (`quantized-mlp-cnn`)', '');
   lines.push(
     `Run: ${first.scale}; ${records.length} networks on ${datasets.map(datasetLabel).join(' and ')}; ` +
-      `${first.epochs} epoch${first.epochs === 1 ? '' : 's'} (SGD ${first.lr ?? DEFAULT_TRAIN.learningRate}, momentum 0.9, one warm-up epoch then cosine decay, batch 32, 10 % validation), ${first.trainImages} training and ` +
+      `${first.epochs} epoch${first.epochs === 1 ? '' : 's'} (SGD ${first.lr ?? DEFAULT_TRAIN.learningRate}, momentum 0.9, ${scheduleText(first)}, batch 32, 10 % validation), ${first.trainImages} training and ` +
       `${first.testImages} test images; inputs binarised at ${QMC_BINARIZE}. Digital: quantile:N weights in every layer, ` +
       `N = ${QMC_DIGITAL_LEVELS[0]}..${QMC_DIGITAL_LEVELS[QMC_DIGITAL_LEVELS.length - 1]}. Crossbar: quantile:L weights mapped ` +
       `one-to-one in rank order onto the L-level HfO2 card (L = ${levels.join(', ')}), circuit \`${first.circuit}\`, ` +
