@@ -3,6 +3,7 @@
  * A study whose configurations read a device card and a model (the loaders note them) is run, then the
  * card is edited and the model rewritten in place between runs.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -218,4 +219,30 @@ test("the report's CSV and figure files are stamped with the records' inputs", a
       { key: 'c' },
     ]),
   ).toEqual({ x: 'h1, h2', 'records without provenance': '1' });
+});
+
+test('the commit is read from a plain checkout, a linked worktree and packed refs, as git itself reports it', () => {
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+      cwd,
+      encoding: 'utf8',
+    }).trim();
+  const repo = path.join(tmp, 'repo');
+  fs.mkdirSync(repo);
+  git(repo, 'init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(repo, 'f'), '1');
+  git(repo, 'add', 'f');
+  git(repo, 'commit', '-qm', 'one');
+  expect(gitCommit(repo)).toBe(git(repo, 'rev-parse', 'HEAD'));
+  const tree = path.join(tmp, 'tree');
+  git(repo, 'worktree', 'add', '-q', '-b', 'side', tree);
+  fs.writeFileSync(path.join(tree, 'f'), '2');
+  git(tree, 'commit', '-qam', 'two');
+  expect(gitCommit(tree)).toBe(git(tree, 'rev-parse', 'HEAD'));
+  expect(gitCommit(tree)).not.toBe(gitCommit(repo));
+  git(repo, 'pack-refs', '--all');
+  expect(fs.existsSync(path.join(repo, '.git', 'refs', 'heads', 'side'))).toBe(false);
+  expect(gitCommit(tree)).toBe(git(tree, 'rev-parse', 'HEAD'));
+  expect(gitCommit(repo)).toBe(git(repo, 'rev-parse', 'HEAD'));
+  expect(gitCommit(tmp)).toBeNull();
 });

@@ -17,16 +17,28 @@ export const VERSION_INPUT = 'xbarsim';
  */
 export const COMMIT_INPUT = 'xbarsim commit';
 
-/** HEAD's commit of the checkout xbarsim runs from, read from .git without running git; null outside one. */
-export function gitCommit(): string | null {
-  const git = path.join(projectRoot(), '.git');
+/**
+ * HEAD's commit of the checkout xbarsim runs from, read from .git without running git; null outside one.
+ * In a linked worktree .git is a file naming the worktree's git directory, whose `commondir` holds the
+ * shared refs.
+ */
+export function gitCommit(root = projectRoot()): string | null {
+  let git = path.join(root, '.git');
   try {
+    if (fs.statSync(git).isFile()) {
+      const link = fs.readFileSync(git, 'utf8').trim();
+      if (!link.startsWith('gitdir: ')) return null;
+      git = path.resolve(root, link.slice(8));
+    }
     const head = fs.readFileSync(path.join(git, 'HEAD'), 'utf8').trim();
     if (!head.startsWith('ref: ')) return /^[0-9a-f]{40}$/.test(head) ? head : null;
     const ref = head.slice(5);
-    const loose = path.join(git, ref);
-    if (fs.existsSync(loose)) return fs.readFileSync(loose, 'utf8').trim();
-    const packed = fs.readFileSync(path.join(git, 'packed-refs'), 'utf8');
+    const common = fs.existsSync(path.join(git, 'commondir'))
+      ? path.resolve(git, fs.readFileSync(path.join(git, 'commondir'), 'utf8').trim())
+      : git;
+    const loose = [git, common].map((d) => path.join(d, ref)).find((f) => fs.existsSync(f));
+    if (loose) return fs.readFileSync(loose, 'utf8').trim();
+    const packed = fs.readFileSync(path.join(common, 'packed-refs'), 'utf8');
     const line = packed.split('\n').find((l) => l.endsWith(` ${ref}`));
     return line ? line.split(' ')[0] : null;
   } catch {
