@@ -30,7 +30,11 @@ import {
   denseCases,
 } from '../src/study/studies/denseResolutionCases';
 import { headData, nonZeroSample, quantizeHead } from '../src/study/studies/denseResolutionHead';
-import { ruleLabel } from '../src/study/studies/denseResolutionReport';
+import {
+  degradationChart,
+  inputsWithZerosChart,
+  ruleLabel,
+} from '../src/study/studies/denseResolutionReport';
 import { streamFor } from '../src/util/random';
 
 const HIDDEN = 16;
@@ -376,5 +380,42 @@ describe('dense-resolution study', () => {
     expect(csv[0]).toMatch(/,trial,trialAccuracy$/);
     const md = fs.readFileSync(path.join(dir, 'summary.md'), 'utf8');
     for (const c of denseCases()) expect(md).toContain(`| ${c.id} `);
+    expect(names).toEqual(
+      expect.arrayContaining(['fig4-mnist-uniform-b.png', 'inputs-zeros-mnist-initial.png']),
+    );
+  });
+
+  test("the source study's Fig. 4 and Fig. 5(a) from the records: degradations and shares by hand", () => {
+    const recs = records as unknown as Parameters<typeof degradationChart>[0];
+    const spec = degradationChart(recs, 'mnist', 'uniform:B') as unknown as {
+      data: { values: Array<{ panel: string; label: string; head: string; degradation: number }> };
+    };
+    const rows = spec.data.values;
+    const of = (id: string) => records.find((r) => r.case === id)!;
+    const row = (panel: string, label: string) =>
+      rows.find((v) => v.panel.startsWith(panel) && v.label === label)!;
+    // (a) against the float head; (d) against the binary head itself; (f) binary against float.
+    expect(row('(a)', '3 bits').degradation).toBeCloseTo(
+      100 * (of('float').digitalAccuracy - of('w3').digitalAccuracy),
+      12,
+    );
+    expect(row('(d)', '2 bits').degradation).toBeCloseTo(
+      100 * (of('binary').digitalAccuracy - of('binary-i2').digitalAccuracy),
+      12,
+    );
+    expect(row('(f)', 'binary').degradation).toBeCloseTo(
+      100 * (of('float').digitalAccuracy - of('binary').digitalAccuracy),
+      12,
+    );
+    expect(rows).toHaveLength(3 + 2 + 2 + 4 + 4 + 2);
+    expect(degradationChart(recs, 'mnist', 'fixed:B')).toBeNull();
+    const zeros = inputsWithZerosChart(recs, 'mnist', 'initial') as unknown as {
+      data: { values: Array<{ share: number; kind: string }> };
+    };
+    const h = of('w3-expfit-mean').inputHistogram!;
+    const shares = zeros.data.values;
+    expect(shares[0]).toMatchObject({ kind: 'exactly 0' });
+    expect(shares[0].share).toBeCloseTo(100 * (1 - h.nonZero / h.total), 12);
+    expect(shares.reduce((s, v) => s + v.share, 0)).toBeCloseTo(100, 9);
   });
 });

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { errorBarChart } from '../../report/errorBarChart';
-import { histogramWithDensity } from '../../report/histogram';
+import { binValues, histogramWithDensity } from '../../report/histogram';
 import { type VegaLiteSpec, writeChart } from '../../report/render';
 import { formatNumber, markdownTable, tidyCsv, toCsv } from '../../report/tables';
 import { baseConfig, PALETTE } from '../../report/theme';
@@ -41,7 +41,7 @@ function idealAdc(r: Rec): AdcResult | undefined {
 }
 
 function sortRecords(records: Rec[]): Rec[] {
-  const caseOrder = new Map(denseCases().map((c, i) => [c.id, i]));
+  const caseOrder = new Map([...denseCases(), ...denseCases('fixed')].map((c, i) => [c.id, i]));
   const datasets = distinctInOrder(records.map((r) => r.dataset));
   const heads = distinctInOrder(records.map((r) => r.head));
   return [...records].sort(
@@ -52,9 +52,183 @@ function sortRecords(records: Rec[]): Rec[] {
   );
 }
 
+/** The case id without the quantiser family's prefix (`fixed-w3` and `fixedmax-w3` are both `w3`). */
+export function baseCaseId(id: string): string {
+  return id.replace(/^fixed(max)?-/, '');
+}
+
+/** The quantiser family of a case: uniform:B, or the source study's truncation in one of its readings. */
+export function caseFamily(id: string): 'uniform:B' | 'fixed:B' | 'fixed:B@max' {
+  return id.startsWith('fixedmax-') ? 'fixed:B@max' : id.startsWith('fixed-') ? 'fixed:B' : 'uniform:B';
+}
+
+/** Digital accuracy of the float head this record's case belongs with (same dataset, head and family). */
 function floatOf(records: Rec[], r: Rec): number | undefined {
-  return records.find((x) => x.dataset === r.dataset && x.head === r.head && x.case === 'float')
-    ?.digitalAccuracy;
+  return records.find(
+    (x) =>
+      x.dataset === r.dataset &&
+      x.head === r.head &&
+      baseCaseId(x.case) === 'float' &&
+      caseFamily(x.case) === caseFamily(r.case),
+  )?.digitalAccuracy;
+}
+
+/** The source study's legend order (its Fig. 4): Depth 0, Initial, Width 1..3, Depth 2, Depth 3. */
+const PAPER_HEAD_ORDER = ['depth0', 'initial', 'width1', 'width2', 'width3', 'depth2', 'depth3'];
+
+/** The source study's Fig. 4 panels: which cases each holds (base ids) and the bar label of each. */
+const FIG4_PANELS: ReadonlyArray<{ panel: string; cases: ReadonlyArray<[string, string]> }> = [
+  {
+    panel: '(a) weights',
+    cases: [
+      ['w2', '2 bits'],
+      ['w3', '3 bits'],
+      ['w4', '4 bits'],
+    ],
+  },
+  {
+    panel: '(b) inputs',
+    cases: [
+      ['i2', '2 bits'],
+      ['i3', '3 bits'],
+    ],
+  },
+  {
+    panel: '(c) 3-bit weights, inputs',
+    cases: [
+      ['w3i2', '2 bits'],
+      ['w3i3', '3 bits'],
+    ],
+  },
+  {
+    panel: '(d) binary weights, inputs',
+    cases: [
+      ['binary-i1', '1 bit'],
+      ['binary-i2', '2 bits'],
+      ['binary-i3', '3 bits'],
+      ['binary-i4', '4 bits'],
+    ],
+  },
+  {
+    panel: '(e) ternary weights, inputs',
+    cases: [
+      ['ternary-i1', '1 bit'],
+      ['ternary-i2', '2 bits'],
+      ['ternary-i3', '3 bits'],
+      ['ternary-i4', '4 bits'],
+    ],
+  },
+  {
+    panel: '(f) trained binary / ternary',
+    cases: [
+      ['binary', 'binary'],
+      ['ternary', 'ternary'],
+    ],
+  },
+];
+
+/**
+ * The source study's Fig. 4 from these records: digital accuracy degradation in points per head, bars in
+ * the paper's legend order. (a)-(c) against the float head, (d)-(e) against the trained binary / ternary
+ * head itself (the case's floatAccuracy), (f) the trained binary / ternary head against the float head.
+ * One figure per dataset and quantiser family; null when the records hold none of its cases.
+ */
+export function degradationChart(records: Rec[], dataset: string, family: string): VegaLiteSpec | null {
+  const rows = records.flatMap((r) => {
+    if (r.dataset !== dataset || caseFamily(r.case) !== family) return [];
+    const base = baseCaseId(r.case);
+    const panel = FIG4_PANELS.find((p) => p.cases.some(([id]) => id === base));
+    if (!panel) return [];
+    const reference = panel.panel.startsWith('(f)') ? floatOf(records, r) : r.floatAccuracy;
+    if (reference === undefined) return [];
+    const label = panel.cases.find(([id]) => id === base)![1];
+    return [{ panel: panel.panel, label, head: r.head, degradation: pct(reference - r.digitalAccuracy) }];
+  });
+  if (rows.length === 0) return null;
+  const heads = PAPER_HEAD_ORDER.filter((h) => rows.some((r) => r.head === h));
+  const panels = FIG4_PANELS.map((p) => p.panel).filter((p) => rows.some((r) => r.panel === p));
+  const first = records.find((r) => r.dataset === dataset);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: {
+      text: `Accuracy degradation of the dense heads on ${dataset}, ${family} (the source study's Fig. 4)`,
+      subtitle: [
+        `digital, ${first?.testImages} test images; (a)-(c) against the float head, (d)-(e) against the trained`,
+        'binary / ternary head, (f) trained binary / ternary head against the float head; in points',
+      ],
+    },
+    config: baseConfig(),
+    data: { values: rows },
+    facet: { field: 'panel', type: 'nominal', sort: panels, title: null, header: { labelFontSize: 13 } },
+    columns: 3,
+    resolve: { scale: { x: 'independent', y: 'independent' } },
+    spec: {
+      // With an xOffset channel the step sizes one offset band: one head's bar.
+      width: { step: 9 },
+      height: 200,
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'label', type: 'ordinal', title: null, axis: { labelAngle: 0 } },
+        xOffset: { field: 'head', type: 'nominal', sort: heads },
+        y: { field: 'degradation', type: 'quantitative', title: 'degradation (points)' },
+        color: {
+          field: 'head',
+          type: 'nominal',
+          title: 'head',
+          sort: heads,
+          scale: { domain: heads, range: PALETTE },
+        },
+      },
+    },
+  } as unknown as VegaLiteSpec;
+}
+
+/**
+ * The source study's Fig. 5(a): every input of the first dense layer, zeros included, as shares of all
+ * inputs: the exact zeros as one bar left of 0, the non-zero sample's equal-width bins scaled to the
+ * non-zero share.
+ */
+export function inputsWithZerosChart(records: Rec[], dataset: string, head: string): VegaLiteSpec | null {
+  const h = records.find((x) => x.dataset === dataset && x.head === head && x.inputHistogram)?.inputHistogram;
+  if (!h || h.sample.length === 0) return null;
+  const bins = binValues(h.sample, 60);
+  const width = bins[0].x1 - bins[0].x0;
+  const nonZeroShare = h.nonZero / h.total;
+  const rows = [
+    { x0: -width, x1: 0, share: 100 * (1 - nonZeroShare), kind: 'exactly 0' },
+    ...bins.map((b) => ({
+      x0: b.x0,
+      x1: b.x1,
+      share: (100 * b.count * nonZeroShare) / h.sample.length,
+      kind: 'non-zero',
+    })),
+  ];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: {
+      text: `First dense layer's inputs with zeros, paper2:${head} (${dataset})`,
+      subtitle: [
+        `${h.layer}: ${fmt(100 * (1 - nonZeroShare), 1)} % of ${h.total} calibration inputs are exactly 0;`,
+        "the source study's Fig. 5(a) (Fig. 5(b), without zeros: the other histogram)",
+      ],
+    },
+    config: baseConfig(),
+    width: 520,
+    height: 260,
+    data: { values: rows },
+    mark: { type: 'rect', stroke: 'white', strokeWidth: 0.5 },
+    encoding: {
+      x: { field: 'x0', type: 'quantitative', title: 'dense-layer input' },
+      x2: { field: 'x1' },
+      y: { field: 'share', type: 'quantitative', title: 'share of all inputs (%)' },
+      color: {
+        field: 'kind',
+        type: 'nominal',
+        title: null,
+        scale: { domain: ['exactly 0', 'non-zero'], range: ['#D55E00', '#8fb8de'] },
+      },
+    },
+  } as unknown as VegaLiteSpec;
 }
 
 function headsTable(records: Rec[]): string {
@@ -428,10 +602,19 @@ export async function writeDenseResolutionReport(all: Rec[], out: string): Promi
     const parts: string[] = [`## ${ds}`];
     const casePng = await chart(caseChart(records, ds), `cases-${slug(ds)}`);
     if (casePng) parts.push(`![accuracy per case](${casePng})`);
+    for (const family of ['uniform:B', 'fixed:B', 'fixed:B@max']) {
+      const png = await chart(degradationChart(records, ds, family), `fig4-${slug(ds)}-${slug(family)}`);
+      if (png) parts.push(`![degradation, ${family}](${png})`);
+    }
     for (const head of heads) {
       parts.push(`### paper2:${head}`);
       const hist = await chart(inputHistogramChart(records, ds, head), `inputs-${slug(ds)}-${slug(head)}`);
       if (hist) parts.push(`![dense-layer inputs](${hist})`);
+      const all = await chart(
+        inputsWithZerosChart(records, ds, head),
+        `inputs-zeros-${slug(ds)}-${slug(head)}`,
+      );
+      if (all) parts.push(`![dense-layer inputs, zeros included](${all})`);
       for (const g of CASE_GROUPS) {
         const png = await chart(adcChart(records, ds, head, g), `adc-${slug(ds)}-${slug(head)}-${slug(g)}`);
         if (png) parts.push(`![${g}](${png})`);
