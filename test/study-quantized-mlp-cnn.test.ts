@@ -237,6 +237,38 @@ describe('figures and tables', () => {
     expect(chip.accuracy).toBeCloseTo(0.91 - 4 / 50, 12);
   });
 
+  test('networks that died are listed with their dead units; live ones are not', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'xbarsim-qmc-dead-'));
+    try {
+      const dead = {
+        ...record('mnist', 'mlp:8x2', 0.1135),
+        deadUnits: [
+          { layer: 'dense1', units: 8, dead: 3 },
+          { layer: 'dense2', units: 8, dead: 8 },
+        ],
+      };
+      const silent = {
+        ...record('mnist', 'mlp:8x1', 0.9),
+        deadUnits: [{ layer: 'dense1', units: 8, dead: 8 }],
+      };
+      const alive = {
+        ...record('mnist', 'mlp:16x1', 0.9),
+        deadUnits: [{ layer: 'dense1', units: 16, dead: 2 }],
+      };
+      await reportQuantizedMlpCnn([...RECORDS, dead, silent, alive], out);
+      const md = fs.readFileSync(path.join(out, 'summary.md'), 'utf8');
+      const section = md.slice(md.indexOf('## Networks that died'), md.indexOf('## Figures'));
+      expect(section).toContain(
+        '2 of 14 networks died (float test accuracy below 20 %, or a ReLU layer with no unit ever active on the test images). 3 of the 3 networks whose record counts dead units have at least one.',
+      );
+      expect(section).toMatch(/\| MNIST +\| mlp:8x2 +\| 11\.35 +\| dense1 3\/8, dense2 8\/8 +\|/);
+      expect(section).toMatch(/\| MNIST +\| mlp:8x1 +\| 90\.00 +\| dense1 8\/8 +\|/);
+      expect(section).not.toContain('mlp:16x1');
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   test('the report writes every figure as SVG and PNG, the CSV and a summary with the test', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'xbarsim-qmc-report-'));
     try {

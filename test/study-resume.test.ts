@@ -135,6 +135,10 @@ test('a study killed after its first configuration resumes and stores every conf
       expect(c.perTrial).toHaveLength(2);
       expect(c.mean).toBeCloseTo((c.perTrial[0] + c.perTrial[1]) / 2, 12);
     }
+    // Dead units are counted per ReLU layer: a count between 0 and the layer's units.
+    const dead = r.deadUnits as Array<{ layer: string; units: number; dead: number }>;
+    expect(dead.length).toBeGreaterThan(0);
+    for (const l of dead) expect(l.dead >= 0 && l.dead <= l.units).toBe(true);
     for (const a of [r.floatTestAccuracy as number, ...digital.map((d) => d.accuracy)]) {
       expect(a).toBeGreaterThanOrEqual(0);
       expect(a).toBeLessThanOrEqual(1);

@@ -8,6 +8,8 @@
 import { loadNetwork } from '../../nn/load';
 import { evaluateQuantizers } from '../../nn/evaluate';
 import { synapseCount } from '../../nn/network';
+import { deadUnits } from '../../nn/deadUnits';
+import { prepareInput } from '../../nn/forward';
 import { DEFAULT_TRAIN } from '../../nn/train';
 import type { ResultRecord } from '../results';
 import { simulateConfig } from '../simulateConfig';
@@ -81,6 +83,9 @@ async function runNetwork(
     calibrationImages: 0,
   });
   const floatTestAccuracy = digitalRows.find((r) => r.weights === 'float')!.accuracy;
+  const dead = deadUnits(desc, prepareInput(desc, data.test.images, data.test.count)).map(
+    ({ layer, units, dead }) => ({ layer, units, dead }),
+  );
   const digital = QMC_DIGITAL_LEVELS.map((levels) => ({
     levels,
     accuracy: simulated.get(levels) ?? digitalRows.find((r) => r.weights === `quantile:${levels}`)!.accuracy,
@@ -102,6 +107,7 @@ async function runNetwork(
     digital,
     circuit: QMC_CIRCUIT,
     crossbar,
+    deadUnits: dead,
     seconds: (Date.now() - t0) / 1000,
   };
 }

@@ -196,5 +196,10 @@ export interface QmcRecord extends NetShape {
   digital: Array<{ levels: number; accuracy: number }>;
   circuit: string;
   crossbar: QmcCrossbarResult[];
+  /**
+   * Per ReLU layer, units that never fire on the test images (0.2.0 on; docs/training.md): a network
+   * trained at a constant rate 0.1 can die, and the record says where.
+   */
+  deadUnits?: Array<{ layer: string; units: number; dead: number }>;
   seconds: number;
 }

@@ -250,6 +250,46 @@ export function csvRows(records: readonly QmcRecord[]): object[] {
   });
 }
 
+/**
+ * Networks that died in training: float test accuracy below twice chance (20 %), or a ReLU layer with
+ * every unit silent on the test images; with the dead units per layer where the record has them.
+ */
+function deadNetworksSection(records: readonly QmcRecord[]): string[] {
+  const deadLayers = (r: QmcRecord) => (r.deadUnits ?? []).filter((l) => l.dead > 0);
+  const died = records.filter(
+    (r) => r.floatTestAccuracy < 0.2 || (r.deadUnits ?? []).some((l) => l.dead === l.units),
+  );
+  const lines = ['## Networks that died in training', ''];
+  const withDead = records.filter((r) => deadLayers(r).length > 0).length;
+  const counted = records.filter((r) => r.deadUnits).length;
+  lines.push(
+    `${died.length} of ${records.length} networks died (float test accuracy below 20 %, or a ReLU layer with no unit ` +
+      `ever active on the test images).` +
+      (counted
+        ? ` ${withDead} of the ${counted} networks whose record counts dead units have at least one.`
+        : ''),
+    '',
+  );
+  if (died.length)
+    lines.push(
+      markdownTable(
+        ['dataset', 'network', 'float test (%)', 'dead units per ReLU layer'],
+        died.map((r) => [
+          datasetLabel(r.dataset),
+          r.arch,
+          pct(r.floatTestAccuracy),
+          r.deadUnits
+            ? deadLayers(r)
+                .map((l) => `${l.layer} ${l.dead}/${l.units}`)
+                .join(', ') || 'none'
+            : 'not recorded',
+        ]),
+      ),
+      '',
+    );
+  return lines;
+}
+
 /** The learning-rate schedule in words; records before 0.2.0 carry none and used warm-up + cosine. */
 function scheduleText(r: QmcRecord): string {
   const schedule = r.lrSchedule ?? 'cosine';
@@ -368,6 +408,7 @@ function summaryMarkdown(records: readonly QmcRecord[], figures: string[]): stri
       ]),
     ),
   );
+  lines.push(...deadNetworksSection(records));
   lines.push('## Figures', '');
   for (const f of figures.filter((x) => x.endsWith('.png')))
     lines.push(`![${path.basename(f, '.png')}](${path.basename(f)})`, '');
