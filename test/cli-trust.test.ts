@@ -15,6 +15,7 @@ import { dense, mnist, network, templateWeights } from './sim-fixtures';
 import { BIN, cli, ROOT } from './cli-run';
 import { pngProvenance } from '../src/report/provenance';
 import { packageVersion, sha256 } from '../src/util/inputLog';
+import { mnistDataDir } from '../src/data/mnist';
 
 let tmp: string;
 
@@ -39,6 +40,12 @@ const trainSmall = (out: string, ...extra: string[]) =>
     ...extra,
   ]);
 const at = (...p: string[]) => path.join(tmp, ...p);
+
+/** An MNIST file as provenance names it (project-relative) and its SHA-256, computed here. */
+function datasetFile(base: string): { name: string; hash: string } {
+  const file = path.join(mnistDataDir(), base);
+  return { name: path.relative(ROOT, file).split(path.sep).join('/'), hash: sha256(fs.readFileSync(file)) };
+}
 
 beforeAll(() => {
   process.env.XBARSIM_QUIET = '1';
@@ -268,6 +275,8 @@ test('simulate --from a result file reruns it: same per-trial accuracies; refuse
   expect(again.code).toBe(0);
   const a = JSON.parse(fs.readFileSync(at('first.json'), 'utf8'));
   const b = JSON.parse(again.stdout);
+  const images = datasetFile('t10k-images-idx3-ubyte');
+  expect(a.provenance[images.name]).toBe(images.hash);
   expect(b.trials).toBe(3);
   expect(b.perTrial).toEqual(a.perTrial);
   expect(b.settings).toEqual(a.settings);
@@ -293,6 +302,11 @@ test('training.json and the description record the images the model saw and the 
     testImages: 200,
     xbarsim: expect.any(String),
   });
+  // The files it learnt from, by path and hash, in training.json and in the description.
+  const images = datasetFile('train-images-idx3-ubyte');
+  expect(training.provenance[images.name]).toBe(images.hash);
+  const desc = JSON.parse(fs.readFileSync(at('small', 'network.json'), 'utf8'));
+  expect(desc.meta.provenance).toEqual(training.provenance);
 });
 
 test('messages name the real problem: a file given as a model folder; a tensor that does not fit its shape', async () => {
@@ -386,6 +400,9 @@ test('a model retrained in place and a card edited between runs of a real quick 
   expect((await study()).code).toBe(0);
   const first = records();
   expect(first).toHaveLength(10);
+  // Every record names the dataset files it was computed from, not only the first to load them.
+  const images = datasetFile('t10k-images-idx3-ubyte');
+  for (const r of first) expect(r.provenance[images.name]).toBe(images.hash);
   const again = await study();
   expect(again.code).toBe(0);
   expect(again.stderr).toMatch(/resuming: 10 of 10 configurations already done/);

@@ -16,6 +16,7 @@ import { featureCount, parseArch } from '../nn/arch';
 import { MODEL_FILE } from '../nn/modelIo';
 import { DESCRIPTION_FILE } from '../nn/load';
 import { trainAndSave, type TrainJob } from '../nn/trainJob';
+import { collectInputs } from '../util/inputLog';
 import { InputError, XbarsimError } from '../util/errors';
 import { createProgress, type Progress } from '../util/progress';
 
@@ -88,7 +89,8 @@ export function registerTrain(program: Command): void {
     // Everything that can be checked without training is checked first, so bad input fails fast.
     featureCount(parseArch(f.arch));
     checkOutDir(f.out, opts.force === true);
-    const data = openDataset(f);
+    // The dataset's files, by path and hash, go into training.json and the description.
+    const { result: data, inputs } = await collectInputs(async () => openDataset(f));
     const { initBackend } = await import('../nn/backend');
     const backend = await initBackend(f.backend as 'auto');
     const job: TrainJob = {
@@ -114,6 +116,7 @@ export function registerTrain(program: Command): void {
         ),
       onBatch: batchProgress(f.epochs),
       checkpoint: { fingerprint, log: (m) => process.stderr.write(`${m}\n`) },
+      provenance: inputs,
     });
     // A diverged run (NaN loss, or no better than chance) saved a model that is no use: say so, exit 3.
     const last = result.history[result.history.length - 1];

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../util/errors';
 import { readFileOrFail, writeFileAtomic } from '../util/files';
+import { noteInput } from '../util/inputLog';
 import { encodeIdxImages, encodeIdxLabels, parseIdxImages, parseIdxLabels } from './idx';
 import type { RawSplit } from './types';
 
@@ -16,8 +17,13 @@ export const IDX_FILES = {
 function readSplit(dir: string, imagesName: string, labelsName: string): RawSplit {
   const imagesFile = path.join(dir, imagesName);
   const labelsFile = path.join(dir, labelsName);
-  const { pixels, count } = parseIdxImages(readFileOrFail(imagesFile, 'IDX image file'), imagesFile);
-  const labels = parseIdxLabels(readFileOrFail(labelsFile, 'IDX label file'), labelsFile);
+  const imageBytes = readFileOrFail(imagesFile, 'IDX image file');
+  const labelBytes = readFileOrFail(labelsFile, 'IDX label file');
+  // The files are inputs of whatever is computed from them (provenance, docs/studies.md).
+  noteInput(imagesFile, imageBytes);
+  noteInput(labelsFile, labelBytes);
+  const { pixels, count } = parseIdxImages(imageBytes, imagesFile);
+  const labels = parseIdxLabels(labelBytes, labelsFile);
   if (labels.length !== count)
     throw new InputError(`${labelsFile}: ${labels.length} labels, but ${imagesFile} has ${count} images`);
   return { pixels, labels, count };

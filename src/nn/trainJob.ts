@@ -59,6 +59,8 @@ export interface TrainHooks {
   onEpoch?: (e: EpochLog) => void;
   onBatch?: (epoch: number, batch: number, batches: number) => void;
   checkpoint?: CheckpointOptions;
+  /** The files the data came from, by path and hash (util/inputLog), recorded with the model. */
+  provenance?: Record<string, string>;
 }
 
 export async function trainAndSave(
@@ -66,7 +68,7 @@ export async function trainAndSave(
   data: Dataset,
   out: string,
   backend: string,
-  { onEpoch, onBatch, checkpoint }: TrainHooks = {},
+  { onEpoch, onBatch, checkpoint, provenance }: TrainHooks = {},
 ): Promise<TrainResult> {
   const spec = parseArch(job.arch);
   const model = buildModel(spec, job.seed, data.classes);
@@ -120,6 +122,7 @@ export async function trainAndSave(
     trainImages: data.train.count,
     testImages: data.test.count,
     xbarsim: packageVersion(),
+    ...(provenance && { provenance }),
     train: {
       ...job,
       lrSchedule: job.lrSchedule ?? DEFAULT_TRAIN.lrSchedule,

@@ -11,7 +11,7 @@ import { cachedModel } from './modelCache';
 import { lockStudyDir } from './lock';
 import { createProgress, type Progress } from '../util/progress';
 import { ResultStore, type ResultRecord } from './results';
-import { changedInputs, collectInputs } from '../util/inputLog';
+import { captureInputs, changedInputs, collectInputs, noteHashedInput } from '../util/inputLog';
 import { type OutputProvenance, stampFile } from '../report/provenance';
 import type { Study, StudyConfig, StudyContext, StudyMode, StudyParams } from './types';
 
@@ -212,7 +212,7 @@ function studyContext(
   o: Omit<StudyContext, 'dataset' | 'model' | 'log'>,
   log: (m: string) => void,
 ): StudyContext {
-  const datasets = new Map<string, Dataset>();
+  const datasets = new Map<string, { result: Dataset; inputs: Map<string, string> }>();
   const limits = study.data[o.mode];
   const ctx: StudyContext = {
     ...o,
@@ -220,10 +220,12 @@ function studyContext(
     dataset(name) {
       let d = datasets.get(name);
       if (!d) {
-        d = loadDataset(name, { limit: limits.trainLimit, testLimit: limits.testLimit });
+        d = captureInputs(() => loadDataset(name, { limit: limits.trainLimit, testLimit: limits.testLimit }));
         datasets.set(name, d);
       }
-      return d;
+      // Loaded once per run, but an input of every configuration that uses it.
+      for (const [file, hash] of d.inputs) noteHashedInput(file, hash);
+      return d.result;
     },
     model: (job) => cachedModel({ ...job, limit: limits.trainLimit }, ctx.dataset(job.dataset), log),
   };

@@ -67,9 +67,26 @@ const collectors: Map<string, string>[] = [];
 /** Note that the running computation read `file` with this content. */
 export function noteInput(file: string, content: string | Uint8Array): void {
   if (collectors.length === 0) return;
-  const name = inputName(file);
-  const hash = sha256(content);
+  noteHashedInput(inputName(file), sha256(content));
+}
+
+/** Note an input already hashed (a name as an input map holds it), e.g. again for a cached dataset. */
+export function noteHashedInput(name: string, hash: string): void {
   for (const c of collectors) c.set(name, hash);
+}
+
+/**
+ * Run synchronous `work`, returning the inputs it noted (which the enclosing collections note too), so
+ * that a cache (a dataset loaded once per run) can note them again each time it is used.
+ */
+export function captureInputs<T>(work: () => T): { result: T; inputs: Map<string, string> } {
+  const c = new Map<string, string>();
+  collectors.push(c);
+  try {
+    return { result: work(), inputs: c };
+  } finally {
+    collectors.splice(collectors.indexOf(c), 1);
+  }
 }
 
 /**
@@ -106,7 +123,19 @@ export function changedInputs(inputs: Record<string, string>): string[] {
     }
     const file = path.isAbsolute(name) ? name : path.join(projectRoot(), name);
     if (!fs.existsSync(file) || !fs.statSync(file).isFile()) continue;
-    if (sha256(fs.readFileSync(file)) !== hash) changed.push(name);
+    if (fileHash(file) !== hash) changed.push(name);
   }
   return changed;
+}
+
+/** File hashes by path, size and mtime: a study checks many records naming the same dataset files. */
+const hashCache = new Map<string, { size: number; mtimeMs: number; hash: string }>();
+
+function fileHash(file: string): string {
+  const { size, mtimeMs } = fs.statSync(file);
+  const known = hashCache.get(file);
+  if (known && known.size === size && known.mtimeMs === mtimeMs) return known.hash;
+  const hash = sha256(fs.readFileSync(file));
+  hashCache.set(file, { size, mtimeMs, hash });
+  return hash;
 }
