@@ -1,15 +1,15 @@
 /**
- * The simulator's core (cards, mapping, tiles, trial loop: src/device, src/crossbar, src/sim) must run
- * in a browser: no module of it may reach a Node API, directly or through what it imports. Files,
+ * The simulator's core (cards, mapping, tiles, trial loop, cost model: src/device, src/crossbar, src/sim,
+ * src/cost) must run in a browser: no module of it may reach a Node API, directly or through what it imports. Files,
  * threads and dataset loading live in the adapters listed here. Layering: a lower layer never imports a
- * higher one (util < data < nn < device < crossbar < sim < report < study < cli; `report` holds the
+ * higher one (util < data < nn < device < crossbar < sim < cost < report < study < cli; `report` holds the
  * chart and table primitives with which each study renders its results).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const SRC = path.resolve(__dirname, '..', 'src');
-const CORE = ['device', 'crossbar', 'sim'];
+const CORE = ['device', 'crossbar', 'sim', 'cost'];
 /** Node-side adapters inside the core folders (src-relative, without .ts). */
 const ADAPTERS = new Set([
   'device/cardFiles',
@@ -18,6 +18,8 @@ const ADAPTERS = new Set([
   'sim/node',
   'sim/workerPool',
   'sim/trialWorker',
+  'cost/loadTechnology',
+  'cost/node',
 ]);
 const NODE_ONLY = /^(node:|fs$|path$|os$|worker_threads$|child_process$|@tensorflow\/tfjs-node)/;
 
@@ -71,7 +73,7 @@ test.each(coreFiles.map((f) => [rel(f), f]))('%s reaches no Node API', (_name, f
 });
 
 test('no layer imports a higher one', () => {
-  const order = ['util', 'data', 'nn', 'device', 'crossbar', 'sim', 'report', 'study', 'cli'];
+  const order = ['util', 'data', 'nn', 'device', 'crossbar', 'sim', 'cost', 'report', 'study', 'cli'];
   const layerOf = (f: string) => order.indexOf(rel(f).split('/')[0]);
   const offences: string[] = [];
   const walk = (dir: string) => {

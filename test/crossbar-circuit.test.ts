@@ -49,6 +49,7 @@ describe('circuit cards', () => {
       dac: { kind: 'bits', bits: 8 },
       adc: { kind: 'bits', bits: 8, range: { kind: 'full-scale' } },
       analogLayers: 'dense',
+      columnsPerAdc: 1,
     });
     const ideal = loadCircuitCard('tile128-ideal');
     expect([ideal.dac, ideal.adc]).toEqual([

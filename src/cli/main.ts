@@ -9,6 +9,7 @@ import { registerSimulate } from './simulate';
 import { registerStudy } from './study';
 import { registerAdcBits } from './adcBits';
 import { registerDevice } from './device';
+import { registerCost } from './cost';
 
 function buildProgram(): Command {
   const program = new Command('xbarsim')
@@ -24,6 +25,7 @@ function buildProgram(): Command {
   registerSimulate(program);
   registerAdcBits(program);
   registerDevice(program);
+  registerCost(program);
   registerStudy(program);
   return program;
 }

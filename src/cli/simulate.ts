@@ -2,16 +2,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import {
-  addDatasetOptions,
-  checkOverwrite,
-  datasetFlagSchema,
-  pct,
-  printJson,
-  resistanceFlag,
-} from './common';
-import { enumFlag, intFlag, validateFlags } from './flags';
-import { type SimulationSetup, prepareSimulation, runSimulation } from '../sim/node';
+import { checkOverwrite, pct, printJson, resistanceFlag } from './common';
+import { validateFlags } from './flags';
+import { prepareSimulation, runSimulation } from '../sim/node';
 import type { SimulationResult } from '../sim/simulate';
 import { toCsv } from '../report/tables';
 import { type OutputProvenance, csvWithProvenance } from '../report/provenance';
@@ -19,66 +12,10 @@ import { stripBom, writeFilesAtomic } from '../util/files';
 import { InputError } from '../util/errors';
 import { changedInputs, collectInputs, noteInput } from '../util/inputLog';
 import { parseCircuitCard } from '../crossbar/circuit';
-
-export interface SimulateFlags extends SimulationSetup {
-  json?: boolean;
-  out?: string;
-  force?: boolean;
-}
-
-const simulateFlagSchema = {
-  type: 'object' as const,
-  properties: {
-    ...datasetFlagSchema,
-    trials: intFlag(1, 100000),
-    seed: intFlag(0, 2 ** 31 - 1),
-    workers: intFlag(1, 256),
-    calibration: intFlag(1, 60000),
-    adcBits: { anyOf: [intFlag(1, 16), { type: 'string', enum: ['ideal'] }] },
-    dacBits: { anyOf: [intFlag(1, 16), { type: 'string', enum: ['ideal', 'binary'] }] },
-    tileRows: intFlag(2, 4096),
-    tileCols: intFlag(2, 4096),
-    mapping: enumFlag('differential', 'offset'),
-    quantizeLayers: enumFlag('all', 'dense'),
-    inputLayers: enumFlag('all', 'dense'),
-  },
-};
-
-function addSimulationOptions(cmd: Command): Command {
-  cmd
-    .option('--model <dir>', 'model directory (required unless --from)')
-    .option('--device <card>', 'device card: a name in devices/ or a path (required unless --from)')
-    .option('--circuit <card>', 'circuit card: a name in circuits/ or a path (required unless --from)')
-    .option(
-      '--from <result.json>',
-      'rerun a saved result: its model, cards, circuit after overrides, data, quantisers, seed and trials (other flags override); checks that its input files are unchanged',
-    );
-  addDatasetOptions(cmd, false);
-  return cmd
-    .option('--seed <n>', 'random seed (trial t draws from a stream of (seed, t))', '1')
-    .option('--workers <n>', 'worker threads (default: all cores)')
-    .option(
-      '--quantize <q>',
-      'weight quantiser before mapping: quantile:N, uniform:B, uniform:B@P (range at the P-th percentile of |w|), binary, ternary',
-    )
-    .option('--quantize-layers <which>', 'layers the weight quantiser applies to: all | dense', 'all')
-    .option('--input <q>', 'input quantiser: uniform:B, expfit:mean, expfit:q3')
-    .option('--input-layers <which>', 'layers the input quantiser applies to: dense | all', 'dense')
-    .option('--calibration <n>', 'training images for DAC/ADC ranges and input quantisers', '1000')
-    .option('--adc-bits <n>', 'override the circuit card: ADC bits or "ideal"')
-    .option('--dac-bits <n>', 'override the circuit card: DAC bits, "binary" or "ideal"')
-    .option('--tile-rows <n>', 'override the circuit card: tile rows')
-    .option('--tile-cols <n>', 'override the circuit card: tile columns')
-    .option('--mapping <m>', 'override the circuit card: differential | offset')
-    .option(
-      '--wire-resistance <r>',
-      'override the circuit card: row and column wire resistance per cell segment, e.g. "1 Ohm"',
-    )
-    .option(
-      '--access-resistance <r>',
-      'override the circuit card: access transistor on-resistance, e.g. "2 kOhm"',
-    );
-}
+import { type CostFlags, costOf } from '../cost/node';
+import type { InferenceCost } from '../cost/inference';
+import { costFlagSchema, formatCost } from './cost';
+import { addSimulationOptions, type SimulateFlags, simulateFlagSchema } from './simulationOptions';
 
 export function registerSimulate(program: Command): void {
   const cmd = program
@@ -96,8 +33,8 @@ export function registerSimulate(program: Command): void {
     const given = Object.fromEntries(
       Object.entries(opts).filter(([k]) => cmd.getOptionValueSource(k) === 'cli'),
     );
-    const f = validateFlags<SimulateFlags>(
-      simulateFlagSchema,
+    const f = validateFlags<SimulateFlags & CostFlags>(
+      { ...simulateFlagSchema, properties: { ...simulateFlagSchema.properties, ...costFlagSchema } },
       typeof opts.from === 'string' ? { ...opts, ...fromResult(opts.from), ...given } : opts,
     );
     for (const k of ['model', 'device', 'circuit'] as const)
@@ -114,15 +51,21 @@ export function registerSimulate(program: Command): void {
     }
     // The files it reads (cards, model) by path and hash, with the version: the result names its inputs.
     // A rerun's inputs are the saved result (it holds the circuit) and what that names.
+    // With --technology, the cost of one inference goes with the result (its card is an input too).
     const { result: setup, inputs } = await collectInputs(async () => {
       if (typeof opts.from === 'string') noteInput(opts.from, fs.readFileSync(opts.from));
-      return prepareSimulation(f);
+      const prepared = await prepareSimulation(f);
+      if (f.technology) prepared.header.cost = costOf(prepared, f);
+      return prepared;
     });
     setup.header.provenance = inputs;
     const result = await runSimulation(setup, f);
     if (f.out) writeResultFiles(f.out, setup.header, result);
     if (f.json) printJson({ ...setup.header, ...result });
-    else process.stdout.write(formatResult(setup.header, result));
+    else {
+      process.stdout.write(formatResult(setup.header, result));
+      if (setup.header.cost) process.stdout.write('\n' + formatCost(setup.header.cost as InferenceCost));
+    }
   });
 }
 

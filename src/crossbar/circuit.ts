@@ -28,6 +28,11 @@ export interface CircuitCard {
   adc: AdcSpec;
   /** 'dense': conv layers run digitally; 'all': conv layers are unrolled (im2col) onto tiles too. */
   analogLayers: AnalogLayers;
+  /**
+   * Columns sharing one ADC through a multiplexer (1: an ADC per column). Area and latency follow
+   * (cost/); the conversions, and so the accuracy, are the same.
+   */
+  columnsPerAdc: number;
   /** Wire, access, driver and sense resistances (ohms); absent: ideal wires (crossbar/parasitics.ts). */
   parasitics?: Parasitics;
 }
@@ -100,6 +105,7 @@ const circuitSchema = {
       },
     },
     analogLayers: { enum: ['dense', 'all'] },
+    columnsPerAdc: { type: 'integer', minimum: 1, maximum: 65536 },
     parasitics: {
       type: 'object',
       additionalProperties: false,
@@ -127,6 +133,7 @@ export interface CircuitCardJson {
   dac: { bits: number } | 'binary' | 'ideal';
   adc: { bits: number | 'ideal'; range?: 'full-scale' | { calibrated: number } };
   analogLayers: AnalogLayers;
+  columnsPerAdc?: number;
   parasitics?: ParasiticsJson;
 }
 
@@ -149,6 +156,7 @@ export function parseCircuitCard(json: unknown, source: string): CircuitCard {
     dac: typeof raw.dac === 'string' ? { kind: raw.dac } : { kind: 'bits', bits: raw.dac.bits },
     adc: raw.adc.bits === 'ideal' ? { kind: 'ideal', range } : { kind: 'bits', bits: raw.adc.bits, range },
     analogLayers: raw.analogLayers,
+    columnsPerAdc: raw.columnsPerAdc ?? 1,
   };
   if (raw.source) card.source = { ...raw.source };
   if (raw.parasitics) card.parasitics = parseParasitics(raw.parasitics, source);
@@ -198,6 +206,8 @@ export function circuitCardToJson(card: CircuitCard): CircuitCardJson {
     },
     analogLayers: card.analogLayers,
   };
+  // Left out at its default, so that the effective cards of results made before it existed compare equal.
+  if (card.columnsPerAdc !== 1) json.columnsPerAdc = card.columnsPerAdc;
   if (card.source) json.source = { ...card.source };
   const p = card.parasitics;
   if (p)
@@ -224,6 +234,7 @@ export interface CircuitOverrides {
   /** Both wires' resistance per cell segment: ohms, or a unit string. */
   wireResistance?: number | string;
   accessResistance?: number | string;
+  columnsPerAdc?: number;
 }
 
 /**
@@ -239,6 +250,7 @@ export function withOverrides(card: CircuitCard, overrides: CircuitOverrides): C
   if (overrides.cols !== undefined) json.tile = { ...json.tile!, cols: overrides.cols };
   if (overrides.mapping !== undefined) json.mapping = overrides.mapping;
   if (overrides.analogLayers !== undefined) json.analogLayers = overrides.analogLayers;
+  if (overrides.columnsPerAdc !== undefined) json.columnsPerAdc = overrides.columnsPerAdc;
   if (overrides.wireResistance !== undefined || overrides.accessResistance !== undefined) {
     const p: ParasiticsJson = { ...json.parasitics };
     if (overrides.wireResistance !== undefined) {

@@ -16,24 +16,25 @@ function unit(text: string): Unit {
   return mathjsUnit(text);
 }
 
-export type Dimension = 'conductance' | 'resistance' | 'voltage' | 'current';
+export type Dimension =
+  'conductance' | 'resistance' | 'voltage' | 'current' | 'energy' | 'power' | 'time' | 'length';
 
 const REFERENCE_UNIT: Record<Dimension, string> = {
   conductance: 'S',
   resistance: 'ohm',
   voltage: 'V',
   current: 'A',
+  energy: 'J',
+  power: 'W',
+  time: 's',
+  length: 'm',
 };
 
-let references: Record<Dimension, Unit> | null = null;
+const references = new Map<Dimension, Unit>();
 function reference(dim: Dimension): Unit {
-  references ??= {
-    conductance: unit(REFERENCE_UNIT.conductance),
-    resistance: unit(REFERENCE_UNIT.resistance),
-    voltage: unit(REFERENCE_UNIT.voltage),
-    current: unit(REFERENCE_UNIT.current),
-  };
-  return references[dim];
+  let u = references.get(dim);
+  if (!u) references.set(dim, (u = unit(REFERENCE_UNIT[dim])));
+  return u;
 }
 
 /** mathjs only knows lower-case `ohm` and no prefixed `Ω`; accept the usual spellings. */

@@ -10,7 +10,7 @@ import {
 } from '../crossbar/circuit';
 import { loadCircuitCard } from '../crossbar/loadCircuit';
 import { loadDeviceCard } from '../device/loadDevice';
-import { resolveDevice } from '../device/model';
+import { type DeviceModel, resolveDevice } from '../device/model';
 import { type DeviceCard, parseDeviceCard } from '../device/card';
 import { type Dataset, loadDataset } from '../data';
 import { datasetFor, loadNetwork } from '../nn/load';
@@ -49,6 +49,7 @@ export interface SimulationSetup {
   analogLayers?: CircuitOverrides['analogLayers'];
   /** Unit strings ("1 Ohm") or ohms. */
   wireResistance?: string | number;
+  columnsPerAdc?: number;
   accessResistance?: string | number;
 }
 
@@ -56,6 +57,9 @@ export interface PreparedSimulation {
   plan: SimPlan;
   refs: DigitalRefs;
   header: Record<string, unknown>;
+  /** The circuit after overrides and the resolved device, as the plan was built with them. */
+  circuit: CircuitCard;
+  device: DeviceModel;
 }
 
 export async function prepareSimulation(
@@ -78,6 +82,7 @@ export async function prepareSimulation(
     analogLayers: s.analogLayers,
     wireResistance: s.wireResistance,
     accessResistance: s.accessResistance,
+    columnsPerAdc: s.columnsPerAdc,
   });
   // Descriptions without a dataset (older tools) run on MNIST, as before.
   const dataset = datasetFor(float, s.dataset, s.model, 'mnist');
@@ -110,6 +115,8 @@ export async function prepareSimulation(
   });
   return {
     plan,
+    circuit,
+    device,
     refs: { float, quantized, test: data.test },
     header: {
       model: s.model,
