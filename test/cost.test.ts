@@ -19,6 +19,7 @@ import {
 import { parseCircuitCard } from '../src/crossbar/circuit';
 import type { AnalogStage } from '../src/sim/plan';
 import { InputError } from '../src/util/errors';
+import { paretoFront } from '../src/report/paretoChart';
 import { cli, ROOT } from './cli-run';
 
 const tech22 = () => loadTechnologyCard('cmos-22nm');
@@ -163,6 +164,20 @@ describe('stage cost by hand', () => {
   });
 });
 
+describe('Pareto front', () => {
+  test('the non-dominated points, ties kept, by hand', () => {
+    const pts = [
+      { accuracy: 90, cost: 1 }, // front: cheapest at 90
+      { accuracy: 95, cost: 2 }, // front
+      { accuracy: 94, cost: 3 }, // dominated by (95, 2)
+      { accuracy: 80, cost: 0.5 }, // front: cheapest of all
+      { accuracy: 95, cost: 2 }, // a tie with (95, 2): neither dominates
+      { accuracy: 96, cost: 9 }, // front: most accurate
+    ];
+    expect(paretoFront(pts)).toEqual([0, 1, 3, 4, 5]);
+  });
+});
+
 describe('end to end', () => {
   let tmp: string;
   beforeAll(() => {
@@ -253,4 +268,51 @@ describe('end to end', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/flag --technology is required/);
   }, 60_000);
+
+  test('adc-sizing costs every configuration at 1 and 8 columns per ADC and marks the Pareto front', async () => {
+    const out = path.join(tmp, 'adc');
+    const r = await cli([
+      'study',
+      'adc-sizing',
+      '--quick',
+      '--trials',
+      '1',
+      '--workers',
+      '1',
+      '--technology',
+      'cmos-65nm',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    const records = fs
+      .readFileSync(path.join(out, 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(records).toHaveLength(10);
+    for (const rec of records) {
+      expect(rec.cost.map((c: { columnsPerAdc: number }) => c.columnsPerAdc)).toEqual([1, 8]);
+      const [one, eight] = rec.cost;
+      expect(eight.energyJoules).toEqual(one.energyJoules);
+      expect(eight.adcAreaSquareMeters).toBeLessThan(one.adcAreaSquareMeters / 7);
+      expect(eight.latencySeconds).toBeGreaterThan(one.latencySeconds);
+      expect(one.technology).toBe('cmos-65nm');
+    }
+    // More ADC bits cost more energy on the same network.
+    const energy = (range: string, bits: number) =>
+      records.find((x) => x.range === range && x.adcBits === bits).cost[0].energyJoules.total;
+    expect(energy('full-scale', 11)).toBeGreaterThan(energy('full-scale', 3));
+    const spec = JSON.parse(fs.readFileSync(path.join(out, 'adc-pareto.vl.json'), 'utf8'));
+    expect(spec.hconcat).toHaveLength(2);
+    const summary = fs.readFileSync(path.join(out, 'summary.md'), 'utf8');
+    expect(summary).toMatch(/Pareto: energy \(first sharing\) \/ area/);
+    // The most accurate design is on the energy front (nothing is more accurate).
+    const best = records.reduce((a, b) => (b.mean > a.mean ? b : a));
+    expect(summary).toMatch(
+      new RegExp(
+        `\\| ${best.range}, ${best.adcBits} bits, 1 col/ADC +\\| [^|]+\\|[^|]+\\|[^|]+\\|[^|]+\\| yes /`,
+      ),
+    );
+  }, 120_000);
 });

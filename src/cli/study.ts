@@ -51,6 +51,10 @@ export function registerStudy(program: Command): void {
       "study parameter: epochs of linear learning-rate warm-up (quantized-mlp-cnn; default 0, the paper's)",
     )
     .option(
+      '--technology <card>',
+      'study parameter: technology card for the cost axis (adc-sizing; default cmos-22nm)',
+    )
+    .option(
       '--quantizer <family>',
       'study parameter: uniform | fixed, how weights and inputs are cut to B bits (dense-resolution; default uniform)',
     )
@@ -79,6 +83,7 @@ export function registerStudy(program: Command): void {
         lrSchedule?: LrSchedule;
         warmupEpochs?: number;
         quantizer?: BitsFamily;
+        technology?: string;
         shard?: string;
         wireResistance?: string;
         accessResistance?: string;
@@ -115,6 +120,7 @@ export function registerStudy(program: Command): void {
             'lrSchedule',
             'warmupEpochs',
             'quantizer',
+            'technology',
             'wireResistance',
             'accessResistance',
           ] as const

@@ -4,6 +4,9 @@ import type { NetworkDescription } from '../nn/description';
 import { prepareSimulation, runSimulation, type SimulationSetup } from '../sim/node';
 import { digitalAccuracy, type TestSet } from '../sim/simulate';
 import type { StudyContext } from './types';
+import type { InferenceCost } from '../cost/inference';
+import { costsOf } from '../cost/node';
+import type { AdcEnergyModel } from '../cost/technology';
 
 /**
  * Digital accuracies per study run, keyed by the network's content and the test set: a study simulates
@@ -61,7 +64,26 @@ export interface SimRecord {
   rmsWeightError: number[];
   /** Per analog layer, with parasitics: the nominal chip's mean relative column-current error; else null. */
   irDropError?: Array<number | null>;
+  /** With a technology: the cost of one inference per ADC sharing (cost/). */
+  cost?: CostSummary[];
   seconds: number;
+}
+
+export interface CostSummary {
+  technology: string;
+  adcModel: string;
+  columnsPerAdc: number;
+  energyJoules: InferenceCost['energyJoules'];
+  adcAreaSquareMeters: number;
+  arrayAreaSquareMeters: number;
+  latencySeconds: number;
+}
+
+/** What to cost a configuration with: a technology card, and the ADC sharings to cost it at. */
+export interface CostRequest {
+  technology: string;
+  adcModel?: AdcEnergyModel;
+  columnsPerAdc: number[];
 }
 
 export async function simulateConfig(
@@ -69,6 +91,7 @@ export async function simulateConfig(
   dataset: string,
   setup: Partial<SimulationSetup> & Pick<SimulationSetup, 'model' | 'device' | 'circuit'>,
   desc?: NetworkDescription,
+  cost?: CostRequest,
 ): Promise<SimRecord> {
   const prepared = await prepareSimulation(
     {
@@ -84,6 +107,7 @@ export async function simulateConfig(
     { data: ctx.dataset(dataset), desc },
   );
   prepared.refs.digitalAccuracy = memoizedDigitalAccuracy(ctx, dataset, prepared.refs.test);
+  const costs = cost && costsOf(prepared, cost, cost.columnsPerAdc);
   const r = await runSimulation(prepared, { trials: ctx.trials, workers: ctx.workers, progress: false });
   return {
     floatAccuracy: r.floatAccuracy,
@@ -99,6 +123,17 @@ export async function simulateConfig(
     clipRate: r.layers.map((l) => l.meanClipRate),
     rmsWeightError: r.layers.map((l) => l.rmsWeightError),
     irDropError: r.layers.map((l) => l.irDropError ?? null),
+    ...(costs && {
+      cost: costs.map((c) => ({
+        technology: c.technology,
+        adcModel: c.adcModel,
+        columnsPerAdc: c.columnsPerAdc,
+        energyJoules: c.energyJoules,
+        adcAreaSquareMeters: c.adcAreaSquareMeters,
+        arrayAreaSquareMeters: c.arrayAreaSquareMeters,
+        latencySeconds: c.latencySeconds,
+      })),
+    }),
     seconds: r.seconds,
   };
 }

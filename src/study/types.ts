@@ -39,6 +39,8 @@ export interface StudyParams {
   warmupEpochs?: number;
   /** How dense-resolution cuts weights and inputs to B bits: uniform:B (default) or fixed:B. */
   quantizer?: BitsFamily;
+  /** Technology card the configurations are costed with (adc-sizing; default cmos-22nm). */
+  technology?: string;
   /** Circuit overrides for every simulated configuration: wire and access resistance (unit strings). */
   wireResistance?: string;
   accessResistance?: string;

@@ -14,7 +14,7 @@ import { loadNetwork } from '../../nn/load';
 import { quantizeNetwork } from '../../nn/network';
 import { parseWeightQuantizer } from '../../nn/quantize';
 import { errorBarChart } from '../../report/errorBarChart';
-import { writeChart } from '../../report/render';
+import { type VegaLiteSpec, writeChart } from '../../report/render';
 import { markdownTable, tidyCsv } from '../../report/tables';
 import { losslessBitsTable } from '../../sim/adcBits';
 import { writeFileAtomic } from '../../util/files';
@@ -22,11 +22,17 @@ import type { ResultRecord } from '../results';
 import { simulateConfig } from '../simulateConfig';
 import type { Study, StudyContext } from '../types';
 import { REFERENCE_MODEL } from './default';
+import { loadTechnologyCard } from '../../cost/loadTechnology';
+import { type ParetoPoint, paretoChart, paretoFront } from '../../report/paretoChart';
+import type { CostSummary } from '../simulateConfig';
 
 const RANGES = [
   { name: 'full-scale', range: 'full-scale' as const },
   { name: 'calibrated p99.9', range: { calibrated: 99.9 } },
 ];
+
+/** ADC sharings costed for every configuration (accuracy does not depend on them). */
+const COLUMNS_PER_ADC = [1, 8];
 
 function settings(ctx: StudyContext) {
   return {
@@ -34,13 +40,14 @@ function settings(ctx: StudyContext) {
     device: ctx.params.device ?? 'hfo2-1t1r-igvva-8',
     circuit: ctx.params.circuit ?? 'tile128-adc8',
     quantize: ctx.params.quantize ?? 'uniform:4',
+    technology: ctx.params.technology ?? 'cmos-22nm',
   };
 }
 
 export const adcSizingStudy: Study = {
   name: 'adc-sizing',
   description: 'accuracy against ADC bits and range rule, lossless bits marked',
-  params: ['model', 'device', 'circuit', 'quantize', 'wireResistance', 'accessResistance'],
+  params: ['model', 'device', 'circuit', 'quantize', 'technology', 'wireResistance', 'accessResistance'],
   defaultTrials: { quick: 5, full: 50 },
   data: { quick: { trainLimit: 2000, testLimit: 2000 }, full: {} },
   configurations(ctx) {
@@ -50,6 +57,7 @@ export const adcSizingStudy: Study = {
       throw new InputError(`--model ${s.model}: model directory not found`);
     loadDeviceCard(s.device);
     loadCircuitCard(s.circuit);
+    loadTechnologyCard(s.technology);
     if (s.quantize !== 'none') parseWeightQuantizer(s.quantize);
     const bits = ctx.mode === 'quick' ? [3, 5, 7, 9, 11] : [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
     return RANGES.flatMap((r) =>
@@ -62,11 +70,18 @@ export const adcSizingStudy: Study = {
           const quantized =
             s.quantize === 'none' ? desc : quantizeNetwork(desc, parseWeightQuantizer(s.quantize));
           const lossless = losslessBitsTable(quantized, circuit);
+          const { technology, ...setup } = s;
           const sim = await simulateConfig(
             c,
             String(desc.meta.dataset ?? 'mnist'),
-            { ...s, quantize: s.quantize === 'none' ? undefined : s.quantize, adcBits: b, adcRange: r.range },
+            {
+              ...setup,
+              quantize: s.quantize === 'none' ? undefined : s.quantize,
+              adcBits: b,
+              adcRange: r.range,
+            },
             desc,
+            { technology, columnsPerAdc: COLUMNS_PER_ADC },
           );
           return { ...s, range: r.name, adcBits: b, lossless, ...sim };
         },
@@ -97,6 +112,11 @@ export const adcSizingStudy: Study = {
       rules: losslessRules(lossless),
     });
     const chartFiles = await writeChart(spec, path.join(out, 'adc-sizing'));
+    const costed = records.filter((r) => Array.isArray(r.cost)) as Array<
+      ResultRecord & { cost: CostSummary[] }
+    >;
+    const pareto = costed.length ? paretoFigure(costed, first) : null;
+    if (pareto) chartFiles.push(...(await writeChart(pareto, path.join(out, 'adc-pareto'))));
     const table = markdownTable(
       [
         'ADC range',
@@ -122,7 +142,8 @@ export const adcSizingStudy: Study = {
       .join('\n');
     writeFileAtomic(
       path.join(out, 'summary.md'),
-      `# ADC sizing\n\nLossless ADC resolution per analog layer:\n\n${losslessText}\n\n${table}\n\n![ADC sizing](adc-sizing.png)\n`,
+      `# ADC sizing\n\nLossless ADC resolution per analog layer:\n\n${losslessText}\n\n${table}\n\n![ADC sizing](adc-sizing.png)\n` +
+        (pareto ? `\n${costTable(costed)}\n\n![accuracy against cost](adc-pareto.png)\n` : ''),
     );
     writeFileAtomic(path.join(out, 'results.csv'), tidyCsv(records));
     return [...chartFiles, ...['summary.md', 'results.csv'].map((f) => path.join(out, f))];
@@ -137,4 +158,77 @@ function losslessRules(
   for (const r of rows)
     if (r.losslessBits !== null) byBits.set(r.losslessBits, [...(byBits.get(r.losslessBits) ?? []), r.layer]);
   return [...byBits].map(([x, layers]) => ({ x, label: `${layers.join(', ')} lossless` }));
+}
+
+/**
+ * Design points: every (range, bits) at every ADC sharing costed. Energy does not depend on the sharing,
+ * so only the first sharing's points carry it (one point per design on the energy axis).
+ */
+function designPoints(records: ReadonlyArray<ResultRecord & { cost: CostSummary[] }>): ParetoPoint[] {
+  return records.flatMap((r) =>
+    r.cost.map((c, k) => ({
+      label: `${r.range}, ${r.adcBits} bits, ${c.columnsPerAdc} col/ADC`,
+      group: String(r.range),
+      shape: `${c.columnsPerAdc} col/ADC`,
+      accuracy: 100 * Number(r.mean),
+      lo: 100 * (r.ci95 as number[])[0],
+      hi: 100 * (r.ci95 as number[])[1],
+      cost: {
+        area: c.adcAreaSquareMeters * 1e6,
+        ...(k === 0 && { energy: c.energyJoules.total * 1e9 }),
+      },
+    })),
+  );
+}
+
+function paretoFigure(
+  records: ReadonlyArray<ResultRecord & { cost: CostSummary[] }>,
+  first: Record<string, unknown>,
+): VegaLiteSpec {
+  const c = records[0].cost[0];
+  return paretoChart({
+    points: designPoints(records),
+    axes: [
+      { key: 'energy', title: 'energy per inference (nJ)' },
+      { key: 'area', title: 'ADC area (mm^2)', log: true },
+    ],
+    title: 'Accuracy against cost: ADC bits x range rule x columns per ADC',
+    subtitle: `${first.model ? path.basename(String(first.model)) : ''}, ${first.quantize} weights, ${first.device}, ${first.circuit}; ${c.technology}, ADC model ${c.adcModel}; bars: 95 % CI over chips; ringed and dashed: the Pareto front`,
+    yTitle: 'test accuracy (%)',
+    groupTitle: 'ADC range',
+    shapeTitle: 'ADC sharing',
+  });
+}
+
+/** Energy, ADC area and latency per design point, with its place on each Pareto front. */
+function costTable(records: ReadonlyArray<ResultRecord & { cost: CostSummary[] }>): string {
+  const points = designPoints(records);
+  const costs = records.flatMap((r) => r.cost);
+  const onFront = (key: string) => {
+    const indices = points.map((_p, i) => i).filter((i) => key in points[i].cost);
+    const front = paretoFront(
+      indices.map((i) => ({ accuracy: points[i].accuracy, cost: points[i].cost[key] })),
+    );
+    return new Set(front.map((j) => indices[j]));
+  };
+  const energyFront = onFront('energy');
+  const areaFront = onFront('area');
+  return markdownTable(
+    [
+      'design',
+      'mean accuracy (%)',
+      'energy (nJ)',
+      'ADC area (mm^2)',
+      'latency (ns)',
+      'Pareto: energy (first sharing) / area',
+    ],
+    points.map((p, i) => [
+      p.label,
+      p.accuracy.toFixed(2),
+      (costs[i].energyJoules.total * 1e9).toPrecision(3),
+      (costs[i].adcAreaSquareMeters * 1e6).toPrecision(3),
+      (costs[i].latencySeconds * 1e9).toPrecision(3),
+      `${energyFront.has(i) ? 'yes' : ''} / ${areaFront.has(i) ? 'yes' : ''}`,
+    ]),
+  );
 }
