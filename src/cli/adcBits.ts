@@ -18,7 +18,7 @@ export function registerAdcBits(program: Command): void {
     .requiredOption('--circuit <card>', 'circuit card: a name in circuits/ or a path')
     .option(
       '--quantize <q>',
-      'weight quantiser first: quantile:N, uniform:B, uniform:B@P (range at the P-th percentile of |w|), binary, ternary',
+      'weight quantiser first: quantile:N, uniform:B, uniform:B@P (range at the P-th percentile of |w|), fixed:B, fixed:B@max (truncation, docs/quantization.md), binary, ternary',
     )
     .option('--quantize-layers <which>', 'all | dense', 'all')
     .option('--dac-bits <n>', 'override the circuit card: DAC bits')

@@ -29,10 +29,13 @@ export function registerEvaluate(program: Command): void {
   cmd
     .option(
       '--quantize <list>',
-      'weight quantisers, comma-separated: quantile:N, uniform:B, uniform:B@P (range at the P-th percentile of |w|), binary, ternary',
+      'weight quantisers, comma-separated: quantile:N, uniform:B, uniform:B@P (range at the P-th percentile of |w|), fixed:B, fixed:B@max (truncation, docs/quantization.md), binary, ternary',
     )
     .option('--quantize-layers <which>', 'layers whose weights are quantised: all | dense', 'all')
-    .option('--input <list>', 'input quantisers, comma-separated: uniform:B, expfit:mean, expfit:q3')
+    .option(
+      '--input <list>',
+      'input quantisers, comma-separated: uniform:B, fixed:B, fixed:B@max, expfit:mean, expfit:q3',
+    )
     .option('--input-layers <which>', 'layers whose inputs are quantised: dense | all', 'dense')
     .option('--calibration <n>', 'training images used to calibrate input quantisers', '2000')
     .option('--binarize <t>', 'override the input binarisation threshold (models without a description)')

@@ -43,10 +43,10 @@ export function addSimulationOptions(cmd: Command): Command {
     .option('--workers <n>', 'worker threads (default: all cores)')
     .option(
       '--quantize <q>',
-      'weight quantiser before mapping: quantile:N, uniform:B, uniform:B@P (range at the P-th percentile of |w|), binary, ternary',
+      'weight quantiser before mapping: quantile:N, uniform:B, uniform:B@P (range at the P-th percentile of |w|), fixed:B, fixed:B@max (truncation, docs/quantization.md), binary, ternary',
     )
     .option('--quantize-layers <which>', 'layers the weight quantiser applies to: all | dense', 'all')
-    .option('--input <q>', 'input quantiser: uniform:B, expfit:mean, expfit:q3')
+    .option('--input <q>', 'input quantiser: uniform:B, fixed:B, fixed:B@max, expfit:mean, expfit:q3')
     .option('--input-layers <which>', 'layers the input quantiser applies to: dense | all', 'dense')
     .option('--calibration <n>', 'training images for DAC/ADC ranges and input quantisers', '1000')
     .option('--adc-bits <n>', 'override the circuit card: ADC bits or "ideal"')
