@@ -50,6 +50,8 @@ describe('circuit cards', () => {
       adc: { kind: 'bits', bits: 8, range: { kind: 'full-scale' } },
       analogLayers: 'dense',
       columnsPerAdc: 1,
+      adcOffsetSigmaLsb: 0,
+      adcGainSigma: 0,
     });
     const ideal = loadCircuitCard('tile128-ideal');
     expect([ideal.dac, ideal.adc]).toEqual([

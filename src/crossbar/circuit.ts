@@ -33,6 +33,12 @@ export interface CircuitCard {
    * (cost/); the conversions, and so the accuracy, are the same.
    */
   columnsPerAdc: number;
+  /**
+   * Spread of each ADC of a chip, drawn per ADC per chip: offset in LSB (sigma of a normal), gain as a
+   * relative sigma (gain = 1 + sigma N(0, 1)). 0: ideal converters, as without the fields.
+   */
+  adcOffsetSigmaLsb: number;
+  adcGainSigma: number;
   /** Wire, access, driver and sense resistances (ohms); absent: ideal wires (crossbar/parasitics.ts). */
   parasitics?: Parasitics;
 }
@@ -106,6 +112,8 @@ const circuitSchema = {
     },
     analogLayers: { enum: ['dense', 'all'] },
     columnsPerAdc: { type: 'integer', minimum: 1, maximum: 65536 },
+    adcOffsetSigma: { type: 'number', minimum: 0, maximum: 1000 },
+    adcGainSigma: { type: 'number', minimum: 0, maximum: 1 },
     parasitics: {
       type: 'object',
       additionalProperties: false,
@@ -134,6 +142,8 @@ export interface CircuitCardJson {
   adc: { bits: number | 'ideal'; range?: 'full-scale' | { calibrated: number } };
   analogLayers: AnalogLayers;
   columnsPerAdc?: number;
+  adcOffsetSigma?: number;
+  adcGainSigma?: number;
   parasitics?: ParasiticsJson;
 }
 
@@ -157,6 +167,8 @@ export function parseCircuitCard(json: unknown, source: string): CircuitCard {
     adc: raw.adc.bits === 'ideal' ? { kind: 'ideal', range } : { kind: 'bits', bits: raw.adc.bits, range },
     analogLayers: raw.analogLayers,
     columnsPerAdc: raw.columnsPerAdc ?? 1,
+    adcOffsetSigmaLsb: raw.adcOffsetSigma ?? 0,
+    adcGainSigma: raw.adcGainSigma ?? 0,
   };
   if (raw.source) card.source = { ...raw.source };
   if (raw.parasitics) card.parasitics = parseParasitics(raw.parasitics, source);
@@ -208,6 +220,8 @@ export function circuitCardToJson(card: CircuitCard): CircuitCardJson {
   };
   // Left out at its default, so that the effective cards of results made before it existed compare equal.
   if (card.columnsPerAdc !== 1) json.columnsPerAdc = card.columnsPerAdc;
+  if (card.adcOffsetSigmaLsb) json.adcOffsetSigma = card.adcOffsetSigmaLsb;
+  if (card.adcGainSigma) json.adcGainSigma = card.adcGainSigma;
   if (card.source) json.source = { ...card.source };
   const p = card.parasitics;
   if (p)

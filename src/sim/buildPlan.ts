@@ -184,6 +184,12 @@ function analogStage(
     rmsWeightError: mapped.rmsWeightError,
   };
   if (parasitics) stage.parasitics = parasitics;
+  if (circuit.adc.kind !== 'ideal' && (circuit.adcOffsetSigmaLsb > 0 || circuit.adcGainSigma > 0))
+    stage.adcSpread = {
+      offsetSigmaLsb: circuit.adcOffsetSigmaLsb,
+      gainSigma: circuit.adcGainSigma,
+      columnsPerAdc: circuit.columnsPerAdc,
+    };
   // The nominal chip's column currents on a calibration sample: the calibrated ADC range follows them
   // (with parasitics, the drop included), and against ideal wires they measure the drop.
   const calibrated = circuit.adc.kind !== 'ideal' && circuit.adc.range.kind === 'calibrated';
@@ -221,7 +227,8 @@ export function withAdcBits(plan: SimPlan, bits: number | null): SimPlan {
       bits === null
         ? s.rowTiles.map((t) => ({ ...t, iFullAmps: new Float32Array(t.iFullAmps.length).fill(Infinity) }))
         : s.rowTiles;
-    return { ...s, adcBits: bits, rowTiles };
+    // An ideal ADC has no spread.
+    return { ...s, adcBits: bits, rowTiles, adcSpread: bits === null ? undefined : s.adcSpread };
   });
   return { ...plan, stages };
 }

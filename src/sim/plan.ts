@@ -74,6 +74,11 @@ export interface AnalogStage {
   rmsWeightError: number;
   /** Set when the circuit has resistances: each programmed chip's tiles are solved (parasiticStage.ts). */
   parasitics?: StageParasitics;
+  /**
+   * Set when the circuit's ADCs spread (a finite ADC only): per chip, each ADC of each row tile draws an
+   * offset (LSB) and a gain; physical columns p share ADC floor(p / columnsPerAdc) of their row tile.
+   */
+  adcSpread?: { offsetSigmaLsb: number; gainSigma: number; columnsPerAdc: number };
 }
 
 export interface DigitalStage {

@@ -13,7 +13,10 @@
  * - with parasitics (a circuit card's resistances), G above is the programmed chip's effective matrix M
  *   of each tile (parasiticStage.ts), stored as float32 like G, read noise included;
  * - ADC: clip to [0, iFull] (counting i > iFull), code = Math.round(i / iFull * (2^bits - 1)),
- *   i' = code * iFull / (2^bits - 1);
+ *   i' = code * iFull / (2^bits - 1); with ADC spread (stage.adcSpread, not on the nominal chip) each ADC
+ *   of row tile r draws from child('adc', s).child('tile', r), ADC by ADC, a gain 1 + sigma_g N and an
+ *   offset sigma_o N (LSB): x = i / iFull * (2^bits - 1) * gain + offset clipped to [0, 2^bits - 1]
+ *   (counting x > 2^bits - 1), code = Math.round(x), i' as above;
  * - digital: acc_j += i'_j - i'_ref(j) over row tiles in order (float64), out_j = acc_j * a xMax / vRead
  *   stored as float32, then bias and activation.
  */
@@ -52,6 +55,30 @@ export interface ReadNoise {
   rel: number;
 }
 
+/** One chip's ADCs, per row tile: each physical column's ADC gain and offset (LSB). */
+export type AdcDraw = Array<{ gain: Float64Array; offsetLsb: Float64Array }>;
+
+/** Draw a chip's ADC gains and offsets (see the semantics above); columns sharing an ADC share them. */
+export function drawAdcSpread(stage: AnalogStage, rng: RandomStream): AdcDraw {
+  const spread = stage.adcSpread!;
+  const adcs = Math.ceil(stage.physCols / spread.columnsPerAdc);
+  return stage.rowTiles.map((_t, r) => {
+    const tileRng = rng.child('tile', r);
+    const gain = new Float64Array(stage.physCols);
+    const offsetLsb = new Float64Array(stage.physCols);
+    for (let a = 0; a < adcs; a++) {
+      const g = 1 + spread.gainSigma * tileRng.normal();
+      const o = spread.offsetSigmaLsb * tileRng.normal();
+      const end = Math.min(stage.physCols, (a + 1) * spread.columnsPerAdc);
+      for (let p = a * spread.columnsPerAdc; p < end; p++) {
+        gain[p] = g;
+        offsetLsb[p] = o;
+      }
+    }
+    return { gain, offsetLsb };
+  });
+}
+
 /** The arithmetic of one analog stage: its outputs from the programmed conductances g and its inputs x. */
 export type AnalogForward = (
   plan: SimPlan,
@@ -62,6 +89,7 @@ export type AnalogForward = (
   scratch: TrialScratch,
   readNoise: ReadNoise | null,
   newChip: boolean,
+  adc: AdcDraw | null,
 ) => StageOutput;
 
 /** A stage's outputs for a chunk of images, and its ADC conversions: how many, and how many clipped. */
@@ -96,7 +124,8 @@ export function runTrialWith(
       : programmed;
     const noisy = !opts.nominal && device.readNoiseRelSigma > 0;
     const readNoise = noisy ? { rng: rng.child('read', s), rel: device.readNoiseRelSigma } : null;
-    return { g, readNoise, clipped: 0, conversions: 0 };
+    const adc = stage.adcSpread && !opts.nominal ? drawAdcSpread(stage, rng.child('adc', s)) : null;
+    return { g, readNoise, adc, clipped: 0, conversions: 0 };
   });
   const predicted = new Int32Array(plan.front.count);
   let at = 0;
@@ -108,7 +137,7 @@ export function runTrialWith(
         return;
       }
       const a = analog[s]!;
-      const r = analogForward(plan, stage, s, a.g, x, scratch, a.readNoise, c === 0);
+      const r = analogForward(plan, stage, s, a.g, x, scratch, a.readNoise, c === 0, a.adc);
       a.clipped += r.clipped;
       a.conversions += r.conversions;
       x = r.out;
@@ -176,6 +205,7 @@ export function referenceAnalogForward(
   scratch: TrialScratch,
   readNoise: ReadNoise | null,
   newChip = true,
+  adc: AdcDraw | null = null,
 ): StageOutput {
   const { u, rows: inputRows } = scratch.stageInput(plan, stageIndex, stage, x);
   const { cols, physCols, rows: fanIn, weightPerSiemens } = stage;
@@ -211,7 +241,7 @@ export function referenceAnalogForward(
           for (let p = 0; p < physCols; p++) varCur[p] += u2 * sq[base + p];
         }
       }
-      clipped += convertTile(stage, tile, cur, sumU, vRead, adcSteps, acc, 0, varCur, readNoise);
+      clipped += convertTile(stage, tile, cur, sumU, vRead, adcSteps, acc, 0, varCur, readNoise, adc?.[r]);
     }
     // sum_i w_ij x_i = a (I+ - I-) xMax / vRead, since V_i = x_i / xMax * vRead.
     const scale = (weightPerSiemens * stage.dac.xMax) / vRead;
@@ -240,6 +270,7 @@ export function convertTile(
   accAt: number,
   varCur: Float64Array | null,
   readNoise: ReadNoise | null,
+  adc?: AdcDraw[number],
 ): number {
   const { cols, physCols } = stage;
   let clipped = 0;
@@ -250,7 +281,15 @@ export function convertTile(
   for (let p = 0; p < physCols; p++) {
     let i = cur[p] * vRead;
     if (varCur) i += readNoise!.rel * vRead * Math.sqrt(varCur[p]) * readNoise!.rng.normal();
-    if (adcSteps) {
+    if (adcSteps && adc) {
+      const full = iFull[p];
+      let x = (i / full) * adcSteps * adc.gain[p] + adc.offsetLsb[p];
+      if (x > adcSteps) {
+        clipped++;
+        x = adcSteps;
+      } else if (x < 0) x = 0;
+      i = (Math.round(x) * full) / adcSteps;
+    } else if (adcSteps) {
       const full = iFull[p];
       if (i > full) {
         clipped++;

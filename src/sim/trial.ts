@@ -25,15 +25,15 @@ export { fastPathStats, prepareTrials } from './fastStage';
 export type { DeviceSamplers, LevelSampler, TrialOptions, TrialResult } from './trialCommon';
 
 /**
- * The fast path where it applies (no read noise, a finite ADC, the kernel available), else the exact SIMD
- * stage (no read noise), else the reference.
+ * The fast path where it applies (no read noise, no ADC spread, a finite ADC, the kernel available), else
+ * the exact SIMD stage (no read noise, no ADC spread), else the reference.
  */
-const fastOrReferenceForward: AnalogForward = (plan, stage, s, g, x, scratch, readNoise, newChip) =>
-  (readNoise
+const fastOrReferenceForward: AnalogForward = (plan, stage, s, g, x, scratch, readNoise, newChip, adc) =>
+  (readNoise || adc
     ? null
     : (fastAnalogForward(plan, stage, s, g, x, scratch, newChip) ??
       exactAnalogForward(plan, stage, s, g, x, scratch))) ??
-  referenceAnalogForward(plan, stage, s, g, x, scratch, readNoise, newChip);
+  referenceAnalogForward(plan, stage, s, g, x, scratch, readNoise, newChip, adc);
 
 export function runTrial(
   plan: SimPlan,
