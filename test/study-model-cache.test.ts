@@ -52,8 +52,11 @@ test('a cached model is trained once and then reused', async () => {
     const data = loadDataset('mnist', { limit: 200, testLimit: 50 });
     const logs: string[] = [];
     const job: ModelJob = { ...base, limit: 200, binarize: 0.1 };
-    const first = await cachedModel(job, data, (m) => logs.push(m), root);
+    const first = await cachedModel(job, data, (m) => logs.push(m), root, { 'some/data.idx': 'ab12' });
     const trained = logs.length;
+    // The inputs the study noted for its dataset go with the model.
+    const training = JSON.parse(fs.readFileSync(path.join(first, 'training.json'), 'utf8'));
+    expect(training.provenance).toEqual({ 'some/data.idx': 'ab12' });
     expect(trained).toBeGreaterThan(0);
     const stamp = fs.statSync(path.join(first, 'network.json')).mtimeMs;
     const second = await cachedModel({ ...job, weights: 'float' }, data, (m) => logs.push(m), root);

@@ -57,6 +57,7 @@ export async function cachedModel(
   data: Dataset,
   log: (m: string) => void,
   root = path.join(cacheRoot(), 'models'),
+  provenance?: Record<string, string>,
 ): Promise<string> {
   const dir = path.join(root, modelKey(job));
   if (fs.existsSync(path.join(dir, DESCRIPTION_FILE))) return dir;
@@ -91,6 +92,7 @@ export async function cachedModel(
         ),
       // The key names the job and its training defaults: a checkpoint under it is this job's.
       checkpoint: { fingerprint: modelKey(job), log },
+      provenance,
     },
   );
   log(

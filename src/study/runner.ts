@@ -227,7 +227,11 @@ function studyContext(
       for (const [file, hash] of d.inputs) noteHashedInput(file, hash);
       return d.result;
     },
-    model: (job) => cachedModel({ ...job, limit: limits.trainLimit }, ctx.dataset(job.dataset), log),
+    // The dataset's files go into the trained model's training.json and description too.
+    model: async (job) => {
+      const { result: data, inputs } = await collectInputs(async () => ctx.dataset(job.dataset));
+      return cachedModel({ ...job, limit: limits.trainLimit }, data, log, undefined, inputs);
+    },
   };
   return ctx;
 }
