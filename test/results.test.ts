@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RESULTS_FILE, ResultStore } from '../src/study/results';
+import { RESULTS_FILE, ResultStore, recordsFiles } from '../src/study/results';
 import { InputError } from '../src/util/errors';
 
 let dir: string;
@@ -133,5 +133,57 @@ describe('ResultStore', () => {
     fs.writeFileSync(file(), '{"key":"σ=0.1 µS","v":1}\n\n');
     expect(open().all()).toEqual([{ key: 'σ=0.1 µS', v: 1 }]);
     expect(warnings).toEqual([]);
+  });
+
+  test('one file per writer, read as one store: shards append to their own; duplicates across files keep the first', () => {
+    fs.writeFileSync(file(), '{"key":"a","v":1}\n{"key":"b","v":2}\n');
+    fs.writeFileSync(path.join(dir, 'results.shard-2-of-2.jsonl'), '{"key":"c","v":3}\n{"key":"a","v":9}\n');
+    fs.writeFileSync(path.join(dir, 'results.shard-1-of-2.jsonl'), '{"key":"d","v":4}\n');
+    fs.writeFileSync(path.join(dir, 'notes.jsonl'), 'not records\n');
+    expect(recordsFiles(dir)).toEqual([
+      'results.jsonl',
+      'results.shard-1-of-2.jsonl',
+      'results.shard-2-of-2.jsonl',
+    ]);
+    const shard = new ResultStore(dir, { shard: { index: 1, count: 2 }, warn: (m) => warnings.push(m) });
+    expect(shard.all().map((r) => [r.key, r.v])).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['d', 4],
+      ['c', 3],
+    ]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /key a is in both .*results\.jsonl and .*results\.shard-2-of-2\.jsonl; keeping the first/,
+      ),
+    ]);
+    shard.append('e', { v: 5 });
+    expect(fs.readFileSync(path.join(dir, 'results.shard-1-of-2.jsonl'), 'utf8')).toBe(
+      '{"key":"d","v":4}\n{"key":"e","v":5}\n',
+    );
+    expect(fs.readFileSync(file(), 'utf8')).toBe('{"key":"a","v":1}\n{"key":"b","v":2}\n');
+    expect(() => shard.append('c', {})).toThrow(/already stored in .*results\.shard-2-of-2\.jsonl/);
+    // Removing keys rewrites exactly the files that held them.
+    shard.remove(new Set(['b', 'c']));
+    expect(fs.readFileSync(file(), 'utf8')).toBe('{"key":"a","v":1}\n');
+    // (the ignored duplicate of a goes with the rewrite)
+    expect(fs.readFileSync(path.join(dir, 'results.shard-2-of-2.jsonl'), 'utf8')).toBe('');
+    expect(
+      open()
+        .all()
+        .map((r) => r.key),
+    ).toEqual(['a', 'd', 'e']);
+  });
+
+  test("another writer's incomplete last line is skipped, not cut off; the writer's own is repaired", () => {
+    const other = path.join(dir, 'results.shard-2-of-2.jsonl');
+    fs.writeFileSync(other, '{"key":"x","v":1}\n{"key":"y","v"');
+    const whole = open();
+    expect(whole.all().map((r) => r.key)).toEqual(['x']);
+    expect(fs.readFileSync(other, 'utf8')).toBe('{"key":"x","v":1}\n{"key":"y","v"');
+    const own = new ResultStore(dir, { shard: { index: 2, count: 2 }, warn: (m) => warnings.push(m) });
+    expect(own.all().map((r) => r.key)).toEqual(['x']);
+    expect(fs.readFileSync(other, 'utf8')).toBe('{"key":"x","v":1}\n');
+    expect(warnings.some((w) => /incomplete \(interrupted write\)/.test(w))).toBe(true);
   });
 });

@@ -72,6 +72,17 @@ test('two shards on one directory store the records of one unsharded run', async
     // The last shard to finish sees the other's records too.
     expect(byKey(second.records)).toEqual(byKey(whole.records));
     expect(whole.records).toHaveLength(5);
+    // Each shard wrote its own file (one writer per file); a whole run writes results.jsonl.
+    expect(
+      fs
+        .readdirSync(sharded)
+        .filter((f) => f.endsWith('.jsonl'))
+        .sort(),
+    ).toEqual(['results.shard-1-of-2.jsonl', 'results.shard-2-of-2.jsonl']);
+    expect(fs.readFileSync(path.join(sharded, 'results.shard-2-of-2.jsonl'), 'utf8')).toMatch(
+      /^\{"key":"q\/1"[^\n]*\n$/,
+    );
+    expect(fs.existsSync(path.join(tmp, 'whole', 'results.jsonl'))).toBe(true);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,6 +1,8 @@
 /**
- * Append-only store of finished study configurations, one JSON object per line in DIR/results.jsonl,
- * so an interrupted study resumes by skipping the keys already present.
+ * Append-only store of finished study configurations, one JSON object per line, so an interrupted study
+ * resumes by skipping the keys already present. Each writer has its own file: a whole run
+ * DIR/results.jsonl, shard K of N DIR/results.shard-K-of-N.jsonl (one writer per file, so shards on
+ * several hosts never append to one file); every reader reads them all as one store.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,9 +19,12 @@ export interface ResultStoreOptions {
   warn?: (message: string) => void;
   /**
    * Read only: an incomplete last line is skipped, never cut off (it may be another shard's write in
-   * flight). The default repairs the file: such a line is left by a crash and is truncated away.
+   * flight). The default repairs the store's own file: such a line is left by a crash and is truncated
+   * away (other writers' files are only read).
    */
   readOnly?: boolean;
+  /** The shard this store writes for (its own file); a whole run writes results.jsonl. */
+  shard?: { index: number; count: number };
 }
 
 /** How long a writer waits to see whether an incomplete last line is still being written. */
@@ -27,12 +32,28 @@ const SETTLE_MS = 200;
 
 export const RESULTS_FILE = 'results.jsonl';
 
+/** The records file of shard K of N. */
+export function shardResultsFile(shard: { index: number; count: number }): string {
+  return `results.shard-${shard.index}-of-${shard.count}.jsonl`;
+}
+
+const RECORDS_FILE = /^results(\.shard-\d+-of-\d+)?\.jsonl$/;
+
+/** The records files of a study directory: results.jsonl first, then the shards' files by name. */
+export function recordsFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const names = fs.readdirSync(dir).filter((f) => RECORDS_FILE.test(f));
+  return names.sort((a, b) => (a === RESULTS_FILE ? -1 : b === RESULTS_FILE ? 1 : a.localeCompare(b)));
+}
+
 const NEWLINE = 0x0a;
 
 export class ResultStore {
+  /** The file this store appends to. */
   readonly file: string;
-  /** Records by key, in file order (a Map keeps insertion order). */
+  /** Records by key, in file order (a Map keeps insertion order), and the file each came from. */
   private readonly records = new Map<string, ResultRecord>();
+  private readonly fileOf = new Map<string, string>();
   private readonly warn: (message: string) => void;
   private readonly readOnly: boolean;
 
@@ -43,8 +64,8 @@ export class ResultStore {
     this.warn = opts.warn ?? ((m) => console.warn(`xbarsim: warning: ${m}`));
     this.readOnly = opts.readOnly ?? false;
     ensureWritableDir(dir);
-    this.file = path.join(dir, RESULTS_FILE);
-    if (fs.existsSync(this.file)) this.load();
+    this.file = path.join(dir, opts.shard ? shardResultsFile(opts.shard) : RESULTS_FILE);
+    for (const name of recordsFiles(dir)) this.load(path.join(dir, name));
   }
 
   has(key: string): boolean {
@@ -56,17 +77,23 @@ export class ResultStore {
   }
 
   /**
-   * Drop the records of these keys: the file is rewritten whole (atomically) without their lines. Not
-   * for a directory that shards are appending to at the same time.
+   * Drop the records of these keys: each file holding one is rewritten whole (atomically) without them.
+   * Not for a directory that shards are appending to at the same time.
    */
   remove(keys: ReadonlySet<string>): void {
-    for (const k of keys) this.records.delete(k);
-    writeFileAtomic(
-      this.file,
-      this.all()
-        .map((r) => JSON.stringify(r) + '\n')
-        .join(''),
-    );
+    const files = new Set([...keys].flatMap((k) => (this.fileOf.has(k) ? [this.fileOf.get(k)!] : [])));
+    for (const k of keys) {
+      this.records.delete(k);
+      this.fileOf.delete(k);
+    }
+    for (const file of files)
+      writeFileAtomic(
+        file,
+        this.all()
+          .filter((r) => this.fileOf.get(r.key) === file)
+          .map((r) => JSON.stringify(r) + '\n')
+          .join(''),
+      );
   }
 
   /** Records in file order, first occurrence of each key only. */
@@ -83,7 +110,8 @@ export class ResultStore {
     if (Object.prototype.hasOwnProperty.call(record, 'key')) {
       throw new Error(`result for ${key}: the record must not carry its own "key" field`);
     }
-    if (this.records.has(key)) throw new Error(`result for ${key} is already stored in ${this.file}`);
+    if (this.records.has(key))
+      throw new Error(`result for ${key} is already stored in ${this.fileOf.get(key) ?? this.file}`);
     const full: ResultRecord = { key, ...record };
     const line = JSON.stringify(full) + '\n';
     const fd = fs.openSync(this.file, 'a');
@@ -94,19 +122,22 @@ export class ResultStore {
       fs.closeSync(fd);
     }
     // Keep what a reopen would read back (NaN becomes null, undefined fields vanish).
-    this.remember(JSON.parse(line) as ResultRecord);
+    this.remember(JSON.parse(line) as ResultRecord, this.file);
   }
 
-  private remember(record: ResultRecord): void {
+  private remember(record: ResultRecord, file: string): void {
     this.records.set(record.key, record);
+    this.fileOf.set(record.key, file);
   }
 
-  private load(): void {
-    let bytes = fs.readFileSync(this.file);
-    // An incomplete last line may be a shard's append in flight: wait until the file stops growing.
-    while (!this.readOnly && bytes.length > 0 && bytes[bytes.length - 1] !== NEWLINE) {
+  private load(file: string): void {
+    // Only the store's own file is repaired; another writer's may have an append in flight.
+    const repair = !this.readOnly && file === this.file;
+    let bytes = fs.readFileSync(file);
+    // An incomplete last line may be an append in flight: wait until the file stops growing.
+    while (repair && bytes.length > 0 && bytes[bytes.length - 1] !== NEWLINE) {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
-      const again = fs.readFileSync(this.file);
+      const again = fs.readFileSync(file);
       if (again.length === bytes.length) break;
       bytes = again;
     }
@@ -130,12 +161,12 @@ export class ResultStore {
       if (record === undefined) {
         const lineNo = lines.indexOf(l) + 1;
         if (!isLast) {
-          throw new InputError(`${this.file} line ${lineNo} is not a valid result record; fix or remove it`);
+          throw new InputError(`${file} line ${lineNo} is not a valid result record; fix or remove it`);
         }
         keepBytes = l.start;
-        if (!this.readOnly)
+        if (repair)
           this.warn(
-            `${this.file} line ${lineNo} is incomplete (interrupted write); dropped it, that configuration will rerun`,
+            `${file} line ${lineNo} is incomplete (interrupted write); dropped it, that configuration will rerun`,
           );
         break;
       }
@@ -143,14 +174,19 @@ export class ResultStore {
       if (isLast && !l.terminated) missingNewline = true;
       parsed.push(record);
     }
-    if (!this.readOnly && keepBytes < bytes.length) fs.truncateSync(this.file, keepBytes);
-    if (!this.readOnly && missingNewline) fs.appendFileSync(this.file, '\n');
+    if (repair && keepBytes < bytes.length) fs.truncateSync(file, keepBytes);
+    if (repair && missingNewline) fs.appendFileSync(file, '\n');
     for (const record of parsed) {
       if (this.records.has(record.key)) {
-        this.warn(`${this.file} holds key ${record.key} more than once; keeping the first`);
+        const first = this.fileOf.get(record.key);
+        this.warn(
+          first === file
+            ? `${file} holds key ${record.key} more than once; keeping the first`
+            : `key ${record.key} is in both ${first} and ${file}; keeping the first`,
+        );
         continue;
       }
-      this.remember(record);
+      this.remember(record, file);
     }
   }
 }

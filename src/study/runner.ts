@@ -38,8 +38,8 @@ export interface StudyRunOptions {
 
 /**
  * The configurations shard `index` of `count` runs: whole groups, dealt out in turn in the study's
- * order. Shards are separate processes appending to one results.jsonl; every configuration's numbers
- * depend only on its own seeds, so sharding changes no result.
+ * order. Shards are separate processes, each appending to its own records file (results.ts); every
+ * configuration's numbers depend only on its own seeds, so sharding changes no result.
  */
 export function shardOf(configs: StudyConfig[], index: number, count: number): StudyConfig[] {
   const groups = new Map<string, number>();
@@ -165,7 +165,7 @@ async function runLocked(
   log: (m: string) => void,
   setProgress: (p: Progress | null) => void,
 ): Promise<{ records: ResultRecord[]; files: string[] }> {
-  const store = new ResultStore(o.out);
+  const store = new ResultStore(o.out, { shard: o.shard });
   const keys = new Set<string>();
   for (const c of configs) {
     if (keys.has(c.key)) throw new Error(`study ${study.name}: configuration key ${c.key} is not unique`);
@@ -196,7 +196,7 @@ async function runLocked(
     bar.stop();
     setProgress(null);
   }
-  // Reread the file: other shards may have appended since this process opened it.
+  // Reread the records: other shards may have appended since this process opened them.
   const records = new ResultStore(o.out, { readOnly: true, warn: () => undefined })
     .all()
     .filter((r) => keys.has(r.key));
