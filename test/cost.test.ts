@@ -91,6 +91,7 @@ function tinyStage(): AnalogStage {
     layerName: 'd',
     rows: 3,
     cols: 2,
+    outCols: 2,
     physCols: 4,
     mapping: 'differential',
     refColumnOf: null,
@@ -153,6 +154,11 @@ describe('stage cost by hand', () => {
     expect(c.energyJoules.array).toBeCloseTo((0.5 * 80e-6 + 0.25 * 60e-6) * 0.04 * 10e-9, 27);
     expect(c.addsPerImage).toBe(2 * 2 * 1);
     expect(c.energyJoules.digital).toBeCloseTo(4 * t.digital.addJoules, 27);
+    // The same columns as two 1-bit slices of one output: one shift-and-add more.
+    const sliced = { ...stage, outCols: 1, slicing: { slices: 2, bitsPerCell: 1 } };
+    expect(stageCost(sliced, activity, circuit(2), t, levels, 0.2, 'walden').addsPerImage).toBe(
+      2 * 2 * 1 + 1,
+    );
     // Two columns per ADC: the row read, then two 6-bit conversions of 7 cycles.
     expect(c.latencySeconds).toBeCloseTo(10e-9 + 2 * 7e-9, 20);
     expect(c.adcAreaSquareMeters).toBeCloseTo(2 * adcAreaSquareMeters(t, 6), 24);
@@ -237,6 +243,15 @@ describe('end to end', () => {
     expect(shared.cost.adcAreaSquareMeters).toBeCloseTo((224 + 3) * adcAreaSquareMeters(tech22(), 8), 18);
     const walden = await run('--adc-model', 'walden');
     expect(walden.cost.energyJoules.adc).toBeCloseTo(conversions * 34.83e-15 * 256, 18);
+    // Bit slicing from the command line: 3 slices, 3 times the columns and conversions.
+    const sliced = await run('--weight-slices', '3', '--bits-per-cell', '2');
+    expect(sliced.cost.stages[0].conversionsPerImage).toBe(3 * 7 * 256);
+    const noBits = await cli(['cost', ...base(), '--technology', 'cmos-22nm', '--weight-slices', '2']);
+    expect(noBits.code).toBe(2);
+    expect(noBits.stderr).toMatch(/weightSlices 2 needs bitsPerCell \(1\.\.8\)/);
+    const tooMany = await cli(['cost', ...base(), '--technology', 'cmos-22nm', '--bits-per-cell', '9']);
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toMatch(/flag --bits-per-cell/);
   }, 60_000);
 
   test('simulate --technology carries the cost in its JSON; bad technology flags exit 2', async () => {
@@ -290,7 +305,8 @@ describe('end to end', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(records).toHaveLength(10);
+    // 5 resolutions x 2 ranges on the card's mapping, and 2 slices of 3 bits (igvva-8) at the calibrated range.
+    expect(records).toHaveLength(15);
     for (const rec of records) {
       expect(rec.cost.map((c: { columnsPerAdc: number }) => c.columnsPerAdc)).toEqual([1, 8]);
       const [one, eight] = rec.cost;
@@ -299,9 +315,16 @@ describe('end to end', () => {
       expect(eight.latencySeconds).toBeGreaterThan(one.latencySeconds);
       expect(one.technology).toBe('cmos-65nm');
     }
+    // Two slices: twice the columns, so exactly twice the conversions and ADCs of one cell pair.
+    const find = (range: string, bits: number, slicing?: string) =>
+      records.find((x) => x.range === range && x.adcBits === bits && x.slicing === slicing);
+    const sliced = find('calibrated p99.9', 7, '2x3');
+    const unsliced = find('calibrated p99.9', 7);
+    expect(sliced.quantize).toBe('none');
+    expect(sliced.cost[0].energyJoules.adc / unsliced.cost[0].energyJoules.adc).toBeCloseTo(2, 12);
+    expect(sliced.cost[0].adcAreaSquareMeters / unsliced.cost[0].adcAreaSquareMeters).toBeCloseTo(2, 12);
     // More ADC bits cost more energy on the same network.
-    const energy = (range: string, bits: number) =>
-      records.find((x) => x.range === range && x.adcBits === bits).cost[0].energyJoules.total;
+    const energy = (range: string, bits: number) => find(range, bits).cost[0].energyJoules.total;
     expect(energy('full-scale', 11)).toBeGreaterThan(energy('full-scale', 3));
     const spec = JSON.parse(fs.readFileSync(path.join(out, 'adc-pareto.vl.json'), 'utf8'));
     expect(spec.hconcat).toHaveLength(2);
@@ -309,9 +332,10 @@ describe('end to end', () => {
     expect(summary).toMatch(/Pareto: energy \(first sharing\) \/ area/);
     // The most accurate design is on the energy front (nothing is more accurate).
     const best = records.reduce((a, b) => (b.mean > a.mean ? b : a));
+    const weights = best.slicing === '2x3' ? '2 slices x 3 bits' : 'uniform:4, one cell pair';
     expect(summary).toMatch(
       new RegExp(
-        `\\| ${best.range}, ${best.adcBits} bits, 1 col/ADC +\\| [^|]+\\|[^|]+\\|[^|]+\\|[^|]+\\| yes /`,
+        `\\| ${weights}, ${best.range}, ${best.adcBits} bits, 1 col/ADC +\\| [^|]+\\|[^|]+\\|[^|]+\\|[^|]+\\| yes /`,
       ),
     );
   }, 120_000);

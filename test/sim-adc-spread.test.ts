@@ -21,6 +21,7 @@ function tinyStage(spread?: AnalogStage['adcSpread']): AnalogStage {
     layerName: 't',
     rows: 1,
     cols: 1,
+    outCols: 1,
     physCols: 2,
     mapping: 'differential',
     refColumnOf: null,

@@ -196,6 +196,17 @@ test('ideal ADC: the exact SIMD stage takes those stages and agrees bit for bit'
   expect(conv.exactStages).toBe(2);
 });
 
+test('bit slicing (2 slices of 3 bits, a range per slice), a convolution on tiles: every path agrees bit for bit', () => {
+  const sliced = { analogLayers: 'all', weightSlices: 2, bitsPerCell: 3 };
+  const fast = expectSame(
+    plan(cnn, {}, circuit({ ...sliced, adc: { bits: 8, range: { calibrated: 99 } } }), 5),
+    [0],
+  );
+  expect(fast.fastStages).toBe(2);
+  const exact = expectSame(plan(cnn, {}, circuit({ ...sliced, adc: { bits: 'ideal' } }), 5), [0]);
+  expect(exact.exactStages).toBe(2);
+});
+
 test('a convolution on tiles (im2col rows) and a 2704-row dense layer, 12-bit ADC', () => {
   const p = plan(cnn, {}, circuit({ analogLayers: 'all', adc: { bits: 12, range: 'full-scale' } }), 5);
   expect(expectSame(p, [0]).fastStages).toBe(2);

@@ -22,6 +22,8 @@ export const simulateFlagSchema = {
     dacBits: { anyOf: [intFlag(1, 16), { type: 'string', enum: ['ideal', 'binary'] }] },
     tileRows: intFlag(2, 4096),
     tileCols: intFlag(2, 4096),
+    weightSlices: intFlag(1, 8),
+    bitsPerCell: intFlag(1, 8),
     mapping: enumFlag('differential', 'offset'),
     quantizeLayers: enumFlag('all', 'dense'),
     inputLayers: enumFlag('all', 'dense'),
@@ -63,6 +65,11 @@ export function addSimulationOptions(cmd: Command): Command {
       'override the circuit card: access transistor on-resistance, e.g. "2 kOhm"',
     )
     .option('--columns-per-adc <n>', 'override the circuit card: columns sharing one ADC')
+    .option(
+      '--weight-slices <n>',
+      "override the circuit card: bit slicing, cell pairs per weight (1..8, with --bits-per-cell or the card's)",
+    )
+    .option('--bits-per-cell <n>', 'override the circuit card: bit slicing, bits per cell (1..8)')
     .option('--technology <card>', 'technology card (technology/): adds the cost of one inference')
     .option('--adc-model <m>', "ADC energy model: neurosim-sar | walden | murmann (default: the card's)");
 }

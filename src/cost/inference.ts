@@ -95,9 +95,9 @@ export function stageCost(
   const gSums = rowConductanceSums(stage, levelMeans);
   let arrayPerPosition = 0;
   for (let i = 0; i < stage.rows; i++) arrayPerPosition += activity.meanSquare[i] * gSums[i];
-  // Per output: one subtraction per row tile (G+ - G-, or the reference), then the row tiles' partial
-  // sums and the bias accumulated.
-  const adds = positions * stage.cols * 2 * rowTiles;
+  // Per analog column: one subtraction per row tile (G+ - G-, or the reference), then the row tiles'
+  // partial sums and the bias accumulated; bit sliced, a shift-and-add per further slice of each output.
+  const adds = positions * (stage.cols * 2 * rowTiles + (stage.cols - stage.outCols));
   const conversionSeconds = adcBits === null ? 0 : adcConversionSeconds(tech, adcBits);
   const f = tech.featureSizeMeters;
   return {

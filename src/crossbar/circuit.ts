@@ -39,6 +39,12 @@ export interface CircuitCard {
    */
   adcOffsetSigmaLsb: number;
   adcGainSigma: number;
+  /**
+   * Bit slicing (differential mapping only): each weight is an integer of slices x bitsPerCell bits
+   * (sign by G+ or G-), its digits of bitsPerCell bits on `slices` cell pairs, least significant first,
+   * recombined digitally by shift-and-add (crossbar/slicing.ts). Absent: the least-squares level mapping.
+   */
+  slicing?: { slices: number; bitsPerCell: number };
   /** Wire, access, driver and sense resistances (ohms); absent: ideal wires (crossbar/parasitics.ts). */
   parasitics?: Parasitics;
 }
@@ -46,6 +52,10 @@ export interface CircuitCard {
 const DEFAULT_TILE = { rows: 128, cols: 128 } as const;
 const MIN_BITS = 1;
 const MAX_BITS = 16;
+
+/** A slice's digits index device levels (at most 256: 8 bits); 4 slices of 8 bits cover float32 weights. */
+const MAX_SLICES = 8;
+const MAX_BITS_PER_CELL = 8;
 
 const bits = { type: 'integer', minimum: MIN_BITS, maximum: MAX_BITS };
 const resistance = {
@@ -114,6 +124,8 @@ const circuitSchema = {
     columnsPerAdc: { type: 'integer', minimum: 1, maximum: 65536 },
     adcOffsetSigma: { type: 'number', minimum: 0, maximum: 1000 },
     adcGainSigma: { type: 'number', minimum: 0, maximum: 1 },
+    weightSlices: { type: 'integer', minimum: 1, maximum: MAX_SLICES },
+    bitsPerCell: { type: 'integer', minimum: 1, maximum: MAX_BITS_PER_CELL },
     parasitics: {
       type: 'object',
       additionalProperties: false,
@@ -144,6 +156,8 @@ export interface CircuitCardJson {
   columnsPerAdc?: number;
   adcOffsetSigma?: number;
   adcGainSigma?: number;
+  weightSlices?: number;
+  bitsPerCell?: number;
   parasitics?: ParasiticsJson;
 }
 
@@ -171,6 +185,17 @@ export function parseCircuitCard(json: unknown, source: string): CircuitCard {
     adcGainSigma: raw.adcGainSigma ?? 0,
   };
   if (raw.source) card.source = { ...raw.source };
+  if (raw.weightSlices !== undefined || raw.bitsPerCell !== undefined) {
+    if (raw.bitsPerCell === undefined)
+      throw cardError(source, 'bitsPerCell', 'is required with weightSlices (1..8 bits per cell)');
+    if (raw.mapping !== 'differential')
+      throw cardError(
+        source,
+        'weightSlices',
+        `(bit slicing) needs mapping "differential" (got ${showValue(raw.mapping)})`,
+      );
+    card.slicing = { slices: raw.weightSlices ?? 1, bitsPerCell: raw.bitsPerCell };
+  }
   if (raw.parasitics) card.parasitics = parseParasitics(raw.parasitics, source);
   return card;
 }
@@ -222,6 +247,10 @@ export function circuitCardToJson(card: CircuitCard): CircuitCardJson {
   if (card.columnsPerAdc !== 1) json.columnsPerAdc = card.columnsPerAdc;
   if (card.adcOffsetSigmaLsb) json.adcOffsetSigma = card.adcOffsetSigmaLsb;
   if (card.adcGainSigma) json.adcGainSigma = card.adcGainSigma;
+  if (card.slicing) {
+    json.weightSlices = card.slicing.slices;
+    json.bitsPerCell = card.slicing.bitsPerCell;
+  }
   if (card.source) json.source = { ...card.source };
   const p = card.parasitics;
   if (p)
@@ -249,6 +278,8 @@ export interface CircuitOverrides {
   wireResistance?: number | string;
   accessResistance?: number | string;
   columnsPerAdc?: number;
+  /** Bit slicing; null removes it (the least-squares level mapping). */
+  slicing?: { slices: number; bitsPerCell: number } | null;
 }
 
 /**
@@ -265,6 +296,13 @@ export function withOverrides(card: CircuitCard, overrides: CircuitOverrides): C
   if (overrides.mapping !== undefined) json.mapping = overrides.mapping;
   if (overrides.analogLayers !== undefined) json.analogLayers = overrides.analogLayers;
   if (overrides.columnsPerAdc !== undefined) json.columnsPerAdc = overrides.columnsPerAdc;
+  if (overrides.slicing === null) {
+    delete json.weightSlices;
+    delete json.bitsPerCell;
+  } else if (overrides.slicing !== undefined) {
+    json.weightSlices = overrides.slicing.slices;
+    json.bitsPerCell = overrides.slicing.bitsPerCell;
+  }
   if (overrides.wireResistance !== undefined || overrides.accessResistance !== undefined) {
     const p: ParasiticsJson = { ...json.parasitics };
     if (overrides.wireResistance !== undefined) {

@@ -5,7 +5,8 @@
  */
 import type { AdcRange, CircuitCard } from '../crossbar/circuit';
 import { calibratedFullScale, fullScaleCurrent } from '../crossbar/adc';
-import { mapLayer } from '../crossbar/mapping';
+import { type MappedLayer, mapLayer } from '../crossbar/mapping';
+import { sliceLayer } from '../crossbar/slicing';
 import { hasParasitics, ParasiticWorkspace } from '../crossbar/parasitics';
 import type { DeviceModel } from '../device/model';
 import { InputError } from '../util/errors';
@@ -92,8 +93,12 @@ function analogStage(
 ): AnalogStage {
   const shape = layer.weights.shape;
   const rows = layer.kind === 'dense' ? shape[0] : shape[0] * shape[1] * shape[2];
-  const cols = layer.kind === 'dense' ? shape[1] : shape[3];
-  const mapped = mapLayer(layer.weights.data, rows, cols, levelMeans, circuit.mapping);
+  const outCols = layer.kind === 'dense' ? shape[1] : shape[3];
+  const mapped = circuit.slicing
+    ? slicedMapping(layer, rows, outCols, levelMeans, circuit)
+    : mapLayer(layer.weights.data, rows, outCols, levelMeans, circuit.mapping);
+  // The analog columns: with bit slicing, each output's slices side by side (crossbar/slicing.ts).
+  const cols = outCols * (circuit.slicing?.slices ?? 1);
   const tileRows = circuit.tile.rows;
   const tileCols = circuit.tile.cols;
   const differential = circuit.mapping === 'differential';
@@ -169,6 +174,7 @@ function analogStage(
     layerName: layer.name,
     rows,
     cols,
+    outCols,
     physCols,
     mapping: circuit.mapping,
     refColumnOf,
@@ -184,6 +190,7 @@ function analogStage(
     rmsWeightError: mapped.rmsWeightError,
   };
   if (parasitics) stage.parasitics = parasitics;
+  if (circuit.slicing) stage.slicing = { ...circuit.slicing };
   if (circuit.adc.kind !== 'ideal' && (circuit.adcOffsetSigmaLsb > 0 || circuit.adcGainSigma > 0))
     stage.adcSpread = {
       offsetSigmaLsb: circuit.adcOffsetSigmaLsb,
@@ -309,14 +316,69 @@ function calibrateAdc(
   range: AdcRange,
 ): void {
   if (range.kind !== 'calibrated') return;
+  // Each slice of a bit-sliced stage has its own range (its digits' currents differ in size).
+  const groups = columnGroups(stage);
   stage.rowTiles.forEach((tile, r) => {
-    const full = calibratedFullScale(currents[r], range.percentile);
-    tile.iFullAmps.fill(
-      full > 0
-        ? atLeastInFloat32(full * CALIBRATION_HEADROOM)
-        : fullScaleCurrent(tile.rowEnd - tile.rowStart, Math.max(...levelMeans), vRead),
-    );
+    for (const group of groups) {
+      const full = calibratedFullScale(
+        group ? columnsOf(currents[r], stage.physCols, group) : currents[r],
+        range.percentile,
+      );
+      const iFull =
+        full > 0
+          ? atLeastInFloat32(full * CALIBRATION_HEADROOM)
+          : fullScaleCurrent(tile.rowEnd - tile.rowStart, Math.max(...levelMeans), vRead);
+      if (group) for (const p of group) tile.iFullAmps[p] = iFull;
+      else tile.iFullAmps.fill(iFull);
+    }
   });
+}
+
+/** Physical columns per slice (G+ and G- of each output), or [null]: one range for the whole tile. */
+function columnGroups(stage: AnalogStage): Array<number[] | null> {
+  if (!stage.slicing) return [null];
+  const { outCols, cols } = stage;
+  return Array.from({ length: stage.slicing.slices }, (_, k) =>
+    Array.from({ length: 2 * outCols }, (_, c) =>
+      c < outCols ? k * outCols + c : cols + k * outCols + c - outCols,
+    ),
+  );
+}
+
+/** The currents of some physical columns, every input row (currents are input row by physical column). */
+function columnsOf(currents: Float64Array, physCols: number, columns: number[]): Float64Array {
+  const rows = currents.length / physCols;
+  const out = new Float64Array(rows * columns.length);
+  for (let n = 0, o = 0; n < rows; n++) for (const p of columns) out[o++] = currents[n * physCols + p];
+  return out;
+}
+
+/** A bit-sliced layer in the mapping's form: the analog columns are slices x outputs wide. */
+function slicedMapping(
+  layer: WeightedLayer,
+  rows: number,
+  cols: number,
+  levelMeans: number[],
+  circuit: CircuitCard,
+): Pick<
+  MappedLayer,
+  'levelPos' | 'levelNeg' | 'refLevel' | 'gRefSiemens' | 'weightPerSiemens' | 'rmsWeightError'
+> {
+  const spec = circuit.slicing!;
+  const digits = 2 ** spec.bitsPerCell;
+  if (levelMeans.length < digits)
+    throw new InputError(
+      `circuit ${circuit.name}: field bitsPerCell ${spec.bitsPerCell} needs a device with at least ${digits} levels, the device has ${levelMeans.length} (allowed: bitsPerCell <= ${Math.floor(Math.log2(levelMeans.length))})`,
+    );
+  const s = sliceLayer(layer.weights.data, rows, cols, levelMeans, spec);
+  return {
+    levelPos: s.levelPos,
+    levelNeg: s.levelNeg,
+    refLevel: null,
+    gRefSiemens: null,
+    weightPerSiemens: s.weightPerSiemens,
+    rmsWeightError: s.rmsWeightError,
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import { type Activations, addBiasAndActivate } from '../nn/forward';
 import { sumRowsFloat64 } from '../util/matmul';
 import type { AnalogStage, SimPlan } from './plan';
 import { convertTile, type StageOutput } from './referenceTrial';
-import type { TrialScratch } from './trialCommon';
+import { shiftAdd, type TrialScratch } from './trialCommon';
 
 /** Input rows per pass over the tiles: bounds the float64 column sums held at once. */
 const ROW_BLOCK = 2048;
@@ -51,12 +51,14 @@ export function exactAnalogForward(
     }
   }
   scratch.exactStages++;
-  const out = new Float32Array(inputRows * cols);
+  const { outCols } = stage;
+  const out = new Float32Array(inputRows * outCols);
   // sum_i w_ij x_i = a (I+ - I-) xMax / vRead, since V_i = x_i / xMax * vRead.
   const scale = (weightPerSiemens * stage.dac.xMax) / vRead;
-  for (let k = 0; k < out.length; k++) out[k] = acc[k] * scale;
-  addBiasAndActivate(out, stage.bias, stage.activation, cols);
+  const combined = shiftAdd(stage, acc, 0, inputRows).acc;
+  for (let k = 0; k < out.length; k++) out[k] = combined[k] * scale;
+  addBiasAndActivate(out, stage.bias, stage.activation, outCols);
   const conversions = inputRows * physCols * stage.rowTiles.length;
-  const shape = stage.conv ? stage.conv.outShape : [cols];
+  const shape = stage.conv ? stage.conv.outShape : [outCols];
   return { out: { data: out, count: x.count, shape }, clipped: adcSteps ? clipped : 0, conversions };
 }

@@ -12,7 +12,8 @@
  *   relative bound of the float64 sum of the reference (recursive-summation bound gamma_n). Where that
  *   interval cannot contain a rounding boundary or the full-scale edge, the code is certain; the rare
  *   others (about 0.1 %) are recomputed exactly as the reference does (float64, rows in order);
- * - the digital combination then adds code * iFull / steps per tile in the reference's order.
+ * - the digital combination then adds code * iFull / steps per tile in the reference's order (and, bit
+ *   sliced, shifts and adds the slices as the reference does).
  * Stages it does not cover (read noise, ideal ADC, negative or non-finite inputs or conductances, no
  * WebAssembly SIMD) run through the reference code.
  */
@@ -20,7 +21,7 @@ import { type Activations, addBiasAndActivate, im2col, sizeOf } from '../nn/forw
 import type { AnalogStage, SimPlan } from './plan';
 import { BLOCK_BYTES_PER_ROW, BLOCK_COLS, createKernel, type KernelExports } from './simdKernel';
 import type { StageOutput } from './referenceTrial';
-import { dacFractions, quantizedStageInput, type TrialScratch } from './trialCommon';
+import { dacFractions, quantizedStageInput, shiftAdd, type TrialScratch } from './trialCommon';
 
 /** Input rows per chunk: a chunk's column sums and codes (chunk x padded columns x 4 bytes each) stay in cache. */
 const CHUNK_ROWS = 128;
@@ -634,7 +635,8 @@ export function fastAnalogForward(
 
   const { cols, physCols, rowTiles } = stage;
   const { physPad, tiles, refOf, codePtr, listPtr, clipPtr, accPtr } = st;
-  const out = st.out.subarray(0, inputRows * cols);
+  const { outCols } = stage;
+  const out = st.out.subarray(0, inputRows * outCols);
   const vRead = plan.vReadVolts;
   const scale = (stage.weightPerSiemens * stage.dac.xMax) / vRead;
   // The float32 rounding of the code arithmetic itself: a few roundings of values up to steps + 1, each
@@ -713,12 +715,13 @@ export function fastAnalogForward(
         }
       }
     }
-    writeOutputs(e.f64, accPtr >> 3, rowsInChunk, cols, scale, stage, out, n0 * cols);
+    const combined = shiftAdd(stage, e.f64, accPtr >> 3, rowsInChunk);
+    writeOutputs(combined.acc, combined.at, rowsInChunk, outCols, scale, stage, out, n0 * outCols);
   }
   clip.n += e.i32[clipPtr >> 2];
-  if (!fusedActivation(stage)) addBiasAndActivate(out, stage.bias, stage.activation, cols);
+  if (!fusedActivation(stage)) addBiasAndActivate(out, stage.bias, stage.activation, outCols);
   e.stats.fastStages++;
   const conversions = inputRows * physCols * rowTiles.length;
-  const shape = stage.conv ? stage.conv.outShape : [cols];
+  const shape = stage.conv ? stage.conv.outShape : [outCols];
   return { out: { data: out, count: x.count, shape }, clipped: clip.n, conversions };
 }

@@ -9,6 +9,7 @@ import {
   withOverrides,
 } from '../crossbar/circuit';
 import { loadCircuitCard } from '../crossbar/loadCircuit';
+import { InputError } from '../util/errors';
 import { loadDeviceCard } from '../device/loadDevice';
 import { type DeviceModel, resolveDevice } from '../device/model';
 import { type DeviceCard, parseDeviceCard } from '../device/card';
@@ -51,6 +52,9 @@ export interface SimulationSetup {
   wireResistance?: string | number;
   columnsPerAdc?: number;
   accessResistance?: string | number;
+  /** Bit slicing overrides; slices alone keep the card's bitsPerCell (crossbar/slicing.ts). */
+  weightSlices?: number;
+  bitsPerCell?: number;
 }
 
 export interface PreparedSimulation {
@@ -72,7 +76,9 @@ export async function prepareSimulation(
       ? loadDeviceCard(s.device)
       : parseDeviceCard(s.device, `device ${s.device.name}`);
   const device = resolveDevice(deviceCard);
-  const circuit = withOverrides(typeof s.circuit === 'string' ? loadCircuitCard(s.circuit) : s.circuit, {
+  const card = typeof s.circuit === 'string' ? loadCircuitCard(s.circuit) : s.circuit;
+  const circuit = withOverrides(card, {
+    slicing: slicingOverride(card, s.weightSlices, s.bitsPerCell),
     adcBits: s.adcBits,
     dacBits: s.dacBits,
     rows: s.tileRows,
@@ -166,4 +172,19 @@ export async function runSimulation(
   } finally {
     progress.stop();
   }
+}
+
+/** The slicing a setup asks for on top of its card; undefined: the card's own. */
+function slicingOverride(
+  card: CircuitCard,
+  slices: number | undefined,
+  bitsPerCell: number | undefined,
+): CircuitOverrides['slicing'] {
+  if (slices === undefined && bitsPerCell === undefined) return undefined;
+  const bits = bitsPerCell ?? card.slicing?.bitsPerCell;
+  if (bits === undefined)
+    throw new InputError(
+      `weightSlices ${slices} needs bitsPerCell (1..8): circuit ${card.name} has none, so give it too`,
+    );
+  return { slices: slices ?? card.slicing?.slices ?? 1, bitsPerCell: bits };
 }

@@ -41,9 +41,19 @@ export interface AnalogStage {
   kind: 'analog';
   layerIndex: number;
   layerName: string;
-  /** Logical weight matrix: `rows` inputs (fan-in) x `cols` outputs. */
+  /**
+   * Logical weight matrix: `rows` inputs (fan-in) x `cols` analog columns. Without bit slicing `cols` is
+   * the layer's outputs; with it, slices x outputs, slice k of output j at column k outCols + j.
+   */
   rows: number;
   cols: number;
+  /** The layer's outputs: cols, or cols / slices with bit slicing. */
+  outCols: number;
+  /**
+   * Bit slicing (crossbar/slicing.ts): after the ADCs, output j = sum_k 2^(k bitsPerCell) acc_(k outCols + j),
+   * slices in order, in float64 (shiftAdd); absent: output j = acc_j.
+   */
+  slicing?: { slices: number; bitsPerCell: number };
   /** Physical columns per row tile: 2 cols (differential: G+ block then G- block) or cols + references. */
   physCols: number;
   mapping: 'differential' | 'offset';

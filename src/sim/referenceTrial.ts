@@ -17,8 +17,9 @@
  *   of row tile r draws from child('adc', s).child('tile', r), ADC by ADC, a gain 1 + sigma_g N and an
  *   offset sigma_o N (LSB): x = i / iFull * (2^bits - 1) * gain + offset clipped to [0, 2^bits - 1]
  *   (counting x > 2^bits - 1), code = Math.round(x), i' as above;
- * - digital: acc_j += i'_j - i'_ref(j) over row tiles in order (float64), out_j = acc_j * a xMax / vRead
- *   stored as float32, then bias and activation.
+ * - digital: acc_j += i'_j - i'_ref(j) over row tiles in order (float64); with bit slicing the slices
+ *   are then shifted and added (shiftAdd, trialCommon.ts); out_j = acc_j * a xMax / vRead stored as
+ *   float32, then bias and activation.
  */
 import {
   type Activations,
@@ -37,6 +38,7 @@ import {
   type TrialOptions,
   type TrialResult,
   TrialScratch,
+  shiftAdd,
 } from './trialCommon';
 
 export function runReferenceTrial(
@@ -210,7 +212,8 @@ export function referenceAnalogForward(
   const { u, rows: inputRows } = scratch.stageInput(plan, stageIndex, stage, x);
   const { cols, physCols, rows: fanIn, weightPerSiemens } = stage;
   const vRead = plan.vReadVolts;
-  const out = new Float32Array(inputRows * cols);
+  const { outCols } = stage;
+  const out = new Float32Array(inputRows * outCols);
   const cur = new Float64Array(physCols);
   const varCur = readNoise ? new Float64Array(physCols) : null;
   // G^2 for the read-noise variance: once per chip, not per chunk of images.
@@ -245,11 +248,12 @@ export function referenceAnalogForward(
     }
     // sum_i w_ij x_i = a (I+ - I-) xMax / vRead, since V_i = x_i / xMax * vRead.
     const scale = (weightPerSiemens * stage.dac.xMax) / vRead;
-    for (let j = 0; j < cols; j++) out[n * cols + j] = acc[j] * scale;
+    const combined = shiftAdd(stage, acc, 0, 1).acc;
+    for (let j = 0; j < outCols; j++) out[n * outCols + j] = combined[j] * scale;
   }
-  addBiasAndActivate(out, stage.bias, stage.activation, cols);
+  addBiasAndActivate(out, stage.bias, stage.activation, outCols);
   const conversions = inputRows * physCols * stage.rowTiles.length;
-  const shape = stage.conv ? stage.conv.outShape : [cols];
+  const shape = stage.conv ? stage.conv.outShape : [outCols];
   return { out: { data: out, count: x.count, shape }, clipped: adcSteps ? clipped : 0, conversions };
 }
 

@@ -28,9 +28,12 @@ export const serialRunner: TrialRunner = async (plan, trials, onResult) => {
 export interface LayerReport {
   name: string;
   rows: number;
+  /** The layer's outputs. */
   cols: number;
   rowTiles: number;
   mapping: string;
+  /** Bit slicing: slices of bitsPerCell bits per weight. */
+  slicing?: { slices: number; bitsPerCell: number };
   rmsWeightError: number;
   dac: string;
   adcBits: number | 'ideal';
@@ -105,9 +108,10 @@ export async function simulate(
   const layers = analogStages.map((s, k): LayerReport => ({
     name: s.layerName,
     rows: s.rows,
-    cols: s.cols,
+    cols: s.outCols,
     rowTiles: s.rowTiles.length,
     mapping: s.mapping,
+    ...(s.slicing ? { slicing: s.slicing } : {}),
     rmsWeightError: s.rmsWeightError,
     dac: s.dac.kind === 'bits' ? `${s.dac.bits} bits` : s.dac.kind,
     adcBits: s.adcBits ?? 'ideal',

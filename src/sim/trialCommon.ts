@@ -172,3 +172,29 @@ export function dacFractions(stage: AnalogStage, input: Float32Array, u: Float32
       u[i] = Math.round((f <= 0 ? 0 : f >= 1 ? 1 : f) * steps) / steps;
     }
 }
+
+/**
+ * Bit slicing's digital shift-and-add: the accumulators of `rows` input rows (rows x cols, float64, from
+ * `at`) recombined to rows x outCols, out_j = sum_k 2^(k b) acc_(k outCols + j) with k ascending. Every
+ * path calls it, so all combine alike. Unsliced stages: the accumulators as they are.
+ */
+export function shiftAdd(
+  stage: AnalogStage,
+  acc: Float64Array,
+  at: number,
+  rows: number,
+): { acc: Float64Array; at: number } {
+  if (!stage.slicing) return { acc, at };
+  const { cols, outCols } = stage;
+  const { slices, bitsPerCell } = stage.slicing;
+  const out = new Float64Array(rows * outCols);
+  for (let n = 0; n < rows; n++) {
+    const a = at + n * cols;
+    for (let j = 0; j < outCols; j++) {
+      let sum = 0;
+      for (let k = 0; k < slices; k++) sum += 2 ** (k * bitsPerCell) * acc[a + k * outCols + j];
+      out[n * outCols + j] = sum;
+    }
+  }
+  return { acc: out, at: 0 };
+}

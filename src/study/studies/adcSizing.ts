@@ -25,6 +25,8 @@ import { REFERENCE_MODEL } from './default';
 import { loadTechnologyCard } from '../../cost/loadTechnology';
 import { type ParetoPoint, paretoChart, paretoFront } from '../../report/paretoChart';
 import type { CostSummary } from '../simulateConfig';
+import type { SliceSpec } from '../../crossbar/slicing';
+import { resolveDevice } from '../../device/model';
 
 const RANGES = [
   { name: 'full-scale', range: 'full-scale' as const },
@@ -60,37 +62,59 @@ export const adcSizingStudy: Study = {
     loadTechnologyCard(s.technology);
     if (s.quantize !== 'none') parseWeightQuantizer(s.quantize);
     const bits = ctx.mode === 'quick' ? [3, 5, 7, 9, 11] : [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
-    return RANGES.flatMap((r) =>
-      bits.map((b) => ({
-        key: `${r.name}/${b}`,
-        async run(c: StudyContext) {
-          const s = settings(c);
-          const desc = await loadNetwork(s.model);
-          const circuit = withOverrides(loadCircuitCard(s.circuit), { adcBits: b, adcRange: r.range });
-          const quantized =
-            s.quantize === 'none' ? desc : quantizeNetwork(desc, parseWeightQuantizer(s.quantize));
-          const lossless = losslessBitsTable(quantized, circuit);
-          const { technology, ...setup } = s;
-          const sim = await simulateConfig(
-            c,
-            String(desc.meta.dataset ?? 'mnist'),
-            {
-              ...setup,
-              quantize: s.quantize === 'none' ? undefined : s.quantize,
-              adcBits: b,
-              adcRange: r.range,
-            },
-            desc,
-            { technology, columnsPerAdc: COLUMNS_PER_ADC },
-          );
-          return { ...s, range: r.name, adcBits: b, lossless, ...sim };
-        },
-      })),
-    );
+    const card = loadCircuitCard(s.circuit);
+    const designs = slicedDesigns(resolveDevice(loadDeviceCard(s.device)).levels.length, card.mapping);
+    // The card's own mapping at every range and resolution; the sliced designs too in --full, and in
+    // --quick the widest one at the calibrated range (minutes, not tens of them).
+    const grid = [
+      ...RANGES.flatMap((r) => bits.map((b) => ({ r, b, slicing: null as SliceSpec | null }))),
+      ...(ctx.mode === 'quick' ? designs.slice(0, 1) : designs).flatMap((slicing) =>
+        (ctx.mode === 'quick' ? RANGES.slice(1) : RANGES).flatMap((r) =>
+          bits.map((b) => ({ r, b, slicing })),
+        ),
+      ),
+    ];
+    return grid.map(({ r, b, slicing }) => ({
+      // Unsliced keys are as before slicing existed, so their records still resume.
+      key: `${r.name}/${b}${slicing ? `/slices-${sliceName(slicing)}` : ''}`,
+      async run(c: StudyContext) {
+        const s = settings(c);
+        const desc = await loadNetwork(s.model);
+        // A sliced design quantises the weights itself (to integers of slices x bits per cell).
+        const quantize = slicing ? 'none' : s.quantize;
+        const circuit = withOverrides(loadCircuitCard(s.circuit), { adcBits: b, adcRange: r.range, slicing });
+        const quantized = quantize === 'none' ? desc : quantizeNetwork(desc, parseWeightQuantizer(quantize));
+        const lossless = losslessBitsTable(quantized, circuit);
+        const { technology, ...setup } = s;
+        const sim = await simulateConfig(
+          c,
+          String(desc.meta.dataset ?? 'mnist'),
+          {
+            ...setup,
+            quantize: quantize === 'none' ? undefined : quantize,
+            adcBits: b,
+            adcRange: r.range,
+            ...(slicing && { weightSlices: slicing.slices, bitsPerCell: slicing.bitsPerCell }),
+          },
+          desc,
+          { technology, columnsPerAdc: COLUMNS_PER_ADC },
+        );
+        return {
+          ...s,
+          quantize,
+          ...(slicing && { slicing: sliceName(slicing) }),
+          range: r.name,
+          adcBits: b,
+          lossless,
+          ...sim,
+        };
+      },
+    }));
   },
   async report(records: ResultRecord[], out: string) {
     const rows = records.map((r) => ({
-      range: String(r.range),
+      // Sliced designs are their own curves.
+      range: typeof r.slicing === 'string' ? `${r.range}, ${designOf(r)}` : String(r.range),
       adcBits: Number(r.adcBits),
       mean: 100 * Number(r.mean),
       lo: 100 * (r.ci95 as number[])[0],
@@ -98,8 +122,9 @@ export const adcSizingStudy: Study = {
       nominal: 100 * Number(r.nominalAccuracy),
       clip: (r.clipRate as number[]).map((c) => (100 * c).toFixed(3)).join(' / '),
     }));
-    const lossless = (records[0]?.lossless ?? []) as Array<{ layer: string; losslessBits: number | null }>;
-    const first = records[0] ?? {};
+    // The card's own design names the figures (its quantiser, its lossless bits).
+    const first = records.find((r) => r.slicing === undefined) ?? records[0] ?? {};
+    const lossless = (first.lossless ?? []) as Array<{ layer: string; losslessBits: number | null }>;
     const spec = errorBarChart({
       rows,
       x: 'adcBits',
@@ -108,7 +133,7 @@ export const adcSizingStudy: Study = {
       subtitle: `${first.model ? path.basename(String(first.model)) : ''}, ${first.quantize} weights, ${first.device}, ${first.circuit}; band: 95 % CI over chips; rules: lossless bits`,
       xTitle: 'ADC bits',
       yTitle: 'test accuracy (%)',
-      groupTitle: 'ADC range',
+      groupTitle: 'ADC range, weights',
       rules: losslessRules(lossless),
     });
     const chartFiles = await writeChart(spec, path.join(out, 'adc-sizing'));
@@ -119,7 +144,7 @@ export const adcSizingStudy: Study = {
     if (pareto) chartFiles.push(...(await writeChart(pareto, path.join(out, 'adc-pareto'))));
     const table = markdownTable(
       [
-        'ADC range',
+        'ADC range, weights',
         'ADC bits',
         'mean accuracy (%)',
         '95 % CI (%)',
@@ -142,13 +167,39 @@ export const adcSizingStudy: Study = {
       .join('\n');
     writeFileAtomic(
       path.join(out, 'summary.md'),
-      `# ADC sizing\n\nLossless ADC resolution per analog layer:\n\n${losslessText}\n\n${table}\n\n![ADC sizing](adc-sizing.png)\n` +
+      `# ADC sizing\n\nLossless ADC resolution per analog layer (${first.quantize} weights on the card's mapping):\n\n${losslessText}\n\n${table}\n\n![ADC sizing](adc-sizing.png)\n` +
         (pareto ? `\n${costTable(costed)}\n\n![accuracy against cost](adc-pareto.png)\n` : ''),
     );
     writeFileAtomic(path.join(out, 'results.csv'), tidyCsv(records));
     return [...chartFiles, ...['summary.md', 'results.csv'].map((f) => path.join(out, f))];
   },
 };
+
+/**
+ * Bit-slicing designs for a device of `levels` levels (b = floor(log2 levels) bits per cell): one and
+ * two slices of b bits, and two of b - 1 (b >= 2), widest first. None for offset mapping (slicing is
+ * differential only).
+ */
+function slicedDesigns(levels: number, mapping: string): SliceSpec[] {
+  if (mapping !== 'differential') return [];
+  const b = Math.floor(Math.log2(levels));
+  return [
+    { slices: 2, bitsPerCell: b },
+    { slices: 1, bitsPerCell: b },
+    ...(b >= 2 ? [{ slices: 2, bitsPerCell: b - 1 }] : []),
+  ];
+}
+
+const sliceName = (s: SliceSpec): string => `${s.slices}x${s.bitsPerCell}`;
+
+/** A record's weight design: its slicing, or the card's mapping of its quantised weights. */
+function designOf(r: Record<string, unknown>): string {
+  if (typeof r.slicing === 'string') {
+    const [slices, b] = r.slicing.split('x');
+    return `${slices} slice${slices === '1' ? '' : 's'} x ${b} bits`;
+  }
+  return `${r.quantize}, one cell pair`;
+}
 
 /** One labelled rule per distinct lossless resolution (layers sharing one are named together). */
 function losslessRules(
@@ -167,9 +218,9 @@ function losslessRules(
 function designPoints(records: ReadonlyArray<ResultRecord & { cost: CostSummary[] }>): ParetoPoint[] {
   return records.flatMap((r) =>
     r.cost.map((c, k) => ({
-      label: `${r.range}, ${r.adcBits} bits, ${c.columnsPerAdc} col/ADC`,
-      group: String(r.range),
-      shape: `${c.columnsPerAdc} col/ADC`,
+      label: `${designOf(r)}, ${r.range}, ${r.adcBits} bits, ${c.columnsPerAdc} col/ADC`,
+      group: designOf(r),
+      shape: `${r.range}, ${c.columnsPerAdc} col/ADC`,
       accuracy: 100 * Number(r.mean),
       lo: 100 * (r.ci95 as number[])[0],
       hi: 100 * (r.ci95 as number[])[1],
@@ -192,11 +243,11 @@ function paretoFigure(
       { key: 'energy', title: 'energy per inference (nJ)' },
       { key: 'area', title: 'ADC area (mm^2)', log: true },
     ],
-    title: 'Accuracy against cost: ADC bits x range rule x columns per ADC',
+    title: 'Accuracy against cost: ADC bits x range rule x columns per ADC x bit slicing',
     subtitle: `${first.model ? path.basename(String(first.model)) : ''}, ${first.quantize} weights, ${first.device}, ${first.circuit}; ${c.technology}, ADC model ${c.adcModel}; bars: 95 % CI over chips; ringed and dashed: the Pareto front`,
     yTitle: 'test accuracy (%)',
-    groupTitle: 'ADC range',
-    shapeTitle: 'ADC sharing',
+    groupTitle: 'weights',
+    shapeTitle: 'ADC range, sharing',
   });
 }
 
