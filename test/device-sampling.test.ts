@@ -245,6 +245,7 @@ describe("programming and reading cells (the simulator's own code)", () => {
       layerIndex: 0,
       rows: 2,
       cols: 1,
+      outCols: 1,
       physCols: 2,
       mapping: 'differential',
       refColumnOf: null,
