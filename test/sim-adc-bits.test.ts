@@ -52,6 +52,11 @@ describe('lossless ADC bits per layer', () => {
     });
   });
 
+  test('bit sliced, a column holds one signed digit of bitsPerCell bits: 2 x 3 bits, 3-bit DAC, d = 128: 7 + 4 + 3', () => {
+    const sliced = circuit({ dac: { bits: 3 }, weightSlices: 2, bitsPerCell: 3 });
+    expect(losslessBitsTable(oneLayer(128), sliced)[0]).toMatchObject({ weightBits: 4, losslessBits: 14 });
+  });
+
   test('binarised pixels: the first layer sees 1-bit inputs even behind an 8-bit DAC, later layers 8 bits', () => {
     const first = dense('d1', normalWeights(128 * 16, 3), 128, 16, 'relu');
     const second = dense('d2', normalWeights(16 * 10, 4), 16, 10, 'linear');

@@ -1,6 +1,7 @@
 /**
  * Lossless ADC resolution per analog layer (second study): z = log2(d) + w + l, minus 1 when w = 1 or
- * l = 1, with d the rows a tile column sums, w the weight bits, l the input bits.
+ * l = 1, with d the rows a tile column sums, w the weight bits (a bit slice's digit, when sliced), l the
+ * input bits.
  */
 import { losslessAdcBits } from '../crossbar/adc';
 import type { CircuitCard } from '../crossbar/circuit';
@@ -53,7 +54,8 @@ export function losslessBitsTable(desc: NetworkDescription, circuit: CircuitCard
     const s = layer.weights.shape;
     const rows = layer.kind === 'dense' ? s[0] : s[0] * s[1] * s[2];
     const d = Math.min(rows, circuit.tile.rows);
-    const w = weightBits(layer);
+    // Bit sliced, a column pair holds one signed digit: sign and bitsPerCell magnitude bits (as fixed:B).
+    const w = circuit.slicing ? circuit.slicing.bitsPerCell + 1 : weightBits(layer);
     const l = inputBits(layer, circuit, binaryPixels && i === firstWeighted);
     return {
       layer: layer.name,
