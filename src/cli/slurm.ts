@@ -39,13 +39,16 @@ function sbatch(args: string[], cwd: string): string {
     out = execFileSync('sbatch', ['--parsable', ...args], {
       cwd,
       encoding: 'utf8',
+      env: process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT')
       throw new InputError('flag --submit: sbatch not found on PATH (run on a Slurm login node)');
-    throw new InputError(`flag --submit: sbatch ${args.join(' ')} failed: ${String(e.stderr ?? e.message).trim()}`);
+    throw new InputError(
+      `flag --submit: sbatch ${args.join(' ')} failed: ${String(e.stderr ?? e.message).trim()}`,
+    );
   }
   // --parsable prints "jobid" or "jobid;cluster".
   const id = out.trim().split(';')[0];

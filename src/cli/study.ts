@@ -50,8 +50,14 @@ export function registerStudy(program: Command): void {
       '--shard <k/n>',
       'run the k-th of n shares of the configurations (parallel processes on one --out); auto/n takes k from SLURM_ARRAY_TASK_ID (1..n) or JOB_COMPLETION_INDEX (0..n-1)',
     )
-    .option('--model-cache <dir>', 'trained-model cache directory (default .cache/models; shared by cluster tasks)')
-    .option('--slurm <n>', 'write a Slurm array script of n shard tasks and a report job into the study directory')
+    .option(
+      '--model-cache <dir>',
+      'trained-model cache directory (default .cache/models; shared by cluster tasks)',
+    )
+    .option(
+      '--slurm <n>',
+      'write a Slurm array script of n shard tasks and a report job into the study directory',
+    )
     .option('--submit', 'with --slurm: submit the array and the report job (sbatch)')
     .option('--partition <p>', 'with --slurm: Slurm partition')
     .option('--time <t>', 'with --slurm: time limit per task, e.g. 4:00:00 or 1-12:00:00')
@@ -153,7 +159,9 @@ export function registerStudy(program: Command): void {
         const stray = SLURM_ONLY.filter((k) => opts[k] !== undefined);
         if (stray.length) throw new InputError(`flag ${flagOf(stray[0])} goes with --slurm N only`);
       } else if (f.shard !== undefined)
-        throw new InputError('flags --slurm and --shard exclude each other: task K of --slurm N runs shard K/N');
+        throw new InputError(
+          'flags --slurm and --shard exclude each other: task K of --slurm N runs shard K/N',
+        );
       const shard = f.shard === undefined ? undefined : parseShard(f.shard);
       const modelCache = f.modelCache === undefined ? undefined : path.resolve(f.modelCache);
       let only: RegExp | undefined;
@@ -213,11 +221,15 @@ export function registerStudy(program: Command): void {
         // Settings checked and the directory stamped before any script exists.
         const { configs } = prepareStudyRun(study, { ...run, log });
         const scripts = writeSlurmScripts(plan, opts.force === true);
-        log(`wrote ${scripts.study} (${f.slurm} tasks, ${configs.length} configurations) and ${scripts.report}`);
+        log(
+          `wrote ${scripts.study} (${f.slurm} tasks, ${configs.length} configurations) and ${scripts.report}`,
+        );
         if (opts.submit) {
           const [array, report] = submitSlurm(scripts, process.cwd());
           process.stdout.write(`${array}\n`);
-          log(`submitted array job ${array} (logs ${path.dirname(scripts.study)}/task-K.out), report job ${report} after it`);
+          log(
+            `submitted array job ${array} (logs ${path.dirname(scripts.study)}/task-K.out), report job ${report} after it`,
+          );
         }
         return;
       }

@@ -101,13 +101,17 @@ export function slurmStudyScript(p: SlurmPlan): string {
   ];
   return (
     [
-      ...header(p, `Study array: task K of ${p.tasks} runs --shard K/${p.tasks}; resubmit a task with sbatch --array=K this file.`, [
-        `--job-name=${p.jobName}`,
-        `--array=1-${p.tasks}`,
-        `--cpus-per-task=${p.cpus}`,
-        `--output=${logDir}/task-%a.out`,
-        '--open-mode=append',
-      ]),
+      ...header(
+        p,
+        `Study array: task K of ${p.tasks} runs --shard K/${p.tasks}; resubmit a task with sbatch --array=K this file.`,
+        [
+          `--job-name=${p.jobName}`,
+          `--array=1-${p.tasks}`,
+          `--cpus-per-task=${p.cpus}`,
+          `--output=${logDir}/task-%a.out`,
+          '--open-mode=append',
+        ],
+      ),
       `exec ${cmd.map(shellQuote).join(' ')}`,
     ].join('\n') + '\n'
   );

@@ -38,7 +38,8 @@ function lockName(shard?: { index: number; count: number }): string {
 }
 
 /** Slurm job states of a job that may still run (squeue %T); the others are final. */
-const SLURM_LIVE = /^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|REQUEUE_HOLD|REQUEUE_FED|RESIZING|SIGNALING|STAGE_OUT|STOPPED|SPECIAL_EXIT)$/;
+const SLURM_LIVE =
+  /^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|REQUEUE_HOLD|REQUEUE_FED|RESIZING|SIGNALING|STAGE_OUT|STOPPED|SPECIAL_EXIT)$/;
 
 /**
  * Whether a Slurm job may still be running, by `squeue`; null if squeue cannot tell (not installed,
@@ -48,6 +49,7 @@ export function slurmJobLive(job: string): boolean | null {
   try {
     const out = execFileSync('squeue', ['-h', '-t', 'all', '-o', '%T', '-j', job], {
       encoding: 'utf8',
+      env: process.env,
       timeout: 20000,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

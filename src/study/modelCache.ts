@@ -118,7 +118,9 @@ export async function lockModelTraining(
     const h = readHolder(file);
     const stale = h ? !holderAlive(h) : Date.now() - mtimeMs(file) > emptyGraceMs;
     if (stale) {
-      log(`taking over the lock of model ${key}${h ? ` from ${describeHolder(h)}, which is gone` : ' (unreadable)'}`);
+      log(
+        `taking over the lock of model ${key}${h ? ` from ${describeHolder(h)}, which is gone` : ' (unreadable)'}`,
+      );
       takeOver(file, text);
       continue;
     }
