@@ -8,8 +8,32 @@ import type { LrSchedule } from '../nn/train';
 import type { BitsFamily } from '../study/types';
 import { resistanceFlag } from './common';
 import { findStudy, studyNames } from '../study/registry';
-import { reportStudyDir, runStudy, STUDY_FILE } from '../study/runner';
+import { prepareStudyRun, reportStudyDir, runStudy, STUDY_FILE } from '../study/runner';
 import { defaultWorkers } from '../sim/workerPool';
+import { autoShardIndex, type SlurmPlan } from '../study/cluster';
+import { defaultModelCache } from '../study/modelCache';
+import { packageVersion } from './common';
+import { submitSlurm, writeSlurmScripts } from './slurm';
+
+/** Flags that only shape the Slurm scripts; the tasks get none of them. */
+const SLURM_ONLY = ['submit', 'partition', 'time', 'cpus'] as const;
+
+/** Study parameters, by their option key (flag --wire-resistance is wireResistance). */
+const PARAMS = [
+  'model',
+  'device',
+  'circuit',
+  'quantize',
+  'lr',
+  'lrSchedule',
+  'warmupEpochs',
+  'quantizer',
+  'technology',
+  'wireResistance',
+  'accessResistance',
+] as const;
+
+const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
 
 export function registerStudy(program: Command): void {
   program
@@ -24,15 +48,27 @@ export function registerStudy(program: Command): void {
     .option('--workers <n>', 'worker threads (default: all cores)')
     .option(
       '--shard <k/n>',
-      'run the k-th of n shares of the configurations (parallel processes on one --out)',
+      'run the k-th of n shares of the configurations (parallel processes on one --out); auto/n takes k from SLURM_ARRAY_TASK_ID (1..n) or JOB_COMPLETION_INDEX (0..n-1)',
     )
+    .option(
+      '--model-cache <dir>',
+      'trained-model cache directory (default .cache/models; shared by cluster tasks)',
+    )
+    .option(
+      '--slurm <n>',
+      'write a Slurm array script of n shard tasks and a report job into the study directory',
+    )
+    .option('--submit', 'with --slurm: submit the array and the report job (sbatch)')
+    .option('--partition <p>', 'with --slurm: Slurm partition')
+    .option('--time <t>', 'with --slurm: time limit per task, e.g. 4:00:00 or 1-12:00:00')
+    .option('--cpus <c>', 'with --slurm: CPUs per task (also its --workers; default --workers, else 1)')
     .option(
       '--only <regex>',
       'run only the configurations whose key matches, e.g. "^mnist/mlp" (the report covers all records)',
     )
     .option(
       '--force',
-      'recompute records whose inputs (cards, models, xbarsim version) changed since they were made',
+      'recompute records whose inputs (cards, models, xbarsim version) changed since they were made; with --slurm: replace a different script',
     )
     .option('--model <dir>', 'study parameter: model directory (adc-sizing)')
     .option(
@@ -87,6 +123,11 @@ export function registerStudy(program: Command): void {
         shard?: string;
         wireResistance?: string;
         accessResistance?: string;
+        modelCache?: string;
+        slurm?: number;
+        partition?: string;
+        time?: string;
+        cpus?: number;
       }>(
         {
           type: 'object',
@@ -94,7 +135,11 @@ export function registerStudy(program: Command): void {
             trials: intFlag(1, 100000),
             seed: intFlag(0, 2 ** 31 - 1),
             workers: intFlag(1, 256),
-            shard: { type: 'string', pattern: '^[1-9][0-9]*/[1-9][0-9]*$' },
+            shard: { type: 'string', pattern: '^([1-9][0-9]*|auto)/[1-9][0-9]*$' },
+            slurm: intFlag(1, MAX_SHARDS),
+            cpus: intFlag(1, 256),
+            partition: { type: 'string', pattern: '^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$' },
+            time: { type: 'string', pattern: '^(([0-9]+-)?[0-9]+(:[0-9]+){0,2}|infinite|UNLIMITED)$' },
             lr: numFlag(1e-6, 10),
             lrSchedule: enumFlag('constant', 'cosine'),
             warmupEpochs: numFlag(0, 1000),
@@ -109,26 +154,16 @@ export function registerStudy(program: Command): void {
       const out =
         f.out ?? path.join('results', mode === 'quick' && name !== 'default' ? `${name}-quick` : name);
       const t0 = Date.now();
-      const params = Object.fromEntries(
-        (
-          [
-            'model',
-            'device',
-            'circuit',
-            'quantize',
-            'lr',
-            'lrSchedule',
-            'warmupEpochs',
-            'quantizer',
-            'technology',
-            'wireResistance',
-            'accessResistance',
-          ] as const
-        )
-          .filter((k) => f[k] !== undefined)
-          .map((k) => [k, f[k]]),
-      );
+      const params = Object.fromEntries(PARAMS.filter((k) => f[k] !== undefined).map((k) => [k, f[k]]));
+      if (f.slurm === undefined) {
+        const stray = SLURM_ONLY.filter((k) => opts[k] !== undefined);
+        if (stray.length) throw new InputError(`flag ${flagOf(stray[0])} goes with --slurm N only`);
+      } else if (f.shard !== undefined)
+        throw new InputError(
+          'flags --slurm and --shard exclude each other: task K of --slurm N runs shard K/N',
+        );
       const shard = f.shard === undefined ? undefined : parseShard(f.shard);
+      const modelCache = f.modelCache === undefined ? undefined : path.resolve(f.modelCache);
       let only: RegExp | undefined;
       if (typeof opts.only === 'string')
         try {
@@ -136,7 +171,7 @@ export function registerStudy(program: Command): void {
         } catch (err) {
           throw new InputError(`flag --only: not a regular expression (${(err as Error).message})`);
         }
-      const { files } = await runStudy(study, {
+      const run = {
         shard,
         only,
         force: opts.force === true,
@@ -146,7 +181,59 @@ export function registerStudy(program: Command): void {
         seed: f.seed,
         workers: f.workers ?? defaultWorkers(),
         params,
-      });
+        modelCache,
+      } as const;
+      if (f.slurm !== undefined) {
+        const cpus = f.cpus ?? f.workers ?? 1;
+        const studyArgs = [
+          'study',
+          name,
+          `--${mode}`,
+          '--seed',
+          String(f.seed),
+          ...(f.trials === undefined ? [] : ['--trials', String(f.trials)]),
+          ...(typeof opts.only === 'string' ? ['--only', opts.only] : []),
+          ...PARAMS.filter((k) => f[k] !== undefined).flatMap((k) => [flagOf(k), String(f[k])]),
+        ];
+        const plan: SlurmPlan = {
+          studyArgs,
+          tasks: f.slurm,
+          out: path.resolve(out),
+          // The tasks run this project's files (node, entry point) on every node, so its default cache
+          // is on the shared filesystem too.
+          modelCache: modelCache ?? path.resolve(defaultModelCache()),
+          cwd: process.cwd(),
+          node: process.execPath,
+          entry: path.join(__dirname, 'main.js'),
+          cpus,
+          workers: f.workers ?? cpus,
+          partition: f.partition,
+          time: f.time,
+          env: Object.fromEntries(
+            Object.entries(process.env).filter(
+              (e): e is [string, string] => e[0].startsWith('XBARSIM_') && e[1] !== undefined,
+            ),
+          ),
+          version: packageVersion(),
+          jobName: `xbarsim-${name}`,
+        };
+        const log = (m: string) => process.stderr.write(`[${name}] ${m}\n`);
+        // Settings checked and the directory stamped before any script exists.
+        const { configs } = prepareStudyRun(study, { ...run, log });
+        const scripts = writeSlurmScripts(plan, opts.force === true);
+        log(
+          `wrote ${scripts.study} (${f.slurm} tasks, ${configs.length} configurations) and ${scripts.report}`,
+        );
+        if (opts.submit) {
+          const [array, report] = submitSlurm(scripts, process.cwd());
+          process.stdout.write(`${array}\n`);
+          log(
+            `submitted array job ${array} (logs ${path.dirname(scripts.study)}/task-K.out), report job ${report} after it`,
+          );
+        }
+        return;
+      }
+      const { files } = await runStudy(study, run);
       process.stderr.write(
         `study ${name} (${mode}) done in ${((Date.now() - t0) / 1000).toFixed(1)} s; wrote ${files.length} files in ${out}\n`,
       );
@@ -167,8 +254,13 @@ export function registerStudy(program: Command): void {
     });
 }
 
+const MAX_SHARDS = 64;
+
 function parseShard(text: string): { index: number; count: number } {
-  const [index, count] = text.split('/').map(Number);
-  if (index > count || count > 64) throw new InputError(`--shard ${text}: need k/n with 1 <= k <= n <= 64`);
+  const [k, n] = text.split('/');
+  const count = Number(n);
+  if (count > MAX_SHARDS) throw new InputError(`--shard ${text}: need n <= ${MAX_SHARDS}`);
+  const index = k === 'auto' ? autoShardIndex(count, process.env) : Number(k);
+  if (index > count) throw new InputError(`--shard ${text}: need k/n with 1 <= k <= n <= ${MAX_SHARDS}`);
   return { index, count };
 }

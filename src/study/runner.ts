@@ -33,6 +33,8 @@ export interface StudyRunOptions {
    * changes no number; the report still covers every finished record and counts the whole plan.
    */
   only?: RegExp;
+  /** Models directory of the model cache (default: the project's .cache/models, see modelCache.ts). */
+  modelCache?: string;
   log?: (m: string) => void;
 }
 
@@ -123,15 +125,6 @@ export async function runStudy(
   study: Study,
   o: StudyRunOptions,
 ): Promise<{ records: ResultRecord[]; files: string[] }> {
-  const trials = o.trials ?? study.defaultTrials[o.mode];
-  const params = o.params ?? {};
-  const unused = Object.keys(params).filter((k) => !(study.params ?? []).includes(k as keyof StudyParams));
-  if (unused.length)
-    throw new InputError(
-      `study ${study.name} takes ${study.params?.length ? `only ${study.params.map(flagOf).join(', ')}` : 'no study parameters'}, not ${unused.map(flagOf).join(', ')}`,
-    );
-  // After the flag checks: a refused run leaves no directory behind.
-  ensureWritableDir(o.out);
   // Log lines go through the progress display once it runs, so that they never land inside the bar.
   let progress: Progress | null = null;
   const log =
@@ -141,20 +134,43 @@ export async function runStudy(
       if (progress) progress.log(line);
       else process.stderr.write(`${line}\n`);
     });
-  const ctx = studyContext(
-    study,
-    { mode: o.mode, out: o.out, trials, seed: o.seed, workers: o.workers, params },
-    log,
-  );
-  const configs = study.configurations(ctx);
-  // Stamp the directory only once the study has accepted its settings (configurations() validates them).
-  checkStamp(o.out, { study: study.name, mode: o.mode, trials, seed: o.seed, params });
+  const { ctx, configs } = prepareStudyRun(study, { ...o, log });
   const release = lockStudyDir(o.out, o.shard, log);
   try {
     return await runLocked(study, o, ctx, configs, log, (p) => (progress = p));
   } finally {
     release();
   }
+}
+
+/**
+ * Check a run's settings and stamp its directory, without running anything: what a run does before it
+ * starts, and what `--slurm` does before it writes the scripts, so that bad settings fail at once and
+ * not in every array task.
+ */
+export function prepareStudyRun(
+  study: Study,
+  o: StudyRunOptions & { log: (m: string) => void },
+): { ctx: StudyContext; configs: StudyConfig[] } {
+  const trials = o.trials ?? study.defaultTrials[o.mode];
+  const params = o.params ?? {};
+  const unused = Object.keys(params).filter((k) => !(study.params ?? []).includes(k as keyof StudyParams));
+  if (unused.length)
+    throw new InputError(
+      `study ${study.name} takes ${study.params?.length ? `only ${study.params.map(flagOf).join(', ')}` : 'no study parameters'}, not ${unused.map(flagOf).join(', ')}`,
+    );
+  // After the flag checks: a refused run leaves no directory behind.
+  ensureWritableDir(o.out);
+  const ctx = studyContext(
+    study,
+    { mode: o.mode, out: o.out, trials, seed: o.seed, workers: o.workers, params },
+    o.log,
+    o.modelCache,
+  );
+  const configs = study.configurations(ctx);
+  // Stamp the directory only once the study has accepted its settings (configurations() validates them).
+  checkStamp(o.out, { study: study.name, mode: o.mode, trials, seed: o.seed, params });
+  return { ctx, configs };
 }
 
 async function runLocked(
@@ -211,6 +227,7 @@ function studyContext(
   study: Study,
   o: Omit<StudyContext, 'dataset' | 'model' | 'log'>,
   log: (m: string) => void,
+  modelCache: string | undefined,
 ): StudyContext {
   const datasets = new Map<string, { result: Dataset; inputs: Map<string, string> }>();
   const limits = study.data[o.mode];
@@ -230,7 +247,7 @@ function studyContext(
     // The dataset's files go into the trained model's training.json and description too.
     model: async (job) => {
       const { result: data, inputs } = await collectInputs(async () => ctx.dataset(job.dataset));
-      return cachedModel({ ...job, limit: limits.trainLimit }, data, log, undefined, inputs);
+      return cachedModel({ ...job, limit: limits.trainLimit }, data, log, modelCache, inputs);
     },
   };
   return ctx;
@@ -326,6 +343,7 @@ export async function reportStudyDir(study: Study, dir: string): Promise<string[
       params: stamp.params ?? {},
     },
     () => undefined,
+    undefined,
   );
   const keys = new Set(study.configurations(ctx).map((c) => c.key));
   const records = new ResultStore(dir).all().filter((r) => keys.has(r.key));
