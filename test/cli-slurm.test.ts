@@ -105,6 +105,19 @@ test('--slurm N writes the array script with the study flags and a report job, s
   expect(fs.readFileSync(path.join(out, 'slurm', 'study.sbatch'), 'utf8')).toContain('--array=1-2\n');
 });
 
+test('--slurm with --only counts the selected configurations; an --only selecting none writes no script', async () => {
+  const out = path.join(tmp, 'study');
+  const one = await cli(['study', 'default', '--out', out, '--slurm', '2', '--only', 'adc8-calibrated$']);
+  expect(one.code).toBe(0);
+  expect(one.stderr).toMatch(/\(2 tasks, 1 configurations\)/);
+  expect(fs.readFileSync(path.join(out, 'slurm', 'study.sbatch'), 'utf8')).toContain("--only 'adc8-calibrated$'");
+  const none = path.join(tmp, 'none');
+  const r = await cli(['study', 'default', '--out', none, '--slurm', '2', '--only', 'nothing']);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/flag --only: nothing matches no configuration key of default/);
+  expect(fs.existsSync(path.join(none, 'slurm'))).toBe(false);
+});
+
 test('--submit hands the array to sbatch, then the report job after it, and prints the array job id', async () => {
   const calls = fakeSbatch();
   const out = path.join(tmp, 'study');

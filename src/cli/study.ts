@@ -8,7 +8,7 @@ import type { LrSchedule } from '../nn/train';
 import type { BitsFamily } from '../study/types';
 import { resistanceFlag } from './common';
 import { findStudy, studyNames } from '../study/registry';
-import { prepareStudyRun, reportStudyDir, runStudy, STUDY_FILE } from '../study/runner';
+import { prepareStudyRun, reportStudyDir, runStudy, selectConfigs, STUDY_FILE } from '../study/runner';
 import { defaultWorkers } from '../sim/workerPool';
 import { autoShardIndex, type SlurmPlan } from '../study/cluster';
 import { defaultModelCache } from '../study/modelCache';
@@ -220,9 +220,10 @@ export function registerStudy(program: Command): void {
         const log = (m: string) => process.stderr.write(`[${name}] ${m}\n`);
         // Settings checked and the directory stamped before any script exists.
         const { configs } = prepareStudyRun(study, { ...run, log });
+        const selected = selectConfigs(study, configs, run.only);
         const scripts = writeSlurmScripts(plan, opts.force === true);
         log(
-          `wrote ${scripts.study} (${f.slurm} tasks, ${configs.length} configurations) and ${scripts.report}`,
+          `wrote ${scripts.study} (${f.slurm} tasks, ${selected.length} configurations) and ${scripts.report}`,
         );
         if (opts.submit) {
           const [array, report] = submitSlurm(scripts, process.cwd());

@@ -173,6 +173,15 @@ export function prepareStudyRun(
   return { ctx, configs };
 }
 
+/** The configurations `--only` selects (all without it); an --only matching none is an input error. */
+export function selectConfigs(study: Study, configs: StudyConfig[], only?: RegExp): StudyConfig[] {
+  if (!only) return configs;
+  const selected = configs.filter((c) => only.test(c.key));
+  if (selected.length === 0)
+    throw new InputError(`flag --only: ${only.source} matches no configuration key of ${study.name}`);
+  return selected;
+}
+
 async function runLocked(
   study: Study,
   o: StudyRunOptions,
@@ -187,12 +196,8 @@ async function runLocked(
     if (keys.has(c.key)) throw new Error(`study ${study.name}: configuration key ${c.key} is not unique`);
     keys.add(c.key);
   }
-  const selected = o.only ? configs.filter((c) => o.only!.test(c.key)) : configs;
-  if (o.only) {
-    if (selected.length === 0)
-      throw new InputError(`flag --only: ${o.only.source} matches no configuration key of ${study.name}`);
-    log(`--only ${o.only.source}: ${selected.length} of ${configs.length} configurations`);
-  }
+  const selected = selectConfigs(study, configs, o.only);
+  if (o.only) log(`--only ${o.only.source}: ${selected.length} of ${configs.length} configurations`);
   const mine = o.shard ? shardOf(selected, o.shard.index, o.shard.count) : selected;
   if (o.shard)
     log(`shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${selected.length} configurations`);
