@@ -41,7 +41,7 @@ function fakeSbatch(error?: string): string {
 
 test('--slurm N writes the array script with the study flags and a report job, stamping the directory', async () => {
   const out = path.join(tmp, 'study');
-  const r = await cli([
+  const args = [
     'study',
     'default',
     '--out',
@@ -54,7 +54,8 @@ test('--slurm N writes the array script with the study flags and a report job, s
     '2',
     '--time',
     '30:00',
-  ]);
+  ];
+  const r = await cli(args);
   expect(r.code).toBe(0);
   expect(r.stdout).toBe('');
   expect(r.stderr).toMatch(/wrote .*study\.sbatch \(3 tasks, 2 configurations\) and .*report\.sbatch/);
@@ -77,24 +78,7 @@ test('--slurm N writes the array script with the study flags and a report job, s
   expect(fs.readdirSync(out).sort()).toEqual(['slurm', 'study.json']);
 
   // The same command again is fine (a resubmission); another task count needs --force.
-  expect(
-    (
-      await cli([
-        'study',
-        'default',
-        '--out',
-        out,
-        '--trials',
-        '2',
-        '--slurm',
-        '3',
-        '--cpus',
-        '2',
-        '--time',
-        '30:00',
-      ])
-    ).code,
-  ).toBe(0);
+  expect((await cli(args)).code).toBe(0);
   const other = await cli(['study', 'default', '--out', out, '--trials', '2', '--slurm', '2']);
   expect(other.code).toBe(2);
   expect(other.stderr).toMatch(/study\.sbatch exists and runs something else .*--force/);
@@ -110,7 +94,9 @@ test('--slurm with --only counts the selected configurations; an --only selectin
   const one = await cli(['study', 'default', '--out', out, '--slurm', '2', '--only', 'adc8-calibrated$']);
   expect(one.code).toBe(0);
   expect(one.stderr).toMatch(/\(2 tasks, 1 configurations\)/);
-  expect(fs.readFileSync(path.join(out, 'slurm', 'study.sbatch'), 'utf8')).toContain("--only 'adc8-calibrated$'");
+  expect(fs.readFileSync(path.join(out, 'slurm', 'study.sbatch'), 'utf8')).toContain(
+    "--only 'adc8-calibrated$'",
+  );
   const none = path.join(tmp, 'none');
   const r = await cli(['study', 'default', '--out', none, '--slurm', '2', '--only', 'nothing']);
   expect(r.code).toBe(2);
