@@ -13,11 +13,16 @@
  * - column c: one segment of `colWireOhms` per cell, the last between cell R-1 and the sense amplifier
  *   (`senseOhms` to a virtual ground) at the bottom (and, with sense 'both', again at the top).
  *
- * The solve is direct and exact up to float64 rounding (no iteration, nothing to converge): each row
- * wire is eliminated on its own (tridiagonal), which leaves a block-tridiagonal system over the column
- * nodes, one block per row, that block Gaussian elimination sweeps from top to bottom. Cost: about
- * R C^3 / 2 + R^2 C^2 / 2 multiply-adds for R rows and C columns (docs/parasitics.md). A zero
- * resistance merges its nodes instead of dividing by zero; all zero gives M = G.
+ * The solve is direct and exact up to float64 rounding (no iteration, nothing to converge). With both
+ * wires resistive (the general case) it is a nested dissection (crossbar/dissection.ts): the tile is cut
+ * in halves recursively, each rectangle reduced to the admittance between its ports, and the halves joined
+ * by eliminating the nodes they share; what is left at the end, between drivers and sense amplifiers, is
+ * -M. Under 20 k^3 multiply-adds for a k x k tile (docs/parasitics.md). The other cases, and the general
+ * one with { method: 'sweep' }, eliminate each row wire on its own (tridiagonal), which leaves a
+ * block-tridiagonal system over the column nodes, one block per row, that block Gaussian elimination
+ * sweeps from top to bottom: about R C^3 / 2 + R^2 C^2 / 2 multiply-adds for R rows and C columns (with
+ * ideal column wires it is one C x C inverse; with ideal row wires and resistive columns it is the full
+ * sweep). A zero resistance merges its nodes instead of dividing by zero; all zero gives M = G.
  */
 
 import { DEFAULT_LEAF_COLS, TileDissection } from './dissection';
