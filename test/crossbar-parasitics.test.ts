@@ -1,4 +1,11 @@
-import { effectiveConductances, invertSpd, NO_PARASITICS, type Parasitics } from '../src/crossbar/parasitics';
+import {
+  effectiveConductances,
+  invertSpd,
+  NO_PARASITICS,
+  ParasiticWorkspace,
+  type Parasitics,
+  type TileSolver,
+} from '../src/crossbar/parasitics';
 import { lcg, solveNetlistMna, tileNetlist } from './parasitics-netlist';
 
 function randomTile(rows: number, cols: number, rand: () => number, absent = 0): Float64Array {
@@ -88,6 +95,65 @@ describe('parasitic tile solve', () => {
     const want = solveNetlistMna(tileNetlist(g, rows, cols, p, v));
     const got = currentsFromM(effectiveConductances(g, rows, cols, p), rows, cols, v);
     expect(maxRelError(got, want)).toBeLessThan(1e-9);
+  });
+
+  // The nested dissection (the default for resistive row and column wires) with narrow leaves, so that
+  // small tiles are cut both ways many times, against nodal analysis: every drive and sense side.
+  const narrow = (['left', 'both'] as const).flatMap((drive) =>
+    (['bottom', 'both'] as const).flatMap((sense) =>
+      [1, 2, 3].map((leafCols) => ({ drive, sense, leafCols })),
+    ),
+  );
+  test.each(narrow)('dissection, $drive drive, $sense sense, leaves of $leafCols: nodal analysis', (c) => {
+    const rand = lcg(300 + c.leafCols + (c.drive === 'both' ? 10 : 0) + (c.sense === 'both' ? 20 : 0));
+    for (let t = 0; t < 3; t++) {
+      const rows = 1 + Math.floor(rand() * 7);
+      const cols = 1 + Math.floor(rand() * 7);
+      const p: Parasitics = { ...values, drive: c.drive, sense: c.sense, driverOhms: t === 0 ? 0 : 40 };
+      const g = randomTile(rows, cols, rand, 0.2);
+      const v = Array.from({ length: rows }, () => 0.2 * rand());
+      const want = solveNetlistMna(tileNetlist(g, rows, cols, p, v));
+      const solver: TileSolver = { method: 'dissection', leafCols: c.leafCols };
+      const m = effectiveConductances(g, rows, cols, p, undefined, undefined, solver);
+      expect(maxRelError(currentsFromM(m, rows, cols, v), want)).toBeLessThan(1e-9);
+    }
+  });
+
+  // Larger tiles than nodal analysis can take: the dissection against the row-by-row sweep it replaced,
+  // on random shapes (rows != cols, thin and wide), absent cells, every side combination, zero and
+  // non-zero driver, sense and access resistances, and leaf widths from 1 to 9.
+  test('dissection matches the row-by-row sweep on random tiles up to 40 x 40', () => {
+    const rand = lcg(11);
+    const ws = new ParasiticWorkspace();
+    const sizes = [
+      [40, 40],
+      [40, 17],
+      [9, 40],
+      [1, 33],
+      [37, 1],
+      [23, 31],
+    ];
+    let worst = 0;
+    for (let t = 0; t < 24; t++) {
+      const [rows, cols] =
+        t < sizes.length ? sizes[t] : [1 + Math.floor(rand() * 40), 1 + Math.floor(rand() * 40)];
+      const pick = (x: number) => (rand() < 0.25 ? 0 : x * (0.2 + rand()));
+      const p: Parasitics = {
+        rowWireOhms: 0.1 + 4 * rand(),
+        colWireOhms: 0.1 + 4 * rand(),
+        accessOhms: pick(3000),
+        driverOhms: pick(100),
+        senseOhms: pick(100),
+        drive: t % 2 ? 'both' : 'left',
+        sense: (t >> 1) % 2 ? 'both' : 'bottom',
+      };
+      const g = randomTile(rows, cols, rand, 0.2);
+      const sweep = effectiveConductances(g, rows, cols, p, undefined, ws, { method: 'sweep', leafCols: 1 });
+      const leafCols = 1 + Math.floor(rand() * 9);
+      const cut = effectiveConductances(g, rows, cols, p, undefined, ws, { method: 'dissection', leafCols });
+      worst = Math.max(worst, maxRelError(cut, sweep));
+    }
+    expect(worst).toBeLessThan(1e-9);
   });
 
   test('continuity: a vanishing resistance tends to the merged-node solution', () => {

@@ -13,12 +13,22 @@
  * - column c: one segment of `colWireOhms` per cell, the last between cell R-1 and the sense amplifier
  *   (`senseOhms` to a virtual ground) at the bottom (and, with sense 'both', again at the top).
  *
- * The solve is direct and exact up to float64 rounding (no iteration, nothing to converge): each row
- * wire is eliminated on its own (tridiagonal), which leaves a block-tridiagonal system over the column
- * nodes, one block per row, that block Gaussian elimination sweeps from top to bottom. Cost: about
- * R C^3 / 2 + R^2 C^2 / 2 multiply-adds for R rows and C columns (docs/parasitics.md). A zero
- * resistance merges its nodes instead of dividing by zero; all zero gives M = G.
+ * The solve is direct and exact up to float64 rounding (no iteration, nothing to converge). With both
+ * wires resistive (the general case) it is a nested dissection (crossbar/dissection.ts): the tile is cut
+ * in halves recursively, each rectangle reduced to the admittance between its ports, and the halves joined
+ * by eliminating the nodes they share; what is left at the end, between drivers and sense amplifiers, is
+ * -M. Under 20 k^3 multiply-adds for a k x k tile (docs/parasitics.md). The other cases, and the general
+ * one with { method: 'sweep' }, eliminate each row wire on its own (tridiagonal), which leaves a
+ * block-tridiagonal system over the column nodes, one block per row, that block Gaussian elimination
+ * sweeps from top to bottom: about R C^3 / 2 + R^2 C^2 / 2 multiply-adds for R rows and C columns (with
+ * ideal column wires it is one C x C inverse; with ideal row wires and resistive columns it is the full
+ * sweep). A zero resistance merges its nodes instead of dividing by zero; all zero gives M = G.
  */
+
+import { DEFAULT_LEAF_COLS, TileDissection } from './dissection';
+import { invertSpd, ParasiticWorkspace, rowDots } from './spd';
+
+export { invertSpd, ParasiticWorkspace };
 
 export type DriveSide = 'left' | 'both';
 export type SenseSide = 'bottom' | 'both';
@@ -48,15 +58,17 @@ export function hasParasitics(p: Parasitics | undefined | null): p is Parasitics
   return !!p && p.rowWireOhms + p.colWireOhms + p.accessOhms + p.driverOhms + p.senseOhms > 0;
 }
 
-/** Reusable float64 buffers of the solve (no allocation per tile once warm). */
-export class ParasiticWorkspace {
-  private readonly buffers = new Map<string, Float64Array<ArrayBuffer>>();
-  get(key: string, size: number): Float64Array<ArrayBuffer> {
-    let b = this.buffers.get(key);
-    if (!b || b.length < size) this.buffers.set(key, (b = new Float64Array(size)));
-    return b;
-  }
+/**
+ * How the general case (row and column wires both resistive) is solved: by nested dissection (the
+ * default), or by the row-by-row block sweep it replaced (kept as an independent check and for the bench).
+ */
+export interface TileSolver {
+  method: 'dissection' | 'sweep';
+  /** Dissection's leaf: one row of at most this many cells. */
+  leafCols: number;
 }
+
+export const DEFAULT_SOLVER: TileSolver = { method: 'dissection', leafCols: DEFAULT_LEAF_COLS };
 
 /**
  * M for a tile of `rows` x `cols` cells with conductances g (siemens, row-major; 0 for an absent cell).
@@ -69,6 +81,7 @@ export function effectiveConductances(
   p: Parasitics,
   out = new Float64Array(rows * cols),
   ws = new ParasiticWorkspace(),
+  solver: TileSolver = DEFAULT_SOLVER,
 ): Float64Array {
   if (g.length < rows * cols)
     throw new RangeError(`effectiveConductances: ${g.length} cells for ${rows} x ${cols}`);
@@ -84,6 +97,10 @@ export function effectiveConductances(
     out.set(cell.subarray(0, rows * cols));
     return out;
   }
+  if (p.rowWireOhms > 0 && p.colWireOhms > 0 && solver.method === 'dissection') {
+    new TileDissection(cell, rows, cols, tileWires(p), ws, solver.leafCols).solve(out);
+    return clampRounding(out, rows * cols);
+  }
   const rowModel = new RowElimination(cols, p, ws);
   if (p.colWireOhms > 0) {
     sweepColumns(cell, rows, cols, p, rowModel, out, ws);
@@ -93,8 +110,25 @@ export function effectiveConductances(
     // Columns held at 0 V: each row's cell currents are its Norton currents h.
     for (let i = 0; i < rows; i++) rowModel.eliminate(cell, i, null, out.subarray(i * cols, (i + 1) * cols));
   }
-  for (let k = 0; k < rows * cols; k++) if (out[k] < 0) out[k] = 0; // M >= 0 exactly; only rounding dips below
+  return clampRounding(out, rows * cols);
+}
+
+/** M >= 0 exactly; only rounding dips below. */
+function clampRounding(out: Float64Array, size: number): Float64Array {
+  for (let k = 0; k < size; k++) if (out[k] < 0) out[k] = 0;
   return out;
+}
+
+/** The wire and end conductances of the general case (both wires resistive). */
+function tileWires(p: Parasitics) {
+  return {
+    gRow: 1 / p.rowWireOhms,
+    gCol: 1 / p.colWireOhms,
+    gDrive: 1 / (p.driverOhms + p.rowWireOhms), // the driver and the first segment in series
+    gSense: 1 / (p.senseOhms + p.colWireOhms), // the last segment and the sense amplifier in series
+    driveBoth: p.drive === 'both',
+    senseBoth: p.sense === 'both',
+  };
 }
 
 /**
@@ -300,119 +334,7 @@ function multiplyRows(
   out: Float64Array,
   scale: number,
 ): void {
-  rowDots(y, count, pm, n, n, out, n, scale, false);
-}
-
-/**
- * out[r * outStride + c] = scale * sum_{k >= from(c)} a[r * n + k] b[c * n + k] for r < rowsA, c < rowsB:
- * the products of rows, 4 x 4 outputs at a time so that each loaded value serves four sums (the solve's
- * time is in these products and the Cholesky factorisation). from(c) is 0, or c's block start when
- * `upperFrom` (a = b, upper triangular: earlier terms vanish, and only the upper blocks are computed,
- * the lower mirrored).
- */
-function rowDots(
-  a: Float64Array,
-  rowsA: number,
-  b: Float64Array,
-  rowsB: number,
-  n: number,
-  out: Float64Array,
-  outStride: number,
-  scale: number,
-  upperFrom: boolean,
-): void {
-  for (let r0 = 0; r0 < rowsA; r0 += 4) {
-    const rn = Math.min(4, rowsA - r0);
-    for (let c0 = 0; c0 < rowsB; c0 += 4) {
-      const cn = Math.min(4, rowsB - c0);
-      if (upperFrom && c0 < r0) continue; // a = b: the lower blocks are mirrored below
-      const k0 = upperFrom ? c0 : 0;
-      if (rn === 4 && cn === 4) {
-        const a0 = r0 * n,
-          a1 = a0 + n,
-          a2 = a1 + n,
-          a3 = a2 + n;
-        const b0 = c0 * n,
-          b1 = b0 + n,
-          b2 = b1 + n,
-          b3 = b2 + n;
-        let s00 = 0,
-          s01 = 0,
-          s02 = 0,
-          s03 = 0,
-          s10 = 0,
-          s11 = 0,
-          s12 = 0,
-          s13 = 0;
-        let s20 = 0,
-          s21 = 0,
-          s22 = 0,
-          s23 = 0,
-          s30 = 0,
-          s31 = 0,
-          s32 = 0,
-          s33 = 0;
-        for (let k = k0; k < n; k++) {
-          const x0 = a[a0 + k],
-            x1 = a[a1 + k],
-            x2 = a[a2 + k],
-            x3 = a[a3 + k];
-          const y0 = b[b0 + k],
-            y1 = b[b1 + k],
-            y2 = b[b2 + k],
-            y3 = b[b3 + k];
-          s00 += x0 * y0;
-          s01 += x0 * y1;
-          s02 += x0 * y2;
-          s03 += x0 * y3;
-          s10 += x1 * y0;
-          s11 += x1 * y1;
-          s12 += x1 * y2;
-          s13 += x1 * y3;
-          s20 += x2 * y0;
-          s21 += x2 * y1;
-          s22 += x2 * y2;
-          s23 += x2 * y3;
-          s30 += x3 * y0;
-          s31 += x3 * y1;
-          s32 += x3 * y2;
-          s33 += x3 * y3;
-        }
-        let o = r0 * outStride + c0;
-        out[o] = scale * s00;
-        out[o + 1] = scale * s01;
-        out[o + 2] = scale * s02;
-        out[o + 3] = scale * s03;
-        o += outStride;
-        out[o] = scale * s10;
-        out[o + 1] = scale * s11;
-        out[o + 2] = scale * s12;
-        out[o + 3] = scale * s13;
-        o += outStride;
-        out[o] = scale * s20;
-        out[o + 1] = scale * s21;
-        out[o + 2] = scale * s22;
-        out[o + 3] = scale * s23;
-        o += outStride;
-        out[o] = scale * s30;
-        out[o + 1] = scale * s31;
-        out[o + 2] = scale * s32;
-        out[o + 3] = scale * s33;
-        continue;
-      }
-      for (let r = r0; r < r0 + rn; r++)
-        for (let c = c0; c < c0 + cn; c++) {
-          let s = 0;
-          const ar = r * n;
-          const bc = c * n;
-          for (let k = k0; k < n; k++) s += a[ar + k] * b[bc + k];
-          out[r * outStride + c] = scale * s;
-        }
-    }
-  }
-  if (upperFrom)
-    for (let r = 1; r < rowsA; r++)
-      for (let c = 0; c < Math.min(r, rowsB); c++) out[r * outStride + c] = out[c * outStride + r];
+  rowDots(y, count, pm, n, n, out, n, { scale });
 }
 
 /** y = P x for a symmetric n x n P. */
@@ -423,113 +345,4 @@ function symmetricTimes(pm: Float64Array, n: number, x: Float64Array, y: Float64
     for (let c = 0; c < n; c++) sum += pm[pr + c] * x[c];
     y[r] = sum;
   }
-}
-
-/**
- * inv = a^-1 for a symmetric positive definite n x n matrix (row-major, full storage), by Cholesky:
- * a = L L^T, U = L^-T (upper), a^-1 = U U^T. About n^3 / 2 multiply-adds, all on contiguous rows.
- * `a` is overwritten by L.
- */
-export function invertSpd(
-  a: Float64Array,
-  n: number,
-  inv: Float64Array,
-  ws = new ParasiticWorkspace(),
-): void {
-  // Cholesky, four rows at a time: L[i][j] = (a[i][j] - sum_{k<j} L[i][k] L[j][k]) / L[j][j].
-  for (let i0 = 0; i0 < n; i0 += 4) {
-    const iEnd = Math.min(n, i0 + 4);
-    if (iEnd - i0 === 4) {
-      const r0 = i0 * n,
-        r1 = r0 + n,
-        r2 = r1 + n,
-        r3 = r2 + n;
-      for (let j = 0; j < i0; j++) {
-        const rj = j * n;
-        let s0 = a[r0 + j],
-          s1 = a[r1 + j],
-          s2 = a[r2 + j],
-          s3 = a[r3 + j];
-        for (let k = 0; k < j; k++) {
-          const l = a[rj + k];
-          s0 -= a[r0 + k] * l;
-          s1 -= a[r1 + k] * l;
-          s2 -= a[r2 + k] * l;
-          s3 -= a[r3 + k] * l;
-        }
-        const d = a[rj + j];
-        a[r0 + j] = s0 / d;
-        a[r1 + j] = s1 / d;
-        a[r2 + j] = s2 / d;
-        a[r3 + j] = s3 / d;
-      }
-    }
-    for (let i = i0; i < iEnd; i++) {
-      const ri = i * n;
-      for (let j = iEnd - i0 === 4 ? i0 : 0; j <= i; j++) {
-        const rj = j * n;
-        let sum = a[ri + j];
-        for (let k = 0; k < j; k++) sum -= a[ri + k] * a[rj + k];
-        if (j < i) a[ri + j] = sum / a[rj + j];
-        else {
-          if (!(sum > 0))
-            throw new RangeError(`invertSpd: matrix not positive definite at pivot ${i} (${sum})`);
-          a[ri + i] = Math.sqrt(sum);
-        }
-      }
-    }
-  }
-  // U = L^-T, row-major upper: U[j][i] = -(sum_{k=j}^{i-1} L[i][k] U[j][k]) / L[i][i], four rows j at a
-  // time (U is zero left of its diagonal, so the sums may start at the block's first row).
-  const u = ws.get('spd.u', n * n);
-  u.fill(0, 0, n * n);
-  for (let j0 = 0; j0 < n; j0 += 4) {
-    const jEnd = Math.min(n, j0 + 4);
-    for (let j = j0; j < jEnd; j++) {
-      const rj = j * n;
-      u[rj + j] = 1 / a[rj + j];
-      for (let i = j + 1; i < jEnd; i++) {
-        const ri = i * n;
-        let sum = 0;
-        for (let k = j; k < i; k++) sum += a[ri + k] * u[rj + k];
-        u[rj + i] = -sum / a[ri + i];
-      }
-    }
-    if (jEnd - j0 < 4) {
-      for (let j = j0; j < jEnd; j++)
-        for (let i = jEnd; i < n; i++) {
-          const ri = i * n;
-          const rj = j * n;
-          let sum = 0;
-          for (let k = j0; k < i; k++) sum += a[ri + k] * u[rj + k];
-          u[rj + i] = -sum / a[ri + i];
-        }
-      continue;
-    }
-    const u0 = j0 * n,
-      u1 = u0 + n,
-      u2 = u1 + n,
-      u3 = u2 + n;
-    for (let i = jEnd; i < n; i++) {
-      const ri = i * n;
-      let s0 = 0,
-        s1 = 0,
-        s2 = 0,
-        s3 = 0;
-      for (let k = j0; k < i; k++) {
-        const l = a[ri + k];
-        s0 += l * u[u0 + k];
-        s1 += l * u[u1 + k];
-        s2 += l * u[u2 + k];
-        s3 += l * u[u3 + k];
-      }
-      const d = -a[ri + i];
-      u[u0 + i] = s0 / d;
-      u[u1 + i] = s1 / d;
-      u[u2 + i] = s2 / d;
-      u[u3 + i] = s3 / d;
-    }
-  }
-  // inv[r][c] = sum_k U[r][k] U[c][k] (U is zero left of its diagonal): the upper blocks, mirrored.
-  rowDots(u, n, u, n, n, inv, n, 1, true);
 }

@@ -1,0 +1,347 @@
+/**
+ * The general parasitic tile solve (row and column wires both resistive) by nested dissection: the
+ * tile's grid of cells is cut in halves, recursively, and each rectangle of cells is reduced to its
+ * ports, the admittance matrix (Schur complement) between the nodes where it meets the rest of the circuit.
+ *
+ * Ports are the midpoints of the wire segments a rectangle's border crosses (a segment of r Ohm is two
+ * halves of r / 2 in series, exactly), plus the drivers and sense amplifiers on the tile's edges. A leaf
+ * is one row of up to `leafCols` cells: its column nodes are eliminated in closed form (a star of three
+ * conductances), its row wire as a tridiagonal chain. Two neighbouring rectangles are joined by
+ * eliminating the midpoints they share: a dense Cholesky of that interface (its size is the length of the
+ * cut) and a rank update of the remaining ports. Cutting the longer side keeps every interface short: for
+ * a k x k tile the work is of order k^3 instead of the row-by-row sweep's k^4 (docs/parasitics.md).
+ *
+ * At the end only drivers and sense amplifiers are left; the sense-driver block of that Schur complement
+ * is -M. Driver-driver and sense-sense blocks are never needed, so they are not updated. With drive or
+ * sense 'both' a driver (sense amplifier) is two ports at the same voltage, whose blocks add at the end.
+ */
+import { choleskyInPlace, forwardSubstituteRows, type ParasiticWorkspace, rowDots } from './spd';
+
+/** Conductances of the tile's wires and ends, in siemens (rowWire and colWire are > 0 here). */
+export interface TileWires {
+  /** One row-wire segment. */
+  gRow: number;
+  /** One column-wire segment. */
+  gCol: number;
+  /** A driver and the first row segment in series. */
+  gDrive: number;
+  /** The last column segment and a sense amplifier in series. */
+  gSense: number;
+  driveBoth: boolean;
+  senseBoth: boolean;
+}
+
+/** A rectangle of cells [r0, r1) x [c0, c1) reduced to its ports, ordered left, right, top, bottom. */
+interface Domain {
+  r0: number;
+  r1: number;
+  c0: number;
+  c1: number;
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+  /** n x n admittance between the ports (row-major, both triangles). */
+  s: Float64Array;
+}
+
+const portCount = (d: Domain) => d.left + d.right + d.top + d.bottom;
+
+/** Workspace keys of the domains' matrices: two per depth of the recursion (its two halves). */
+const slotKeys: string[] = [];
+function slotKey(depth: number, slot: number): string {
+  for (let k = slotKeys.length; k <= 2 * depth + 1; k++) slotKeys.push(`nd.${k >> 1}.${k & 1}`);
+  return slotKeys[2 * depth + slot];
+}
+
+/** Port families: a midpoint (eliminated later), a driver, a sense amplifier. */
+const MIDPOINT = 0;
+const DRIVER = 1;
+const SENSE = 2;
+
+/** Default leaf width: measured fastest at 128 x 128 and 256 x 256 (docs/parasitics.md). */
+export const DEFAULT_LEAF_COLS = 8;
+
+export class TileDissection {
+  /** Per block of four ports of the domain being joined: DRIVER, SENSE, or MIDPOINT (mixed or midpoints). */
+  private blockFamily = new Int8Array(64);
+  // Scratch of a leaf (its row chain and ports) and of a join (interface and couplings), sized once.
+  private readonly diag: Float64Array;
+  private readonly pivot: Float64Array;
+  private readonly tInv: Float64Array;
+  private readonly gamma: Float64Array;
+  /** The row node (0 .. w-1) a leaf's port is attached to. */
+  private readonly node: Int32Array;
+  private readonly k: Float64Array;
+  private readonly xt: Float64Array;
+
+  constructor(
+    private readonly cell: Float64Array,
+    private readonly rows: number,
+    private readonly cols: number,
+    private readonly wires: TileWires,
+    private readonly ws: ParasiticWorkspace,
+    private readonly leafCols = DEFAULT_LEAF_COLS,
+  ) {
+    if (!(leafCols >= 1)) throw new RangeError(`TileDissection: leaf width ${leafCols}`);
+    const w = Math.min(leafCols, cols);
+    this.diag = ws.get('nd.diag', w);
+    this.pivot = ws.get('nd.pivot', w);
+    this.tInv = ws.get('nd.tinv', w * w);
+    this.gamma = ws.get('nd.gamma', 2 * w + 2);
+    this.node = new Int32Array(2 * w + 2);
+    const side = Math.max(rows, cols); // no interface is longer, no domain has more than 4 sides' ports
+    this.k = ws.get('nd.k', side * side);
+    this.xt = ws.get('nd.x', 4 * side * side);
+  }
+
+  /** M (rows x cols, row-major) into `out`. */
+  solve(out: Float64Array): void {
+    const { rows, cols } = this;
+    const d = this.reduce(0, rows, 0, cols, 0, 0);
+    const n = portCount(d);
+    const s = d.s;
+    const right = d.left; // ports: drivers (left), drivers (right, drive 'both'), senses (top, bottom)
+    const top = right + d.right;
+    const bottom = top + d.top;
+    for (let i = 0; i < rows; i++)
+      for (let c = 0; c < cols; c++) {
+        let m = s[(bottom + c) * n + i];
+        if (d.right) m += s[(bottom + c) * n + right + i];
+        if (d.top) {
+          m += s[(top + c) * n + i];
+          if (d.right) m += s[(top + c) * n + right + i];
+        }
+        out[i * cols + c] = -m;
+      }
+  }
+
+  /** The rectangle reduced to its ports; its matrix lives in the workspace slot (depth, slot). */
+  private reduce(r0: number, r1: number, c0: number, c1: number, depth: number, slot: number): Domain {
+    const h = r1 - r0;
+    const wd = c1 - c0;
+    if (h === 1 && wd <= this.leafCols) return this.leaf(r0, c0, c1, depth, slot);
+    // Cut across the longer side, so the interface (the shorter side) stays small; a leaf is one row.
+    const acrossRows = h > 1 && (wd <= this.leafCols || h >= wd);
+    if (acrossRows) {
+      const mid = r0 + (h >> 1);
+      const a = this.reduce(r0, mid, c0, c1, depth + 1, 0);
+      const b = this.reduce(mid, r1, c0, c1, depth + 1, 1);
+      return this.joinStacked(a, b, depth, slot);
+    }
+    const mid = c0 + (wd >> 1);
+    const a = this.reduce(r0, r1, c0, mid, depth + 1, 0);
+    const b = this.reduce(r0, r1, mid, c1, depth + 1, 1);
+    return this.joinSideBySide(a, b, depth, slot);
+  }
+
+  private shape(r0: number, r1: number, c0: number, c1: number, depth: number, slot: number): Domain {
+    const h = r1 - r0;
+    const wd = c1 - c0;
+    const d: Domain = {
+      r0,
+      r1,
+      c0,
+      c1,
+      left: h, // drivers at the tile's left edge, midpoints elsewhere
+      right: c1 < this.cols || this.wires.driveBoth ? h : 0,
+      top: r0 > 0 || this.wires.senseBoth ? wd : 0,
+      bottom: wd, // sense amplifiers at the tile's bottom edge, midpoints elsewhere
+      s: new Float64Array(0),
+    };
+    const n = portCount(d);
+    d.s = this.ws.get(slotKey(depth, slot), n * n);
+    return d;
+  }
+
+  /**
+   * One row of cells: each column node is a star (cell to the row node, half segments or the ends up and
+   * down) eliminated in closed form; then the row nodes, a tridiagonal chain T, give
+   * S = P - gamma gamma^T T^-1 over the ports, gamma a port's conductance to its row node.
+   */
+  private leaf(i: number, c0: number, c1: number, depth: number, slot: number): Domain {
+    const { gRow, gCol, gDrive, gSense } = this.wires;
+    const d = this.shape(i, i + 1, c0, c1, depth, slot);
+    const w = c1 - c0;
+    const n = portCount(d);
+    const s = d.s;
+    s.fill(0, 0, n * n);
+    const aLeft = c0 === 0 ? gDrive : 2 * gRow;
+    const aRight = d.right ? (c1 < this.cols ? 2 * gRow : gDrive) : 0;
+    const aTop = d.top ? (i > 0 ? 2 * gCol : gSense) : 0;
+    const aBottom = i < this.rows - 1 ? 2 * gCol : gSense;
+    const { diag, gamma, node, tInv } = this;
+    const top = d.left + d.right;
+    const bottom = top + d.top;
+    gamma[0] = aLeft;
+    node[0] = 0;
+    s[0] = aLeft;
+    if (d.right) {
+      gamma[1] = aRight;
+      node[1] = w - 1;
+      s[n + 1] = aRight;
+    }
+    for (let j = 0; j < w; j++) {
+      const g = this.cell[i * this.cols + c0 + j];
+      const sigma = g + aTop + aBottom;
+      // The star's three conductances become a triangle (products, so no difference of large terms).
+      diag[j] = (g * (aTop + aBottom)) / sigma + (j > 0 ? gRow : aLeft) + (j < w - 1 ? gRow : aRight);
+      const b = bottom + j;
+      gamma[b] = (g * aBottom) / sigma;
+      node[b] = j;
+      s[b * n + b] = (aBottom * (g + aTop)) / sigma;
+      if (d.top) {
+        const t = top + j;
+        gamma[t] = (g * aTop) / sigma;
+        node[t] = j;
+        s[t * n + t] = (aTop * (g + aBottom)) / sigma;
+        s[t * n + b] = s[b * n + t] = -(aTop * aBottom) / sigma;
+      }
+    }
+    invertChain(diag, gRow, w, tInv, this.pivot);
+    for (let p = 0; p < n; p++) {
+      const gp = gamma[p];
+      if (gp === 0) continue;
+      const row = node[p] * w;
+      for (let q = 0; q < n; q++) s[p * n + q] -= gp * gamma[q] * tInv[row + node[q]];
+    }
+    return d;
+  }
+
+  /** a above b: their shared midpoints (a's bottom, b's top) eliminated. */
+  private joinStacked(a: Domain, b: Domain, depth: number, slot: number): Domain {
+    const d = this.shape(a.r0, b.r1, a.c0, a.c1, depth, slot);
+    // New ports: left (a's, then b's), right (a's, then b's), top (a's), bottom (b's).
+    const runs: Run[] = [];
+    let at = 0;
+    const put = (from: Domain, first: number, count: number) => {
+      if (count > 0) runs.push({ from, first, count, at });
+      at += count;
+    };
+    put(a, 0, a.left);
+    put(b, 0, b.left);
+    put(a, a.left, a.right);
+    put(b, b.left, b.right);
+    put(a, a.left + a.right, a.top);
+    put(b, b.left + b.right + b.top, b.bottom);
+    this.join(a, a.left + a.right + a.top, b, b.left + b.right, a.bottom, d, runs);
+    return d;
+  }
+
+  /** a left of b: their shared midpoints (a's right, b's left) eliminated. */
+  private joinSideBySide(a: Domain, b: Domain, depth: number, slot: number): Domain {
+    const d = this.shape(a.r0, a.r1, a.c0, b.c1, depth, slot);
+    // New ports: left (a's), right (b's), top (a's, then b's), bottom (a's, then b's).
+    const runs: Run[] = [];
+    let at = 0;
+    const put = (from: Domain, first: number, count: number) => {
+      if (count > 0) runs.push({ from, first, count, at });
+      at += count;
+    };
+    put(a, 0, a.left);
+    put(b, b.left, b.right);
+    put(a, a.left + a.right, a.top);
+    put(b, b.left + b.right, b.top);
+    put(a, a.left + a.right + a.top, a.bottom);
+    put(b, b.left + b.right + b.top, b.bottom);
+    this.join(a, a.left, b, 0, a.right, d, runs);
+    return d;
+  }
+
+  /**
+   * d.s = Z_PP - Z_PE K^-1 Z_EP over the new ports P (`runs` of a's and b's ports), with K = Z_EE on the
+   * e shared midpoints E (a's ports ea, ... and b's eb, ...; K is a's block plus b's) and Z the two domains
+   * side by side: K = L L^T, X = L^-1 Z_EP, d.s = Z_PP - X^T X.
+   */
+  private join(a: Domain, ea: number, b: Domain, eb: number, e: number, d: Domain, runs: Run[]): void {
+    const n = portCount(d);
+    const na = portCount(a);
+    const nb = portCount(b);
+    const k = this.k;
+    for (let p = 0; p < e; p++) {
+      const ra = (ea + p) * na + ea;
+      const rb = (eb + p) * nb + eb;
+      for (let q = 0; q < e; q++) k[p * e + q] = a.s[ra + q] + b.s[rb + q];
+    }
+    // xt: row p = port p's coupling to the interface (then L^-1 of it); s: a's and b's blocks, 0 between.
+    const xt = this.xt;
+    const s = d.s;
+    for (const run of runs) {
+      const src = run.from.s;
+      const ns = portCount(run.from);
+      const iface = run.from === a ? ea : eb;
+      for (let r = 0; r < run.count; r++) {
+        const p = run.at + r;
+        const row = (run.first + r) * ns;
+        for (let q = 0; q < e; q++) xt[p * e + q] = src[row + iface + q];
+        for (const other of runs) {
+          const dst = p * n + other.at;
+          if (other.from !== run.from) {
+            s.fill(0, dst, dst + other.count); // a and b meet only through the interface
+            continue;
+          }
+          const from = row + other.first;
+          for (let q = 0; q < other.count; q++) s[dst + q] = src[from + q];
+        }
+      }
+    }
+    choleskyInPlace(k, e);
+    forwardSubstituteRows(k, e, xt, n);
+    rowDots(xt, n, xt, n, e, s, n, {
+      scale: -1,
+      symmetric: true,
+      accumulate: true,
+      skipBlock: this.unneededBlocks(d),
+    });
+  }
+
+  /**
+   * Driver-driver and sense-sense blocks never reach M: the 4 x 4 blocks (first row, first column) whose
+   * ports are all drivers, or all sense amplifiers, are not updated.
+   */
+  private unneededBlocks(d: Domain): (r0: number, c0: number) => boolean {
+    const n = portCount(d);
+    const blocks = (n + 3) >> 2;
+    if (this.blockFamily.length < blocks) this.blockFamily = new Int8Array(2 * blocks);
+    const fam = this.blockFamily;
+    fam.fill(MIDPOINT, 0, blocks);
+    const sides: Array<[number, number]> = [
+      [d.left, d.c0 === 0 ? DRIVER : MIDPOINT],
+      [d.right, d.c1 === this.cols ? DRIVER : MIDPOINT],
+      [d.top, d.r0 === 0 ? SENSE : MIDPOINT],
+      [d.bottom, d.r1 === this.rows ? SENSE : MIDPOINT],
+    ];
+    let start = 0;
+    for (const [count, family] of sides) {
+      // The blocks lying wholly within this side.
+      for (let bl = (start + 3) >> 2; 4 * bl + 4 <= start + count; bl++) fam[bl] = family;
+      start += count;
+    }
+    return (r0, c0) => fam[r0 >> 2] !== MIDPOINT && fam[r0 >> 2] === fam[c0 >> 2];
+  }
+}
+
+/** `count` consecutive ports of a domain being joined (from `first` there), placed at `at` in the result. */
+interface Run {
+  from: Domain;
+  first: number;
+  count: number;
+  at: number;
+}
+
+/**
+ * inv = T^-1 for the w x w tridiagonal chain with diagonal `diag` and off-diagonals -g (a row wire with its
+ * row nodes' loads): LU once, then one forward and back substitution per column.
+ */
+function invertChain(diag: Float64Array, g: number, w: number, inv: Float64Array, pivot: Float64Array): void {
+  pivot[0] = diag[0];
+  for (let c = 1; c < w; c++) pivot[c] = diag[c] - (g * g) / pivot[c - 1];
+  for (let j = 0; j < w; j++) {
+    const o = j * w; // T^-1 is symmetric: column j stored as row j
+    inv.fill(0, o, o + w);
+    inv[o + j] = 1;
+    for (let c = j + 1; c < w; c++) inv[o + c] = (g * inv[o + c - 1]) / pivot[c - 1];
+    inv[o + w - 1] /= pivot[w - 1];
+    for (let c = w - 2; c >= 0; c--) inv[o + c] = (inv[o + c] + g * inv[o + c + 1]) / pivot[c];
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * Dense float64 kernels of the parasitic tile solves (src/crossbar/parasitics.ts, dissection.ts): row
+ * products, Cholesky factorisation, inverse and triangular solves of symmetric positive definite blocks.
+ * Matrices are row-major Float64Arrays; loops work on 4 x 4 outputs at a time so that each loaded value
+ * serves four sums (the solves' time is in these kernels).
+ */
+
+/** Reusable float64 buffers of the solve (no allocation per tile once warm). */
+export class ParasiticWorkspace {
+  private readonly buffers = new Map<string, Float64Array<ArrayBuffer>>();
+  get(key: string, size: number): Float64Array<ArrayBuffer> {
+    let b = this.buffers.get(key);
+    if (!b || b.length < size) this.buffers.set(key, (b = new Float64Array(size)));
+    return b;
+  }
+}
+
+/** How `rowDots` forms and stores its products. */
+export interface RowDotsMode {
+  /** Factor on every product (default 1). */
+  scale?: number;
+  /** a = b: only the blocks on and above the diagonal are computed, the lower ones mirrored. */
+  symmetric?: boolean;
+  /** a = b upper triangular: sums start at the block's first column (earlier terms vanish); symmetric. */
+  triangular?: boolean;
+  /** Add to `out` instead of overwriting it. */
+  accumulate?: boolean;
+  /** Blocks (first row, first column) whose products are not needed (left as they are, or 0). */
+  skipBlock?: (r0: number, c0: number) => boolean;
+}
+
+/**
+ * out[r * outStride + c] (+)= scale * sum_{k >= from(c)} a[r * n + k] b[c * n + k] for r < rowsA,
+ * c < rowsB: the products of rows, 4 x 4 outputs at a time so that each loaded value serves four sums (the
+ * solves' time is in these products and the Cholesky factorisation). from(c) is 0, or c's block start
+ * when `triangular`.
+ */
+export function rowDots(
+  a: Float64Array,
+  rowsA: number,
+  b: Float64Array,
+  rowsB: number,
+  n: number,
+  out: Float64Array,
+  outStride: number,
+  mode: RowDotsMode = {},
+): void {
+  const scale = mode.scale ?? 1;
+  const upperFrom = !!mode.triangular;
+  const symmetric = upperFrom || !!mode.symmetric;
+  if (!mode.accumulate) for (let r = 0; r < rowsA; r++) out.fill(0, r * outStride, r * outStride + rowsB);
+  const skip = mode.skipBlock;
+  for (let r0 = 0; r0 < rowsA; r0 += 4) {
+    const rn = Math.min(4, rowsA - r0);
+    for (let c0 = 0; c0 < rowsB; c0 += 4) {
+      const cn = Math.min(4, rowsB - c0);
+      if (symmetric && c0 < r0) continue; // a = b: the lower blocks are mirrored below
+      if (skip && skip(r0, c0)) continue;
+      const k0 = upperFrom ? c0 : 0;
+      if (rn === 4 && cn === 4) {
+        const a0 = r0 * n,
+          a1 = a0 + n,
+          a2 = a1 + n,
+          a3 = a2 + n;
+        const b0 = c0 * n,
+          b1 = b0 + n,
+          b2 = b1 + n,
+          b3 = b2 + n;
+        let s00 = 0,
+          s01 = 0,
+          s02 = 0,
+          s03 = 0,
+          s10 = 0,
+          s11 = 0,
+          s12 = 0,
+          s13 = 0;
+        let s20 = 0,
+          s21 = 0,
+          s22 = 0,
+          s23 = 0,
+          s30 = 0,
+          s31 = 0,
+          s32 = 0,
+          s33 = 0;
+        for (let k = k0; k < n; k++) {
+          const x0 = a[a0 + k],
+            x1 = a[a1 + k],
+            x2 = a[a2 + k],
+            x3 = a[a3 + k];
+          const y0 = b[b0 + k],
+            y1 = b[b1 + k],
+            y2 = b[b2 + k],
+            y3 = b[b3 + k];
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s02 += x0 * y2;
+          s03 += x0 * y3;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+          s12 += x1 * y2;
+          s13 += x1 * y3;
+          s20 += x2 * y0;
+          s21 += x2 * y1;
+          s22 += x2 * y2;
+          s23 += x2 * y3;
+          s30 += x3 * y0;
+          s31 += x3 * y1;
+          s32 += x3 * y2;
+          s33 += x3 * y3;
+        }
+        let o = r0 * outStride + c0;
+        out[o] += scale * s00;
+        out[o + 1] += scale * s01;
+        out[o + 2] += scale * s02;
+        out[o + 3] += scale * s03;
+        o += outStride;
+        out[o] += scale * s10;
+        out[o + 1] += scale * s11;
+        out[o + 2] += scale * s12;
+        out[o + 3] += scale * s13;
+        o += outStride;
+        out[o] += scale * s20;
+        out[o + 1] += scale * s21;
+        out[o + 2] += scale * s22;
+        out[o + 3] += scale * s23;
+        o += outStride;
+        out[o] += scale * s30;
+        out[o + 1] += scale * s31;
+        out[o + 2] += scale * s32;
+        out[o + 3] += scale * s33;
+        continue;
+      }
+      for (let r = r0; r < r0 + rn; r++)
+        for (let c = c0; c < c0 + cn; c++) {
+          let s = 0;
+          const ar = r * n;
+          const bc = c * n;
+          for (let k = k0; k < n; k++) s += a[ar + k] * b[bc + k];
+          const o = r * outStride + c;
+          out[o] += scale * s;
+        }
+    }
+  }
+  if (symmetric)
+    for (let r = 1; r < rowsA; r++)
+      for (let c = 0; c < Math.min(r, rowsB); c++) out[r * outStride + c] = out[c * outStride + r];
+}
+
+/**
+ * a = L L^T in place for a symmetric positive definite n x n matrix (row-major): L is written into the
+ * lower triangle and diagonal, the strict upper triangle is left as it was. About n^3 / 6 multiply-adds.
+ */
+export function choleskyInPlace(a: Float64Array, n: number): void {
+  // Cholesky, four rows at a time: L[i][j] = (a[i][j] - sum_{k<j} L[i][k] L[j][k]) / L[j][j].
+  for (let i0 = 0; i0 < n; i0 += 4) {
+    const iEnd = Math.min(n, i0 + 4);
+    if (iEnd - i0 === 4) {
+      const r0 = i0 * n,
+        r1 = r0 + n,
+        r2 = r1 + n,
+        r3 = r2 + n;
+      for (let j = 0; j < i0; j++) {
+        const rj = j * n;
+        let s0 = a[r0 + j],
+          s1 = a[r1 + j],
+          s2 = a[r2 + j],
+          s3 = a[r3 + j];
+        for (let k = 0; k < j; k++) {
+          const l = a[rj + k];
+          s0 -= a[r0 + k] * l;
+          s1 -= a[r1 + k] * l;
+          s2 -= a[r2 + k] * l;
+          s3 -= a[r3 + k] * l;
+        }
+        const d = a[rj + j];
+        a[r0 + j] = s0 / d;
+        a[r1 + j] = s1 / d;
+        a[r2 + j] = s2 / d;
+        a[r3 + j] = s3 / d;
+      }
+    }
+    for (let i = i0; i < iEnd; i++) {
+      const ri = i * n;
+      for (let j = iEnd - i0 === 4 ? i0 : 0; j <= i; j++) {
+        const rj = j * n;
+        let sum = a[ri + j];
+        for (let k = 0; k < j; k++) sum -= a[ri + k] * a[rj + k];
+        if (j < i) a[ri + j] = sum / a[rj + j];
+        else {
+          if (!(sum > 0))
+            throw new RangeError(`cholesky: matrix not positive definite at pivot ${i} (${sum})`);
+          a[ri + i] = Math.sqrt(sum);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * inv = a^-1 for a symmetric positive definite n x n matrix (row-major, full storage), by Cholesky:
+ * a = L L^T, U = L^-T (upper), a^-1 = U U^T. About n^3 / 2 multiply-adds, all on contiguous rows.
+ * `a` is overwritten by L.
+ */
+export function invertSpd(
+  a: Float64Array,
+  n: number,
+  inv: Float64Array,
+  ws = new ParasiticWorkspace(),
+): void {
+  choleskyInPlace(a, n);
+  // U = L^-T, row-major upper: U[j][i] = -(sum_{k=j}^{i-1} L[i][k] U[j][k]) / L[i][i], four rows j at a
+  // time (U is zero left of its diagonal, so the sums may start at the block's first row).
+  const u = ws.get('spd.u', n * n);
+  u.fill(0, 0, n * n);
+  for (let j0 = 0; j0 < n; j0 += 4) {
+    const jEnd = Math.min(n, j0 + 4);
+    for (let j = j0; j < jEnd; j++) {
+      const rj = j * n;
+      u[rj + j] = 1 / a[rj + j];
+      for (let i = j + 1; i < jEnd; i++) {
+        const ri = i * n;
+        let sum = 0;
+        for (let k = j; k < i; k++) sum += a[ri + k] * u[rj + k];
+        u[rj + i] = -sum / a[ri + i];
+      }
+    }
+    if (jEnd - j0 < 4) {
+      for (let j = j0; j < jEnd; j++)
+        for (let i = jEnd; i < n; i++) {
+          const ri = i * n;
+          const rj = j * n;
+          let sum = 0;
+          for (let k = j0; k < i; k++) sum += a[ri + k] * u[rj + k];
+          u[rj + i] = -sum / a[ri + i];
+        }
+      continue;
+    }
+    const u0 = j0 * n,
+      u1 = u0 + n,
+      u2 = u1 + n,
+      u3 = u2 + n;
+    for (let i = jEnd; i < n; i++) {
+      const ri = i * n;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
+      for (let k = j0; k < i; k++) {
+        const l = a[ri + k];
+        s0 += l * u[u0 + k];
+        s1 += l * u[u1 + k];
+        s2 += l * u[u2 + k];
+        s3 += l * u[u3 + k];
+      }
+      const d = -a[ri + i];
+      u[u0 + i] = s0 / d;
+      u[u1 + i] = s1 / d;
+      u[u2 + i] = s2 / d;
+      u[u3 + i] = s3 / d;
+    }
+  }
+  // inv[r][c] = sum_k U[r][k] U[c][k] (U is zero left of its diagonal): the upper blocks, mirrored.
+  rowDots(u, n, u, n, n, inv, n, { triangular: true });
+}
+
+/**
+ * x_r <- L^-1 x_r for the `count` rows of x (n values each, contiguous), L the Cholesky factor in the lower
+ * triangle of l (n x n, from `choleskyInPlace`): forward substitution, four rows at a time so that each
+ * loaded L entry serves four. About count n^2 / 2 multiply-adds.
+ */
+export function forwardSubstituteRows(l: Float64Array, n: number, x: Float64Array, count: number): void {
+  let r = 0;
+  for (; r + 4 <= count; r += 4) {
+    const x0 = r * n,
+      x1 = x0 + n,
+      x2 = x1 + n,
+      x3 = x2 + n;
+    for (let k = 0; k < n; k++) {
+      const lk = k * n;
+      let s0 = x[x0 + k],
+        s1 = x[x1 + k],
+        s2 = x[x2 + k],
+        s3 = x[x3 + k];
+      for (let j = 0; j < k; j++) {
+        const v = l[lk + j];
+        s0 -= v * x[x0 + j];
+        s1 -= v * x[x1 + j];
+        s2 -= v * x[x2 + j];
+        s3 -= v * x[x3 + j];
+      }
+      const d = l[lk + k];
+      x[x0 + k] = s0 / d;
+      x[x1 + k] = s1 / d;
+      x[x2 + k] = s2 / d;
+      x[x3 + k] = s3 / d;
+    }
+  }
+  for (; r < count; r++) {
+    const xr = r * n;
+    for (let k = 0; k < n; k++) {
+      const lk = k * n;
+      let s = x[xr + k];
+      for (let j = 0; j < k; j++) s -= l[lk + j] * x[xr + j];
+      x[xr + k] = s / l[lk + k];
+    }
+  }
+}
