@@ -15,7 +15,7 @@
  * is -M. Driver-driver and sense-sense blocks are never needed, so they are not updated. With drive or
  * sense 'both' a driver (sense amplifier) is two ports at the same voltage, whose blocks add at the end.
  */
-import { choleskyInPlace, forwardSubstituteRows, type ParasiticWorkspace, rowDots } from './spd';
+import { choleskyInPlace, forwardSubstituteRows, type ParasiticWorkspace, subtractGram } from './spd';
 
 /** Conductances of the tile's wires and ends, in siemens (rowWire and colWire are > 0 here). */
 export interface TileWires {
@@ -74,6 +74,9 @@ export class TileDissection {
   private readonly node: Int32Array;
   private readonly k: Float64Array;
   private readonly xt: Float64Array;
+  /** The current join's runs of ports (see `put`), at most six. */
+  private readonly runs = new Int32Array(24);
+  private runCount = 0;
 
   constructor(
     private readonly cell: Float64Array,
@@ -138,19 +141,13 @@ export class TileDissection {
   private shape(r0: number, r1: number, c0: number, c1: number, depth: number, slot: number): Domain {
     const h = r1 - r0;
     const wd = c1 - c0;
-    const d: Domain = {
-      r0,
-      r1,
-      c0,
-      c1,
-      left: h, // drivers at the tile's left edge, midpoints elsewhere
-      right: c1 < this.cols || this.wires.driveBoth ? h : 0,
-      top: r0 > 0 || this.wires.senseBoth ? wd : 0,
-      bottom: wd, // sense amplifiers at the tile's bottom edge, midpoints elsewhere
-      s: new Float64Array(0),
-    };
-    const n = portCount(d);
-    d.s = this.ws.get(slotKey(depth, slot), n * n);
+    const left = h; // drivers at the tile's left edge, midpoints elsewhere
+    const right = c1 < this.cols || this.wires.driveBoth ? h : 0;
+    const top = r0 > 0 || this.wires.senseBoth ? wd : 0;
+    const bottom = wd; // sense amplifiers at the tile's bottom edge, midpoints elsewhere
+    const n = left + right + top + bottom;
+    const s = this.ws.get(slotKey(depth, slot), n * n);
+    const d: Domain = { r0, r1, c0, c1, left, right, top, bottom, s };
     return d;
   }
 
@@ -212,19 +209,14 @@ export class TileDissection {
   private joinStacked(a: Domain, b: Domain, depth: number, slot: number): Domain {
     const d = this.shape(a.r0, b.r1, a.c0, a.c1, depth, slot);
     // New ports: left (a's, then b's), right (a's, then b's), top (a's), bottom (b's).
-    const runs: Run[] = [];
-    let at = 0;
-    const put = (from: Domain, first: number, count: number) => {
-      if (count > 0) runs.push({ from, first, count, at });
-      at += count;
-    };
-    put(a, 0, a.left);
-    put(b, 0, b.left);
-    put(a, a.left, a.right);
-    put(b, b.left, b.right);
-    put(a, a.left + a.right, a.top);
-    put(b, b.left + b.right + b.top, b.bottom);
-    this.join(a, a.left + a.right + a.top, b, b.left + b.right, a.bottom, d, runs);
+    this.runCount = 0;
+    this.put(0, 0, a.left);
+    this.put(1, 0, b.left);
+    this.put(0, a.left, a.right);
+    this.put(1, b.left, b.right);
+    this.put(0, a.left + a.right, a.top);
+    this.put(1, b.left + b.right + b.top, b.bottom);
+    this.join(a, a.left + a.right + a.top, b, b.left + b.right, a.bottom, d);
     return d;
   }
 
@@ -232,101 +224,112 @@ export class TileDissection {
   private joinSideBySide(a: Domain, b: Domain, depth: number, slot: number): Domain {
     const d = this.shape(a.r0, a.r1, a.c0, b.c1, depth, slot);
     // New ports: left (a's), right (b's), top (a's, then b's), bottom (a's, then b's).
-    const runs: Run[] = [];
-    let at = 0;
-    const put = (from: Domain, first: number, count: number) => {
-      if (count > 0) runs.push({ from, first, count, at });
-      at += count;
-    };
-    put(a, 0, a.left);
-    put(b, b.left, b.right);
-    put(a, a.left + a.right, a.top);
-    put(b, b.left + b.right, b.top);
-    put(a, a.left + a.right + a.top, a.bottom);
-    put(b, b.left + b.right + b.top, b.bottom);
-    this.join(a, a.left, b, 0, a.right, d, runs);
+    this.runCount = 0;
+    this.put(0, 0, a.left);
+    this.put(1, b.left, b.right);
+    this.put(0, a.left + a.right, a.top);
+    this.put(1, b.left + b.right, b.top);
+    this.put(0, a.left + a.right + a.top, a.bottom);
+    this.put(1, b.left + b.right + b.top, b.bottom);
+    this.join(a, a.left, b, 0, a.right, d);
     return d;
   }
 
   /**
-   * d.s = Z_PP - Z_PE K^-1 Z_EP over the new ports P (`runs` of a's and b's ports), with K = Z_EE on the
+   * Appends a run of `count` consecutive ports of a (fromB 0) or b (1), from `first` there, to the new
+   * domain's ports. Runs live in a reused Int32Array (fromB, first, count, at): no allocation per join,
+   * which matters for the ~2000 small joins at the bottom of the recursion.
+   */
+  private put(fromB: number, first: number, count: number): void {
+    const runs = this.runs;
+    const k = this.runCount;
+    const at = k === 0 ? 0 : runs[4 * k - 1] + runs[4 * k - 2];
+    runs[4 * k] = fromB;
+    runs[4 * k + 1] = first;
+    runs[4 * k + 2] = count;
+    runs[4 * k + 3] = at;
+    this.runCount = k + 1;
+  }
+
+  /**
+   * d.s = Z_PP - Z_PE K^-1 Z_EP over the new ports P (the runs of a's and b's ports), with K = Z_EE on the
    * e shared midpoints E (a's ports ea, ... and b's eb, ...; K is a's block plus b's) and Z the two domains
    * side by side: K = L L^T, X = L^-1 Z_EP, d.s = Z_PP - X^T X.
    */
-  private join(a: Domain, ea: number, b: Domain, eb: number, e: number, d: Domain, runs: Run[]): void {
+  private join(a: Domain, ea: number, b: Domain, eb: number, e: number, d: Domain): void {
     const n = portCount(d);
     const na = portCount(a);
     const nb = portCount(b);
     const k = this.k;
+    const as = a.s;
+    const bs = b.s;
     for (let p = 0; p < e; p++) {
       const ra = (ea + p) * na + ea;
       const rb = (eb + p) * nb + eb;
-      for (let q = 0; q < e; q++) k[p * e + q] = a.s[ra + q] + b.s[rb + q];
+      const kp = p * e;
+      for (let q = 0; q < e; q++) k[kp + q] = as[ra + q] + bs[rb + q];
     }
     // xt: row p = port p's coupling to the interface (then L^-1 of it); s: a's and b's blocks, 0 between.
     const xt = this.xt;
     const s = d.s;
-    for (const run of runs) {
-      const src = run.from.s;
-      const ns = portCount(run.from);
-      const iface = run.from === a ? ea : eb;
-      for (let r = 0; r < run.count; r++) {
-        const p = run.at + r;
-        const row = (run.first + r) * ns;
-        for (let q = 0; q < e; q++) xt[p * e + q] = src[row + iface + q];
-        for (const other of runs) {
-          const dst = p * n + other.at;
-          if (other.from !== run.from) {
-            s.fill(0, dst, dst + other.count); // a and b meet only through the interface
+    const runs = this.runs;
+    const nRuns = this.runCount;
+    for (let u = 0; u < nRuns; u++) {
+      const fromB = runs[4 * u];
+      const src = fromB ? bs : as;
+      const ns = fromB ? nb : na;
+      const iface = fromB ? eb : ea;
+      const first = runs[4 * u + 1];
+      const count = runs[4 * u + 2];
+      const at = runs[4 * u + 3];
+      for (let r = 0; r < count; r++) {
+        const p = at + r;
+        const row = (first + r) * ns;
+        const xp = p * e;
+        const srcE = row + iface;
+        for (let q = 0; q < e; q++) xt[xp + q] = src[srcE + q];
+        for (let v = 0; v < nRuns; v++) {
+          const oAt = runs[4 * v + 3];
+          const oCount = runs[4 * v + 2];
+          const dst = p * n + oAt;
+          if (runs[4 * v] !== fromB) {
+            // a and b meet only through the interface (a loop: runs are short, fill's call costs more)
+            for (let q = 0; q < oCount; q++) s[dst + q] = 0;
             continue;
           }
-          const from = row + other.first;
-          for (let q = 0; q < other.count; q++) s[dst + q] = src[from + q];
+          const from = row + runs[4 * v + 1];
+          for (let q = 0; q < oCount; q++) s[dst + q] = src[from + q];
         }
       }
     }
     choleskyInPlace(k, e);
     forwardSubstituteRows(k, e, xt, n);
-    rowDots(xt, n, xt, n, e, s, n, {
-      scale: -1,
-      symmetric: true,
-      accumulate: true,
-      skipBlock: this.unneededBlocks(d),
-    });
+    subtractGram(xt, n, e, s, this.blockFamilies(d));
   }
 
   /**
-   * Driver-driver and sense-sense blocks never reach M: the 4 x 4 blocks (first row, first column) whose
-   * ports are all drivers, or all sense amplifiers, are not updated.
+   * Per block of four ports of d: DRIVER, SENSE, or MIDPOINT (mixed or midpoints). Driver-driver and
+   * sense-sense blocks never reach M, so `subtractGram` does not update them.
    */
-  private unneededBlocks(d: Domain): (r0: number, c0: number) => boolean {
+  private blockFamilies(d: Domain): Int8Array {
     const n = portCount(d);
     const blocks = (n + 3) >> 2;
     if (this.blockFamily.length < blocks) this.blockFamily = new Int8Array(2 * blocks);
     const fam = this.blockFamily;
     fam.fill(MIDPOINT, 0, blocks);
-    const sides: Array<[number, number]> = [
-      [d.left, d.c0 === 0 ? DRIVER : MIDPOINT],
-      [d.right, d.c1 === this.cols ? DRIVER : MIDPOINT],
-      [d.top, d.r0 === 0 ? SENSE : MIDPOINT],
-      [d.bottom, d.r1 === this.rows ? SENSE : MIDPOINT],
-    ];
     let start = 0;
-    for (const [count, family] of sides) {
-      // The blocks lying wholly within this side.
-      for (let bl = (start + 3) >> 2; 4 * bl + 4 <= start + count; bl++) fam[bl] = family;
-      start += count;
-    }
-    return (r0, c0) => fam[r0 >> 2] !== MIDPOINT && fam[r0 >> 2] === fam[c0 >> 2];
+    start = markSide(fam, start, d.left, d.c0 === 0 ? DRIVER : MIDPOINT);
+    start = markSide(fam, start, d.right, d.c1 === this.cols ? DRIVER : MIDPOINT);
+    start = markSide(fam, start, d.top, d.r0 === 0 ? SENSE : MIDPOINT);
+    markSide(fam, start, d.bottom, d.r1 === this.rows ? SENSE : MIDPOINT);
+    return fam;
   }
 }
 
-/** `count` consecutive ports of a domain being joined (from `first` there), placed at `at` in the result. */
-interface Run {
-  from: Domain;
-  first: number;
-  count: number;
-  at: number;
+/** Marks the blocks lying wholly within a side's ports [start, start + count); returns the side's end. */
+function markSide(fam: Int8Array, start: number, count: number, family: number): number {
+  for (let bl = (start + 3) >> 2; 4 * bl + 4 <= start + count; bl++) fam[bl] = family;
+  return start + count;
 }
 
 /**

@@ -147,6 +147,111 @@ export function rowDots(
 }
 
 /**
+ * s[r * n + c] -= sum_k x[r * e + k] x[c * e + k] for r, c < n (s symmetric, n x n; x n rows of e): the
+ * Schur update of a join, on 4 x 4 blocks of outputs so that each loaded value serves four sums. Only the
+ * blocks on and above the diagonal are computed and then mirrored; a block whose row and column blocks
+ * have the same non-zero `family` (4-port blocks) is not needed and is left as it was.
+ */
+export function subtractGram(
+  x: Float64Array,
+  n: number,
+  e: number,
+  s: Float64Array,
+  family: Int8Array,
+): void {
+  for (let r0 = 0; r0 < n; r0 += 4) {
+    const rn = Math.min(4, n - r0);
+    const fr = family[r0 >> 2];
+    for (let c0 = r0; c0 < n; c0 += 4) {
+      if (fr !== 0 && family[c0 >> 2] === fr) continue;
+      const cn = Math.min(4, n - c0);
+      if (rn === 4 && cn === 4) {
+        const a0 = r0 * e,
+          a1 = a0 + e,
+          a2 = a1 + e,
+          a3 = a2 + e;
+        const b0 = c0 * e,
+          b1 = b0 + e,
+          b2 = b1 + e,
+          b3 = b2 + e;
+        let s00 = 0,
+          s01 = 0,
+          s02 = 0,
+          s03 = 0,
+          s10 = 0,
+          s11 = 0,
+          s12 = 0,
+          s13 = 0;
+        let s20 = 0,
+          s21 = 0,
+          s22 = 0,
+          s23 = 0,
+          s30 = 0,
+          s31 = 0,
+          s32 = 0,
+          s33 = 0;
+        for (let k = 0; k < e; k++) {
+          const x0 = x[a0 + k],
+            x1 = x[a1 + k],
+            x2 = x[a2 + k],
+            x3 = x[a3 + k];
+          const y0 = x[b0 + k],
+            y1 = x[b1 + k],
+            y2 = x[b2 + k],
+            y3 = x[b3 + k];
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s02 += x0 * y2;
+          s03 += x0 * y3;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+          s12 += x1 * y2;
+          s13 += x1 * y3;
+          s20 += x2 * y0;
+          s21 += x2 * y1;
+          s22 += x2 * y2;
+          s23 += x2 * y3;
+          s30 += x3 * y0;
+          s31 += x3 * y1;
+          s32 += x3 * y2;
+          s33 += x3 * y3;
+        }
+        let o = r0 * n + c0;
+        s[o] -= s00;
+        s[o + 1] -= s01;
+        s[o + 2] -= s02;
+        s[o + 3] -= s03;
+        o += n;
+        s[o] -= s10;
+        s[o + 1] -= s11;
+        s[o + 2] -= s12;
+        s[o + 3] -= s13;
+        o += n;
+        s[o] -= s20;
+        s[o + 1] -= s21;
+        s[o + 2] -= s22;
+        s[o + 3] -= s23;
+        o += n;
+        s[o] -= s30;
+        s[o + 1] -= s31;
+        s[o + 2] -= s32;
+        s[o + 3] -= s33;
+        continue;
+      }
+      for (let r = r0; r < r0 + rn; r++)
+        for (let c = c0; c < c0 + cn; c++) {
+          let sum = 0;
+          const ar = r * e;
+          const bc = c * e;
+          for (let k = 0; k < e; k++) sum += x[ar + k] * x[bc + k];
+          s[r * n + c] -= sum;
+        }
+    }
+  }
+  for (let r = 1; r < n; r++) for (let c = 0; c < r; c++) s[r * n + c] = s[c * n + r];
+}
+
+/**
  * a = L L^T in place for a symmetric positive definite n x n matrix (row-major): L is written into the
  * lower triangle and diagonal, the strict upper triangle is left as it was. About n^3 / 6 multiply-adds.
  */
