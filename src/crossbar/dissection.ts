@@ -77,6 +77,8 @@ export class TileDissection {
   /** The current join's runs of ports (see `put`), at most six. */
   private readonly runs = new Int32Array(24);
   private runCount = 0;
+  /** The domain of each workspace slot (2 depth + slot). */
+  private readonly domains: Domain[] = [];
 
   constructor(
     private readonly cell: Float64Array,
@@ -147,7 +149,22 @@ export class TileDissection {
     const bottom = wd; // sense amplifiers at the tile's bottom edge, midpoints elsewhere
     const n = left + right + top + bottom;
     const s = this.ws.get(slotKey(depth, slot), n * n);
-    const d: Domain = { r0, r1, c0, c1, left, right, top, bottom, s };
+    // One Domain object per slot, reused: a slot's domain is consumed by its parent's join before the
+    // slot is reduced again (no garbage for the ~4000 domains of a 128 x 128 tile).
+    const at = 2 * depth + slot;
+    let d = this.domains[at];
+    if (!d) this.domains[at] = d = { r0, r1, c0, c1, left, right, top, bottom, s };
+    else {
+      d.r0 = r0;
+      d.r1 = r1;
+      d.c0 = c0;
+      d.c1 = c1;
+      d.left = left;
+      d.right = right;
+      d.top = top;
+      d.bottom = bottom;
+      d.s = s;
+    }
     return d;
   }
 
@@ -196,11 +213,16 @@ export class TileDissection {
       }
     }
     invertChain(diag, gRow, w, tInv, this.pivot);
+    // The update is symmetric (T^-1 is): the upper triangle, mirrored.
     for (let p = 0; p < n; p++) {
       const gp = gamma[p];
       if (gp === 0) continue;
       const row = node[p] * w;
-      for (let q = 0; q < n; q++) s[p * n + q] -= gp * gamma[q] * tInv[row + node[q]];
+      for (let q = p; q < n; q++) {
+        const v = s[p * n + q] - gp * gamma[q] * tInv[row + node[q]];
+        s[p * n + q] = v;
+        s[q * n + p] = v;
+      }
     }
     return d;
   }
@@ -270,6 +292,9 @@ export class TileDissection {
       for (let q = 0; q < e; q++) k[kp + q] = as[ra + q] + bs[rb + q];
     }
     // xt: row p = port p's coupling to the interface (then L^-1 of it); s: a's and b's blocks, 0 between.
+    // Only the blocks of runs on or right of the diagonal are written: subtractGram mirrors the upper
+    // triangle into the lower one, so the lower is never read (this copy weighs as much as the arithmetic
+    // in the many small joins).
     const xt = this.xt;
     const s = d.s;
     const runs = this.runs;
@@ -278,26 +303,30 @@ export class TileDissection {
       const fromB = runs[4 * u];
       const src = fromB ? bs : as;
       const ns = fromB ? nb : na;
-      const iface = fromB ? eb : ea;
       const first = runs[4 * u + 1];
       const count = runs[4 * u + 2];
       const at = runs[4 * u + 3];
+      const iface = fromB ? eb : ea;
       for (let r = 0; r < count; r++) {
-        const p = at + r;
-        const row = (first + r) * ns;
-        const xp = p * e;
-        const srcE = row + iface;
-        for (let q = 0; q < e; q++) xt[xp + q] = src[srcE + q];
-        for (let v = 0; v < nRuns; v++) {
-          const oAt = runs[4 * v + 3];
-          const oCount = runs[4 * v + 2];
-          const dst = p * n + oAt;
-          if (runs[4 * v] !== fromB) {
-            // a and b meet only through the interface (a loop: runs are short, fill's call costs more)
+        const xp = (at + r) * e;
+        const from = (first + r) * ns + iface;
+        for (let q = 0; q < e; q++) xt[xp + q] = src[from + q];
+      }
+      for (let v = u; v < nRuns; v++) {
+        const oFirst = runs[4 * v + 1];
+        const oCount = runs[4 * v + 2];
+        const oAt = runs[4 * v + 3];
+        if (runs[4 * v] !== fromB) {
+          // a and b meet only through the interface
+          for (let r = 0; r < count; r++) {
+            const dst = (at + r) * n + oAt;
             for (let q = 0; q < oCount; q++) s[dst + q] = 0;
-            continue;
           }
-          const from = row + runs[4 * v + 1];
+          continue;
+        }
+        for (let r = 0; r < count; r++) {
+          const dst = (at + r) * n + oAt;
+          const from = (first + r) * ns + oFirst;
           for (let q = 0; q < oCount; q++) s[dst + q] = src[from + q];
         }
       }

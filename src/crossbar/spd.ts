@@ -149,8 +149,9 @@ export function rowDots(
 /**
  * s[r * n + c] -= sum_k x[r * e + k] x[c * e + k] for r, c < n (s symmetric, n x n; x n rows of e): the
  * Schur update of a join, on 4 x 4 blocks of outputs so that each loaded value serves four sums. Only the
- * blocks on and above the diagonal are computed and then mirrored; a block whose row and column blocks
- * have the same non-zero `family` (4-port blocks) is not needed and is left as it was.
+ * blocks on and above the diagonal are read and computed; the strict lower triangle is then overwritten by
+ * the upper one's mirror (so the caller need not fill it). A block whose row and column blocks have the
+ * same non-zero `family` (4-port blocks) is not needed and is left as it was.
  */
 export function subtractGram(
   x: Float64Array,
