@@ -156,6 +156,32 @@ describe('parasitic tile solve', () => {
     expect(worst).toBeLessThan(1e-9);
   });
 
+  // Ideal row wires, resistive column wires: the column ladders (the default) against the sweep.
+  test('column ladders match the row-by-row sweep on random tiles up to 40 x 40', () => {
+    const rand = lcg(12);
+    const ws = new ParasiticWorkspace();
+    let worst = 0;
+    for (let t = 0; t < 16; t++) {
+      const rows = 1 + Math.floor(rand() * 40);
+      const cols = 1 + Math.floor(rand() * 40);
+      const pick = (x: number) => (rand() < 0.3 ? 0 : x * (0.2 + rand()));
+      const p: Parasitics = {
+        rowWireOhms: 0,
+        colWireOhms: 0.1 + 4 * rand(),
+        accessOhms: pick(3000),
+        driverOhms: t < 8 ? 0 : 100 * (0.2 + rand()),
+        senseOhms: pick(100),
+        drive: t % 2 ? 'both' : 'left',
+        sense: (t >> 1) % 2 ? 'both' : 'bottom',
+      };
+      const g = randomTile(rows, cols, rand, 0.2);
+      const sweep = effectiveConductances(g, rows, cols, p, undefined, ws, { method: 'sweep', leafCols: 1 });
+      const ladders = effectiveConductances(g, rows, cols, p, undefined, ws);
+      worst = Math.max(worst, maxRelError(ladders, sweep));
+    }
+    expect(worst).toBeLessThan(1e-9);
+  });
+
   test('continuity: a vanishing resistance tends to the merged-node solution', () => {
     const rand = lcg(7);
     const g = randomTile(6, 5, rand);

@@ -17,14 +17,16 @@
  * wires resistive (the general case) it is a nested dissection (crossbar/dissection.ts): the tile is cut
  * in halves recursively, each rectangle reduced to the admittance between its ports, and the halves joined
  * by eliminating the nodes they share; what is left at the end, between drivers and sense amplifiers, is
- * -M. Under 20 k^3 multiply-adds for a k x k tile (docs/parasitics.md). The other cases, and the general
- * one with { method: 'sweep' }, eliminate each row wire on its own (tridiagonal), which leaves a
- * block-tridiagonal system over the column nodes, one block per row, that block Gaussian elimination
- * sweeps from top to bottom: about R C^3 / 2 + R^2 C^2 / 2 multiply-adds for R rows and C columns (with
- * ideal column wires it is one C x C inverse; with ideal row wires and resistive columns it is the full
- * sweep). A zero resistance merges its nodes instead of dividing by zero; all zero gives M = G.
+ * -M. Under 20 k^3 multiply-adds for a k x k tile (docs/parasitics.md). With ideal row wires and
+ * resistive column wires each column is a resistor ladder (crossbar/columnLadders.ts). The other cases,
+ * and both of those with { method: 'sweep' }, eliminate each row wire on its own (tridiagonal), which
+ * leaves a block-tridiagonal system over the column nodes, one block per row, that block Gaussian
+ * elimination sweeps from top to bottom: about R C^3 / 2 + R^2 C^2 / 2 multiply-adds for R rows and C
+ * columns (with ideal column wires it is one C x C inverse). A zero resistance merges its nodes instead
+ * of dividing by zero; all zero gives M = G.
  */
 
+import { type ColumnLadders, solveColumnLadders } from './columnLadders';
 import { DEFAULT_LEAF_COLS, TileDissection } from './dissection';
 import { invertSpd, ParasiticWorkspace, rowDots } from './spd';
 
@@ -59,8 +61,9 @@ export function hasParasitics(p: Parasitics | undefined | null): p is Parasitics
 }
 
 /**
- * How the general case (row and column wires both resistive) is solved: by nested dissection (the
- * default), or by the row-by-row block sweep it replaced (kept as an independent check and for the bench).
+ * How tiles with resistive column wires are solved: by nested dissection (resistive row wires) or column
+ * ladders (ideal row wires), the default; or by the row-by-row block sweep they replaced (kept as an
+ * independent check and for the bench).
  */
 export interface TileSolver {
   method: 'dissection' | 'sweep';
@@ -101,6 +104,10 @@ export function effectiveConductances(
     new TileDissection(cell, rows, cols, tileWires(p), ws, solver.leafCols).solve(out);
     return clampRounding(out, rows * cols);
   }
+  if (p.rowWireOhms === 0 && p.colWireOhms > 0 && solver.method === 'dissection') {
+    solveColumnLadders(cell, rows, cols, columnLadders(p), out, ws);
+    return clampRounding(out, rows * cols);
+  }
   const rowModel = new RowElimination(cols, p, ws);
   if (p.colWireOhms > 0) {
     sweepColumns(cell, rows, cols, p, rowModel, out, ws);
@@ -128,6 +135,17 @@ function tileWires(p: Parasitics) {
     gSense: 1 / (p.senseOhms + p.colWireOhms), // the last segment and the sense amplifier in series
     driveBoth: p.drive === 'both',
     senseBoth: p.sense === 'both',
+  };
+}
+
+/** The ladders of a tile with ideal row wires and resistive column wires. */
+function columnLadders(p: Parasitics): ColumnLadders {
+  const gEnd = 1 / (p.senseOhms + p.colWireOhms); // the last segment and the sense amplifier in series
+  return {
+    gCol: 1 / p.colWireOhms,
+    gBottom: gEnd,
+    gTop: p.sense === 'both' ? gEnd : 0,
+    gDrive: p.driverOhms > 0 ? (p.drive === 'both' ? 2 : 1) / p.driverOhms : Infinity,
   };
 }
 
