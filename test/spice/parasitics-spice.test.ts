@@ -1,6 +1,6 @@
 /**
  * xbarsim's parasitic tile solve against ngspice (Debian's ngspice, batch mode) on random tiles with
- * every resistance non-zero. Run by `npm run test:spice` (.ci/run installs ngspice first); not part of
+ * every resistance non-zero, and two with ideal row wires. Run by `npm run test:spice` (.ci/run installs ngspice first); not part of
  * `npm test`, which must pass on a machine without ngspice.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,11 +13,12 @@ import { type Netlist, lcg, tileNetlist } from '../parasitics-netlist';
 /** The netlist as SPICE text, an operating point, and every sense source's current printed in full. */
 function spiceDeck(net: Netlist): string {
   const lines = ['* xbarsim parasitic tile'];
+  // A zero-ohm resistor is a 0 V source (ngspice would replace R = 0 by a small resistance).
   for (const e of net.elements)
     lines.push(
-      e.kind === 'R'
+      e.kind === 'R' && e.ohms > 0
         ? `R${e.name} ${e.a} ${e.b} ${e.ohms.toPrecision(17)}`
-        : `V${e.name} ${e.a} ${e.b} DC ${e.volts.toPrecision(17)}`,
+        : `V${e.name} ${e.a} ${e.b} DC ${(e.kind === 'V' ? e.volts : 0).toPrecision(17)}`,
     );
   lines.push('.control', 'op', 'set numdgt=16');
   for (const names of net.senseSources) for (const n of names) lines.push(`print i(V${n})`);
@@ -48,19 +49,23 @@ function runNgspice(deck: string): Map<string, number> {
 const log = (lo: number, hi: number, u: number) => lo * (hi / lo) ** u;
 
 describe('parasitic tile solve against ngspice', () => {
-  const cases = Array.from({ length: 10 }, (_, k) => k);
+  // Tiles 10 and 11: ideal row wires (the column-ladder solve), with ideal and resistive drivers.
+  const cases = Array.from({ length: 12 }, (_, k) => k);
   test.each(cases)('random tile %i: column currents within 1e-6 relative', (k) => {
     const rand = lcg(1000 + k);
     // Sizes up to 32 x 32 (the last cases are the largest).
     const rows = k >= 8 ? 32 : 1 + Math.floor(rand() * 32);
     const cols = k >= 8 ? 32 : 1 + Math.floor(rand() * 32);
+    const ladders = k >= 10;
     const p: Parasitics = {
-      rowWireOhms: log(0.1, 10, rand()),
+      rowWireOhms: ladders ? 0 : log(0.1, 10, rand()),
       colWireOhms: log(0.1, 10, rand()),
       accessOhms: log(100, 10000, rand()),
-      driverOhms: log(1, 1000, rand()),
+      driverOhms: k === 10 ? 0 : log(1, 1000, rand()),
       senseOhms: log(1, 1000, rand()),
-      drive: rand() < 0.5 ? 'left' : 'both',
+      // (tile 10 drives from the left only: both ends of an ideal row at an ideal driver close a loop of
+      // voltage sources, which SPICE refuses)
+      drive: rand() < 0.5 || k === 10 ? 'left' : 'both',
       sense: rand() < 0.5 ? 'bottom' : 'both',
     };
     const g = Float64Array.from({ length: rows * cols }, () => (rand() < 0.1 ? 0 : log(1e-6, 5e-4, rand())));
