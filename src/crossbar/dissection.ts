@@ -108,6 +108,9 @@ const MIDPOINT = 0;
 const DRIVER = 1;
 const SENSE = 2;
 
+/** The runs array's length: at most six runs of four numbers (see `put`). */
+const RUNS_LEN = 24;
+
 /** Default leaf width: measured fastest at 128 x 128 and 256 x 256 (docs/parasitics.md). */
 export const DEFAULT_LEAF_COLS = 8;
 
@@ -130,11 +133,12 @@ export class TileDissection {
   private readonly kPtr: number = 0;
   private readonly xPtr: number = 0;
   private readonly famPtr: number = 0;
+  private readonly runsPtr: number = 0;
   /** Each slot's matrix (2 depth + slot) and its byte address in the kernels' memory. */
   private readonly slotS: Float64Array[] = [];
   private readonly slotPtr: number[] = [];
   /** The current join's runs of ports (see `put`), at most six. */
-  private readonly runs = new Int32Array(24);
+  private readonly runs: Int32Array;
   private runCount = 0;
   /** The domain of each workspace slot (2 depth + slot). */
   private readonly domains: Domain[] = [];
@@ -164,6 +168,7 @@ export class TileDissection {
       this.k = ws.get('nd.k', kLen);
       this.xt = ws.get('nd.x', xLen);
       this.blockFamily = new Int8Array(famLen);
+      this.runs = new Int32Array(RUNS_LEN);
       plan.forEach((m, at) => this.slotS.push(ws.get(`nd.${at >> 1}.${at & 1}`, m * m)));
       return;
     }
@@ -178,6 +183,7 @@ export class TileDissection {
     this.kPtr = place(8 * kLen);
     this.xPtr = place(8 * xLen);
     this.famPtr = place(famLen);
+    this.runsPtr = place(4 * RUNS_LEN);
     for (const m of plan) this.slotPtr.push(place(8 * m * m));
     const mem = this.kernel.mem;
     if (mem.buffer.byteLength < top) mem.grow(Math.ceil((top - mem.buffer.byteLength) / 65536));
@@ -185,6 +191,7 @@ export class TileDissection {
     this.k = new Float64Array(buf, this.kPtr, kLen);
     this.xt = new Float64Array(buf, this.xPtr, xLen);
     this.blockFamily = new Int8Array(buf, this.famPtr, famLen);
+    this.runs = new Int32Array(buf, this.runsPtr, RUNS_LEN);
     plan.forEach((m, at) => this.slotS.push(new Float64Array(buf, this.slotPtr[at], m * m)));
   }
 
@@ -370,6 +377,33 @@ export class TileDissection {
     const na = portCount(a);
     const nb = portCount(b);
     const k = this.k;
+    const ld = xStride(n);
+    const kernel = this.kernel;
+    if (kernel) {
+      // The same copies as below, in the kernels' memory (two doubles per move): in JavaScript they
+      // weighed as much as the SIMD arithmetic.
+      kernel.joinCopies(
+        a.sPtr,
+        na,
+        ea,
+        b.sPtr,
+        nb,
+        eb,
+        e,
+        this.runsPtr,
+        this.runCount,
+        this.kPtr,
+        this.xPtr,
+        ld,
+        d.sPtr,
+        n,
+      );
+      choleskyInPlace(k, e);
+      this.blockFamilies(d);
+      kernel.forwardSubstitute(this.kPtr, e, this.xPtr, ld, ld);
+      kernel.gramUpdate(this.xPtr, ld, n, e, d.sPtr, this.famPtr);
+      return;
+    }
     const as = a.s;
     const bs = b.s;
     for (let p = 0; p < e; p++) {
@@ -384,7 +418,6 @@ export class TileDissection {
     // triangle into the lower one, so the lower is never read (this copy weighs as much as the
     // arithmetic in the many small joins).
     const xt = this.xt;
-    const ld = xStride(n);
     const s = d.s;
     const runs = this.runs;
     const nRuns = this.runCount;
@@ -422,15 +455,8 @@ export class TileDissection {
     }
     for (let q = 0; q < e; q++) for (let c = n; c < ld; c++) xt[q * ld + c] = 0; // whole 4-column blocks
     choleskyInPlace(k, e);
-    const fam = this.blockFamilies(d);
-    const kernel = this.kernel;
-    if (kernel) {
-      kernel.forwardSubstitute(this.kPtr, e, this.xPtr, ld, ld);
-      kernel.gramUpdate(this.xPtr, ld, n, e, d.sPtr, this.famPtr);
-    } else {
-      forwardSubstituteCols(k, e, xt, ld, n);
-      subtractGramT(xt, ld, n, e, s, fam);
-    }
+    forwardSubstituteCols(k, e, xt, ld, n);
+    subtractGramT(xt, ld, n, e, s, this.blockFamilies(d));
   }
 
   /**

@@ -13,6 +13,8 @@ import {
   brIf,
   elseOp,
   end,
+  f64add,
+  f64c,
   f64loadAt,
   f64storeAt,
   f64sub,
@@ -28,6 +30,7 @@ import {
   i32c,
   i32geU,
   i32gtU,
+  i32load,
   i32load8U,
   i32ltU,
   i32mul,
@@ -39,6 +42,7 @@ import {
   ifEmpty,
   instantiator,
   loop,
+  select,
   set,
   V128,
   v128load,
@@ -64,6 +68,30 @@ export interface SpdSimdKernel {
    * factor in the lower triangle of l (e x e, row-major). What `forwardSubstituteCols` computes.
    */
   forwardSubstitute(lPtr: number, e: number, xPtr: number, ld: number, cols: number): void;
+  /**
+   * The copies of a join (dissection.ts, `join`): K = A_EE + B_EE (e x e, at kPtr) from the halves'
+   * matrices A (na x na, interface from port ea) and B (nb, eb); per run (four i32 at runsPtr: fromB,
+   * first, count, at) X's rows q < e at columns at .. at + count - 1 (X e x ld at xPtr, ld >= n) from row
+   * ea + q (eb + q) of A (B), and the new matrix S's (n x n at sPtr) blocks of this run's rows and the
+   * columns of it and every later run: copied from A (B), or 0 between A's and B's ports; X's columns n
+   * .. ld - 1 are zeroed.
+   */
+  joinCopies(
+    aPtr: number,
+    na: number,
+    ea: number,
+    bPtr: number,
+    nb: number,
+    eb: number,
+    e: number,
+    runsPtr: number,
+    nRuns: number,
+    kPtr: number,
+    xPtr: number,
+    ld: number,
+    sPtr: number,
+    n: number,
+  ): void;
 }
 
 const inc = (local: number, by: number) => [...get(local), ...i32c(by), ...i32add, ...set(local)];
@@ -254,9 +282,108 @@ function forwardSubstituteBody() {
   };
 }
 
+/**
+ * joinCopies: rows of doubles moved two at a time (v128), the odd last one alone; nothing but copies,
+ * zeros and K's sums (f64x2.add: the same rounding per lane as a scalar add).
+ */
+// prettier-ignore
+function joinCopiesBody() {
+  const [aPtr, na, ea, bPtr, nb, eb, e, runsPtr, nRuns, kPtr, xPtr, ld, sPtr, n] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const [from, from2, to, stop, q, r, ru, rv, fromB, src, ns, iface, first, count, at, oFirst, oCount, oAt] = [
+    14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+  ];
+  const bytes = (...terms: number[][]) => [...terms.flat(), ...i32c(3), ...i32shl];
+  // stop = to + 8 count
+  const setStop = (countCode: number[]) => [...get(to), ...countCode, ...i32c(3), ...i32shl, ...i32add, ...set(stop)];
+  // while (to + 16 <= stop) pair; if (to < stop) single
+  const row = (pair: number[], single: number[]) => [
+    ...block, ...loop,
+    ...get(to), ...i32c(16), ...i32add, ...get(stop), ...i32gtU, ...brIf(1),
+    ...pair,
+    ...inc(to, 16),
+    ...br(0), ...end, ...end,
+    ...get(to), ...get(stop), ...i32ltU, ...ifEmpty, ...single, ...end,
+  ];
+  const copyRow = row(
+    [...get(to), ...get(from), ...v128load(0), ...v128store(0), ...inc(from, 16)],
+    [...get(to), ...get(from), ...f64loadAt(0), ...f64storeAt(0)],
+  );
+  const zeroRow = row([...get(to), ...v128zero, ...v128store(0)], [...get(to), ...f64c(0), ...f64storeAt(0)]);
+  const sumRow = row(
+    [...get(to), ...get(from), ...v128load(0), ...get(from2), ...v128load(0), ...f64x2add, ...v128store(0), ...inc(from, 16), ...inc(from2, 16)],
+    [...get(to), ...get(from), ...f64loadAt(0), ...get(from2), ...f64loadAt(0), ...f64add, ...f64storeAt(0)],
+  );
+  const kRows = [
+    ...get(aPtr), ...bytes([...get(ea), ...get(q), ...i32add, ...get(na), ...i32mul, ...get(ea), ...i32add]), ...i32add, ...set(from),
+    ...get(bPtr), ...bytes([...get(eb), ...get(q), ...i32add, ...get(nb), ...i32mul, ...get(eb), ...i32add]), ...i32add, ...set(from2),
+    ...get(kPtr), ...bytes([...get(q), ...get(e), ...i32mul]), ...i32add, ...set(to),
+    ...setStop(get(e)),
+    ...sumRow,
+    ...inc(q, 1),
+  ];
+  const xRows = [
+    ...get(src), ...bytes([...get(iface), ...get(q), ...i32add, ...get(ns), ...i32mul, ...get(first), ...i32add]), ...i32add, ...set(from),
+    ...get(xPtr), ...bytes([...get(q), ...get(ld), ...i32mul, ...get(at), ...i32add]), ...i32add, ...set(to),
+    ...setStop(get(count)),
+    ...copyRow,
+    ...inc(q, 1),
+  ];
+  const sRowTo = [...get(sPtr), ...bytes([...get(at), ...get(r), ...i32add, ...get(n), ...i32mul, ...get(oAt), ...i32add]), ...i32add, ...set(to)];
+  const sBlock = [
+    ...get(rv), ...i32load(4), ...set(oFirst),
+    ...get(rv), ...i32load(8), ...set(oCount),
+    ...get(rv), ...i32load(12), ...set(oAt),
+    ...i32c(0), ...set(r),
+    ...get(rv), ...i32load(0), ...get(fromB), ...i32ne, ...ifEmpty,
+    // a's and b's ports meet only through the interface
+    ...whileLt(r, count, [...sRowTo, ...setStop(get(oCount)), ...zeroRow, ...inc(r, 1)]),
+    ...elseOp,
+    ...whileLt(r, count, [
+      ...get(src), ...bytes([...get(first), ...get(r), ...i32add, ...get(ns), ...i32mul, ...get(oFirst), ...i32add]), ...i32add, ...set(from),
+      ...sRowTo, ...setStop(get(oCount)), ...copyRow, ...inc(r, 1),
+    ]),
+    ...end,
+    ...inc(rv, 16),
+  ];
+  const runsEnd = [...get(runsPtr), ...get(nRuns), ...i32c(4), ...i32shl, ...i32add];
+  const perRun = [
+    ...get(ru), ...i32load(0), ...set(fromB),
+    ...get(ru), ...i32load(4), ...set(first),
+    ...get(ru), ...i32load(8), ...set(count),
+    ...get(ru), ...i32load(12), ...set(at),
+    ...get(bPtr), ...get(aPtr), ...get(fromB), ...select, ...set(src),
+    ...get(nb), ...get(na), ...get(fromB), ...select, ...set(ns),
+    ...get(eb), ...get(ea), ...get(fromB), ...select, ...set(iface),
+    ...i32c(0), ...set(q),
+    ...whileLt(q, e, xRows),
+    ...get(ru), ...set(rv),
+    ...block, ...loop, ...get(rv), ...runsEnd, ...i32geU, ...brIf(1), ...sBlock, ...br(0), ...end, ...end,
+    ...inc(ru, 16),
+  ];
+  const padRows = [
+    ...get(xPtr), ...bytes([...get(q), ...get(ld), ...i32mul, ...get(n), ...i32add]), ...i32add, ...set(to),
+    ...setStop([...get(ld), ...get(n), ...i32sub]),
+    ...zeroRow,
+    ...inc(q, 1),
+  ];
+  return {
+    params: new Array<number>(14).fill(I32),
+    locals: [[18, I32]] as Array<[number, number]>,
+    code: [
+      ...i32c(0), ...set(q),
+      ...whileLt(q, e, kRows),
+      ...get(runsPtr), ...set(ru),
+      ...block, ...loop, ...get(ru), ...runsEnd, ...i32geU, ...brIf(1), ...perRun, ...br(0), ...end, ...end,
+      ...i32c(0), ...set(q),
+      ...whileLt(q, e, padRows),
+    ],
+  };
+}
+
 const createInstance = instantiator<SpdSimdKernel>(() => [
   { name: 'gramUpdate', ...gramUpdateBody(), results: [] },
   { name: 'forwardSubstitute', ...forwardSubstituteBody(), results: [] },
+  { name: 'joinCopies', ...joinCopiesBody(), results: [] },
 ]);
 
 /** A fresh kernel instance with its own memory (one page, grown by the caller), or null without SIMD. */

@@ -134,6 +134,11 @@ export function f32c(v: number): number[] {
   return [0x43, ...b];
 }
 
+export function f64c(v: number): number[] {
+  const b = new Uint8Array(new Float64Array([v]).buffer);
+  return [0x44, ...b];
+}
+
 /** One exported function: parameter and result types, local declarations (count, type), body code. */
 interface WasmFunc {
   name: string;
