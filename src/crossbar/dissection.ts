@@ -15,7 +15,8 @@
  * is -M. Driver-driver and sense-sense blocks are never needed, so they are not updated. With drive or
  * sense 'both' a driver (sense amplifier) is two ports at the same voltage, whose blocks add at the end.
  */
-import { choleskyInPlace, forwardSubstituteRows, type ParasiticWorkspace, subtractGram } from './spd';
+import { choleskyInPlace, forwardSubstituteCols, type ParasiticWorkspace, subtractGramT } from './spd';
+import type { SpdSimdKernel } from './spdSimd';
 
 /** Conductances of the tile's wires and ends, in siemens (rowWire and colWire are > 0 here). */
 export interface TileWires {
@@ -43,28 +44,79 @@ interface Domain {
   bottom: number;
   /** n x n admittance between the ports (row-major, both triangles). */
   s: Float64Array;
+  /** s's byte address in the SIMD kernels' memory (0 without them). */
+  sPtr: number;
 }
 
 const portCount = (d: Domain) => d.left + d.right + d.top + d.bottom;
 
-/** Workspace keys of the domains' matrices: two per depth of the recursion (its two halves). */
-const slotKeys: string[] = [];
-function slotKey(depth: number, slot: number): string {
-  for (let k = slotKeys.length; k <= 2 * depth + 1; k++) slotKeys.push(`nd.${k >> 1}.${k & 1}`);
-  return slotKeys[2 * depth + slot];
+/** `sides`' result (reused: `shape` runs for each of the ~4000 domains of a 128 x 128 tile). */
+const sideCounts = new Int32Array(4);
+
+/** The rectangle's port counts (left, right, top, bottom) in a rows x cols tile, into `sideCounts`. */
+function sides(r0: number, r1: number, c0: number, c1: number, rows: number, cols: number, wires: TileWires) {
+  const h = r1 - r0;
+  const wd = c1 - c0;
+  sideCounts[0] = h; // drivers at the tile's left edge, midpoints elsewhere
+  sideCounts[1] = c1 < cols || wires.driveBoth ? h : 0;
+  sideCounts[2] = r0 > 0 || wires.senseBoth ? wd : 0;
+  sideCounts[3] = wd; // sense amplifiers at the tile's bottom edge, midpoints elsewhere
+  return sideCounts;
 }
+
+/** Whether a rectangle of h x wd cells is a leaf (one row), else whether it is cut across its rows. */
+const isLeaf = (h: number, wd: number, leafCols: number) => h === 1 && wd <= leafCols;
+const cutsRows = (h: number, wd: number, leafCols: number) => h > 1 && (wd <= leafCols || h >= wd);
+
+/**
+ * The largest port count of each workspace slot (2 depth + slot: two per depth of the recursion, its two
+ * halves) over the recursion, cached per tile shape: the buffers are laid out once, before the solve.
+ */
+const slotPlans = new Map<string, number[]>();
+function slotPlan(rows: number, cols: number, wires: TileWires, leafCols: number): number[] {
+  const key = `${rows} ${cols} ${leafCols} ${wires.driveBoth} ${wires.senseBoth}`;
+  let plan = slotPlans.get(key);
+  if (plan) return plan;
+  const maxN: number[] = [];
+  const visit = (r0: number, r1: number, c0: number, c1: number, at: number): void => {
+    const n = sides(r0, r1, c0, c1, rows, cols, wires).reduce((a, b) => a + b, 0);
+    maxN[at] = Math.max(maxN[at] ?? 0, n);
+    const h = r1 - r0;
+    const wd = c1 - c0;
+    if (isLeaf(h, wd, leafCols)) return;
+    const child = 2 * ((at >> 1) + 1);
+    if (cutsRows(h, wd, leafCols)) {
+      visit(r0, r0 + (h >> 1), c0, c1, child);
+      visit(r0 + (h >> 1), r1, c0, c1, child + 1);
+    } else {
+      visit(r0, r1, c0, c0 + (wd >> 1), child);
+      visit(r0, r1, c0 + (wd >> 1), c1, child + 1);
+    }
+  };
+  visit(0, rows, 0, cols, 0);
+  plan = Array.from(maxN, (m) => m ?? 0);
+  if (slotPlans.size >= 32) slotPlans.clear(); // a few tile shapes per study; bound it anyway
+  slotPlans.set(key, plan);
+  return plan;
+}
+
+/** X's row length for n ports: a multiple of 4 (the SIMD kernels work on whole 4-column blocks). */
+const xStride = (n: number) => (n + 3) & ~3;
 
 /** Port families: a midpoint (eliminated later), a driver, a sense amplifier. */
 const MIDPOINT = 0;
 const DRIVER = 1;
 const SENSE = 2;
 
+/** The runs array's length: at most six runs of four numbers (see `put`). */
+const RUNS_LEN = 24;
+
 /** Default leaf width: measured fastest at 128 x 128 and 256 x 256 (docs/parasitics.md). */
 export const DEFAULT_LEAF_COLS = 8;
 
 export class TileDissection {
   /** Per block of four ports of the domain being joined: DRIVER, SENSE, or MIDPOINT (mixed or midpoints). */
-  private blockFamily = new Int8Array(64);
+  private readonly blockFamily: Int8Array;
   // Scratch of a leaf (its row chain and ports) and of a join (interface and couplings), sized once.
   private readonly diag: Float64Array;
   private readonly pivot: Float64Array;
@@ -72,10 +124,21 @@ export class TileDissection {
   private readonly gamma: Float64Array;
   /** The row node (0 .. w-1) a leaf's port is attached to. */
   private readonly node: Int32Array;
+  /** The interface matrix K of a join, then its Cholesky factor. */
   private readonly k: Float64Array;
+  /** The couplings X of a join, k-major: row q holds every new port's coupling to midpoint q. */
   private readonly xt: Float64Array;
+  /** The SIMD kernels (null: the JavaScript ones) and the byte addresses of k, xt, blockFamily there. */
+  private readonly kernel: SpdSimdKernel | null;
+  private readonly kPtr: number = 0;
+  private readonly xPtr: number = 0;
+  private readonly famPtr: number = 0;
+  private readonly runsPtr: number = 0;
+  /** Each slot's matrix (2 depth + slot) and its byte address in the kernels' memory. */
+  private readonly slotS: Float64Array[] = [];
+  private readonly slotPtr: number[] = [];
   /** The current join's runs of ports (see `put`), at most six. */
-  private readonly runs = new Int32Array(24);
+  private readonly runs: Int32Array;
   private runCount = 0;
   /** The domain of each workspace slot (2 depth + slot). */
   private readonly domains: Domain[] = [];
@@ -96,8 +159,40 @@ export class TileDissection {
     this.gamma = ws.get('nd.gamma', 2 * w + 2);
     this.node = new Int32Array(2 * w + 2);
     const side = Math.max(rows, cols); // no interface is longer, no domain has more than 4 sides' ports
-    this.k = ws.get('nd.k', side * side);
-    this.xt = ws.get('nd.x', 4 * side * side);
+    const kLen = side * side;
+    const xLen = side * xStride(4 * side);
+    const famLen = side + 2;
+    const plan = slotPlan(rows, cols, wires, leafCols);
+    this.kernel = ws.simd();
+    if (!this.kernel) {
+      this.k = ws.get('nd.k', kLen);
+      this.xt = ws.get('nd.x', xLen);
+      this.blockFamily = new Int8Array(famLen);
+      this.runs = new Int32Array(RUNS_LEN);
+      plan.forEach((m, at) => this.slotS.push(ws.get(`nd.${at >> 1}.${at & 1}`, m * m)));
+      return;
+    }
+    // Everything the kernels touch lives in their memory, laid out (and grown) once, here: growing
+    // detaches every view, so all of them are taken after it.
+    let top = 0;
+    const place = (bytes: number) => {
+      const at = top;
+      top += (bytes + 15) & ~15;
+      return at;
+    };
+    this.kPtr = place(8 * kLen);
+    this.xPtr = place(8 * xLen);
+    this.famPtr = place(famLen);
+    this.runsPtr = place(4 * RUNS_LEN);
+    for (const m of plan) this.slotPtr.push(place(8 * m * m));
+    const mem = this.kernel.mem;
+    if (mem.buffer.byteLength < top) mem.grow(Math.ceil((top - mem.buffer.byteLength) / 65536));
+    const buf = mem.buffer;
+    this.k = new Float64Array(buf, this.kPtr, kLen);
+    this.xt = new Float64Array(buf, this.xPtr, xLen);
+    this.blockFamily = new Int8Array(buf, this.famPtr, famLen);
+    this.runs = new Int32Array(buf, this.runsPtr, RUNS_LEN);
+    plan.forEach((m, at) => this.slotS.push(new Float64Array(buf, this.slotPtr[at], m * m)));
   }
 
   /** M (rows x cols, row-major) into `out`. */
@@ -125,10 +220,9 @@ export class TileDissection {
   private reduce(r0: number, r1: number, c0: number, c1: number, depth: number, slot: number): Domain {
     const h = r1 - r0;
     const wd = c1 - c0;
-    if (h === 1 && wd <= this.leafCols) return this.leaf(r0, c0, c1, depth, slot);
+    if (isLeaf(h, wd, this.leafCols)) return this.leaf(r0, c0, c1, depth, slot);
     // Cut across the longer side, so the interface (the shorter side) stays small; a leaf is one row.
-    const acrossRows = h > 1 && (wd <= this.leafCols || h >= wd);
-    if (acrossRows) {
+    if (cutsRows(h, wd, this.leafCols)) {
       const mid = r0 + (h >> 1);
       const a = this.reduce(r0, mid, c0, c1, depth + 1, 0);
       const b = this.reduce(mid, r1, c0, c1, depth + 1, 1);
@@ -141,19 +235,18 @@ export class TileDissection {
   }
 
   private shape(r0: number, r1: number, c0: number, c1: number, depth: number, slot: number): Domain {
-    const h = r1 - r0;
-    const wd = c1 - c0;
-    const left = h; // drivers at the tile's left edge, midpoints elsewhere
-    const right = c1 < this.cols || this.wires.driveBoth ? h : 0;
-    const top = r0 > 0 || this.wires.senseBoth ? wd : 0;
-    const bottom = wd; // sense amplifiers at the tile's bottom edge, midpoints elsewhere
-    const n = left + right + top + bottom;
-    const s = this.ws.get(slotKey(depth, slot), n * n);
+    const counts = sides(r0, r1, c0, c1, this.rows, this.cols, this.wires);
+    const left = counts[0];
+    const right = counts[1];
+    const top = counts[2];
+    const bottom = counts[3];
     // One Domain object per slot, reused: a slot's domain is consumed by its parent's join before the
     // slot is reduced again (no garbage for the ~4000 domains of a 128 x 128 tile).
     const at = 2 * depth + slot;
+    const s = this.slotS[at];
+    const sPtr = this.kernel ? this.slotPtr[at] : 0;
     let d = this.domains[at];
-    if (!d) this.domains[at] = d = { r0, r1, c0, c1, left, right, top, bottom, s };
+    if (!d) this.domains[at] = d = { r0, r1, c0, c1, left, right, top, bottom, s, sPtr };
     else {
       d.r0 = r0;
       d.r1 = r1;
@@ -164,6 +257,7 @@ export class TileDissection {
       d.top = top;
       d.bottom = bottom;
       d.s = s;
+      d.sPtr = sPtr;
     }
     return d;
   }
@@ -283,6 +377,33 @@ export class TileDissection {
     const na = portCount(a);
     const nb = portCount(b);
     const k = this.k;
+    const ld = xStride(n);
+    const kernel = this.kernel;
+    if (kernel) {
+      // The same copies as below, in the kernels' memory (two doubles per move): in JavaScript they
+      // weighed as much as the SIMD arithmetic.
+      kernel.joinCopies(
+        a.sPtr,
+        na,
+        ea,
+        b.sPtr,
+        nb,
+        eb,
+        e,
+        this.runsPtr,
+        this.runCount,
+        this.kPtr,
+        this.xPtr,
+        ld,
+        d.sPtr,
+        n,
+      );
+      choleskyInPlace(k, e);
+      this.blockFamilies(d);
+      kernel.forwardSubstitute(this.kPtr, e, this.xPtr, ld, ld);
+      kernel.gramUpdate(this.xPtr, ld, n, e, d.sPtr, this.famPtr);
+      return;
+    }
     const as = a.s;
     const bs = b.s;
     for (let p = 0; p < e; p++) {
@@ -291,10 +412,11 @@ export class TileDissection {
       const kp = p * e;
       for (let q = 0; q < e; q++) k[kp + q] = as[ra + q] + bs[rb + q];
     }
-    // xt: row p = port p's coupling to the interface (then L^-1 of it); s: a's and b's blocks, 0 between.
-    // Only the blocks of runs on or right of the diagonal are written: subtractGram mirrors the upper
-    // triangle into the lower one, so the lower is never read (this copy weighs as much as the arithmetic
-    // in the many small joins).
+    // xt, k-major: row q = the new ports' couplings to midpoint q (then L^-1 of them), a contiguous
+    // piece of row q of a's (b's) matrix, which is symmetric; s: a's and b's blocks, 0 between. Only
+    // the blocks of runs on or right of the diagonal are written: subtractGramT mirrors the upper
+    // triangle into the lower one, so the lower is never read (this copy weighs as much as the
+    // arithmetic in the many small joins).
     const xt = this.xt;
     const s = d.s;
     const runs = this.runs;
@@ -307,10 +429,10 @@ export class TileDissection {
       const count = runs[4 * u + 2];
       const at = runs[4 * u + 3];
       const iface = fromB ? eb : ea;
-      for (let r = 0; r < count; r++) {
-        const xp = (at + r) * e;
-        const from = (first + r) * ns + iface;
-        for (let q = 0; q < e; q++) xt[xp + q] = src[from + q];
+      for (let q = 0; q < e; q++) {
+        const xq = q * ld + at;
+        const from = (iface + q) * ns + first;
+        for (let r = 0; r < count; r++) xt[xq + r] = src[from + r];
       }
       for (let v = u; v < nRuns; v++) {
         const oFirst = runs[4 * v + 1];
@@ -331,19 +453,19 @@ export class TileDissection {
         }
       }
     }
+    for (let q = 0; q < e; q++) for (let c = n; c < ld; c++) xt[q * ld + c] = 0; // whole 4-column blocks
     choleskyInPlace(k, e);
-    forwardSubstituteRows(k, e, xt, n);
-    subtractGram(xt, n, e, s, this.blockFamilies(d));
+    forwardSubstituteCols(k, e, xt, ld, n);
+    subtractGramT(xt, ld, n, e, s, this.blockFamilies(d));
   }
 
   /**
    * Per block of four ports of d: DRIVER, SENSE, or MIDPOINT (mixed or midpoints). Driver-driver and
-   * sense-sense blocks never reach M, so `subtractGram` does not update them.
+   * sense-sense blocks never reach M, so the Schur update does not update them.
    */
   private blockFamilies(d: Domain): Int8Array {
     const n = portCount(d);
     const blocks = (n + 3) >> 2;
-    if (this.blockFamily.length < blocks) this.blockFamily = new Int8Array(2 * blocks);
     const fam = this.blockFamily;
     fam.fill(MIDPOINT, 0, blocks);
     let start = 0;

@@ -4,14 +4,26 @@
  * Matrices are row-major Float64Arrays; loops work on 4 x 4 outputs at a time so that each loaded value
  * serves four sums (the solves' time is in these kernels).
  */
+import { createSpdSimdKernel, type SpdSimdKernel } from './spdSimd';
 
-/** Reusable float64 buffers of the solve (no allocation per tile once warm). */
+/**
+ * Reusable float64 buffers of the solve (no allocation per tile once warm), and the WebAssembly SIMD
+ * kernels of the nested dissection with their own memory (one instance per workspace, so per thread).
+ */
 export class ParasiticWorkspace {
   private readonly buffers = new Map<string, Float64Array<ArrayBuffer>>();
+  private kernel: SpdSimdKernel | null | undefined;
+  /** `simd: false`: the JavaScript kernels even where WebAssembly SIMD is available (tests, benches). */
+  constructor(private readonly options: { simd?: boolean } = {}) {}
   get(key: string, size: number): Float64Array<ArrayBuffer> {
     let b = this.buffers.get(key);
     if (!b || b.length < size) this.buffers.set(key, (b = new Float64Array(size)));
     return b;
+  }
+  /** The SIMD kernels, or null (unavailable, or turned off): made on first use. */
+  simd(): SpdSimdKernel | null {
+    if (this.kernel === undefined) this.kernel = this.options.simd === false ? null : createSpdSimdKernel();
+    return this.kernel;
   }
 }
 
@@ -147,14 +159,17 @@ export function rowDots(
 }
 
 /**
- * s[r * n + c] -= sum_k x[r * e + k] x[c * e + k] for r, c < n (s symmetric, n x n; x n rows of e): the
- * Schur update of a join, on 4 x 4 blocks of outputs so that each loaded value serves four sums. Only the
- * blocks on and above the diagonal are read and computed; the strict lower triangle is then overwritten by
- * the upper one's mirror (so the caller need not fill it). A block whose row and column blocks have the
- * same non-zero `family` (4-port blocks) is not needed and is left as it was.
+ * s[r * n + c] -= sum_{k < e} x[k * ld + r] x[k * ld + c] for r, c < n (s symmetric, n x n; x e rows of
+ * ld >= n, k-major: row k holds every port's coupling to interface midpoint k): the Schur update of a
+ * join, on 4 x 4 blocks of outputs so that each loaded value serves four sums. Each output sums its
+ * products in k order, then is subtracted (the WebAssembly kernel `gramUpdate` does the same, bit for bit).
+ * Only the blocks on and above the diagonal are read and computed; the strict lower triangle is then
+ * overwritten by the upper one's mirror (so the caller need not fill it). A block whose row and column
+ * blocks have the same non-zero `family` (4-port blocks) is not needed and is left as it was.
  */
-export function subtractGram(
+export function subtractGramT(
   x: Float64Array,
+  ld: number,
   n: number,
   e: number,
   s: Float64Array,
@@ -167,14 +182,6 @@ export function subtractGram(
       if (fr !== 0 && family[c0 >> 2] === fr) continue;
       const cn = Math.min(4, n - c0);
       if (rn === 4 && cn === 4) {
-        const a0 = r0 * e,
-          a1 = a0 + e,
-          a2 = a1 + e,
-          a3 = a2 + e;
-        const b0 = c0 * e,
-          b1 = b0 + e,
-          b2 = b1 + e,
-          b3 = b2 + e;
         let s00 = 0,
           s01 = 0,
           s02 = 0,
@@ -191,15 +198,15 @@ export function subtractGram(
           s31 = 0,
           s32 = 0,
           s33 = 0;
-        for (let k = 0; k < e; k++) {
-          const x0 = x[a0 + k],
-            x1 = x[a1 + k],
-            x2 = x[a2 + k],
-            x3 = x[a3 + k];
-          const y0 = x[b0 + k],
-            y1 = x[b1 + k],
-            y2 = x[b2 + k],
-            y3 = x[b3 + k];
+        for (let k = 0, a = r0, b = c0; k < e; k++, a += ld, b += ld) {
+          const x0 = x[a],
+            x1 = x[a + 1],
+            x2 = x[a + 2],
+            x3 = x[a + 3];
+          const y0 = x[b],
+            y1 = x[b + 1],
+            y2 = x[b + 2],
+            y3 = x[b + 3];
           s00 += x0 * y0;
           s01 += x0 * y1;
           s02 += x0 * y2;
@@ -242,9 +249,7 @@ export function subtractGram(
       for (let r = r0; r < r0 + rn; r++)
         for (let c = c0; c < c0 + cn; c++) {
           let sum = 0;
-          const ar = r * e;
-          const bc = c * e;
-          for (let k = 0; k < e; k++) sum += x[ar + k] * x[bc + k];
+          for (let k = 0; k < e; k++) sum += x[k * ld + r] * x[k * ld + c];
           s[r * n + c] -= sum;
         }
     }
@@ -370,44 +375,47 @@ export function invertSpd(
 }
 
 /**
- * x_r <- L^-1 x_r for the `count` rows of x (n values each, contiguous), L the Cholesky factor in the lower
- * triangle of l (n x n, from `choleskyInPlace`): forward substitution, four rows at a time so that each
- * loaded L entry serves four. About count n^2 / 2 multiply-adds.
+ * X <- L^-1 X for the columns 0 .. cols - 1 of x (e rows of ld, k-major as in `subtractGramT`), L the
+ * Cholesky factor in the lower triangle of l (e x e, from `choleskyInPlace`): forward substitution, four
+ * columns at a time so that each loaded L entry serves four. Each entry subtracts its terms in j order,
+ * then divides (as the WebAssembly kernel `forwardSubstitute`, bit for bit). About cols e^2 / 2
+ * multiply-adds.
  */
-export function forwardSubstituteRows(l: Float64Array, n: number, x: Float64Array, count: number): void {
-  let r = 0;
-  for (; r + 4 <= count; r += 4) {
-    const x0 = r * n,
-      x1 = x0 + n,
-      x2 = x1 + n,
-      x3 = x2 + n;
-    for (let k = 0; k < n; k++) {
-      const lk = k * n;
-      let s0 = x[x0 + k],
-        s1 = x[x1 + k],
-        s2 = x[x2 + k],
-        s3 = x[x3 + k];
-      for (let j = 0; j < k; j++) {
+export function forwardSubstituteCols(
+  l: Float64Array,
+  e: number,
+  x: Float64Array,
+  ld: number,
+  cols: number,
+): void {
+  let p = 0;
+  for (; p + 4 <= cols; p += 4) {
+    for (let k = 0; k < e; k++) {
+      const lk = k * e;
+      const xk = k * ld + p;
+      let s0 = x[xk],
+        s1 = x[xk + 1],
+        s2 = x[xk + 2],
+        s3 = x[xk + 3];
+      for (let j = 0, xj = p; j < k; j++, xj += ld) {
         const v = l[lk + j];
-        s0 -= v * x[x0 + j];
-        s1 -= v * x[x1 + j];
-        s2 -= v * x[x2 + j];
-        s3 -= v * x[x3 + j];
+        s0 -= v * x[xj];
+        s1 -= v * x[xj + 1];
+        s2 -= v * x[xj + 2];
+        s3 -= v * x[xj + 3];
       }
       const d = l[lk + k];
-      x[x0 + k] = s0 / d;
-      x[x1 + k] = s1 / d;
-      x[x2 + k] = s2 / d;
-      x[x3 + k] = s3 / d;
+      x[xk] = s0 / d;
+      x[xk + 1] = s1 / d;
+      x[xk + 2] = s2 / d;
+      x[xk + 3] = s3 / d;
     }
   }
-  for (; r < count; r++) {
-    const xr = r * n;
-    for (let k = 0; k < n; k++) {
-      const lk = k * n;
-      let s = x[xr + k];
-      for (let j = 0; j < k; j++) s -= l[lk + j] * x[xr + j];
-      x[xr + k] = s / l[lk + k];
+  for (; p < cols; p++)
+    for (let k = 0; k < e; k++) {
+      const lk = k * e;
+      let s = x[k * ld + p];
+      for (let j = 0; j < k; j++) s -= l[lk + j] * x[j * ld + p];
+      x[k * ld + p] = s / l[lk + k];
     }
-  }
 }

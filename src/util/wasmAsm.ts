@@ -18,6 +18,7 @@ interface WasmApi {
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
 
 function uleb(n: number): number[] {
@@ -65,12 +66,20 @@ export const i32shl = [0x74];
 export const i32shrU = [0x76];
 export const i32store = (offset = 0) => [0x36, 2, ...uleb(offset)];
 export const f64load = [0x2b, 3, 0];
+export const f64loadAt = (offset: number) => [0x2b, 3, ...uleb(offset)];
+export const f64storeAt = (offset: number) => [0x39, 3, ...uleb(offset)];
+export const i32load8U = (offset = 0) => [0x2d, 0, ...uleb(offset)];
+export const i32ne = [0x47];
+export const i32ltU = [0x49];
+export const i32gtU = [0x4b];
 export const f32add = [0x92];
 export const f32mul = [0x94];
 export const f32convertI32 = [0xb2];
 export const f64store = [0x39, 3, 0];
 export const f64add = [0xa0];
 export const f64sub = [0xa1];
+export const f64mul = [0xa2];
+export const f64div = [0xa3];
 export const i32load = (offset = 0) => [0x28, 2, ...uleb(offset)];
 export const f32load = [0x2a, 2, 0];
 export const f32store = [0x38, 2, 0];
@@ -85,6 +94,8 @@ export const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm
 export const v128load = (offset = 0) => simd(0x00, 0, ...uleb(offset)); // align hint 1 byte: always valid
 export const v128store = (offset = 0) => simd(0x0b, 0, ...uleb(offset));
 export const v128zero = simd(0x0c, ...new Array<number>(16).fill(0));
+/** One float64 from memory into both lanes. */
+export const v128load64Splat = (offset = 0) => simd(0x0a, 0, ...uleb(offset));
 export const i32x4splat = simd(0x11);
 export const f32x4splat = simd(0x13);
 export const i32x4lane = (l: number) => simd(0x1b, l);
@@ -106,8 +117,11 @@ export const i32x4truncSatF32 = simd(0xf8);
 export const f64x2splat = simd(0x14);
 export const f32x4demoteF64x2Zero = simd(0x5e);
 export const f64x2promoteLowF32x4 = simd(0x5f);
+export const f64x2extractLane = (l: number) => simd(0x21, l);
 export const f64x2add = simd(0xf0);
+export const f64x2sub = simd(0xf1);
 export const f64x2mul = simd(0xf2);
+export const f64x2div = simd(0xf3);
 
 /** `while (local a < local b) { body }` (unsigned compare). */
 // prettier-ignore
@@ -118,6 +132,11 @@ export function whileLt(a: number, b: number, body: number[]): number[] {
 export function f32c(v: number): number[] {
   const b = new Uint8Array(new Float32Array([v]).buffer);
   return [0x43, ...b];
+}
+
+export function f64c(v: number): number[] {
+  const b = new Uint8Array(new Float64Array([v]).buffer);
+  return [0x44, ...b];
 }
 
 /** One exported function: parameter and result types, local declarations (count, type), body code. */
