@@ -6,7 +6,7 @@ import {
   type Parasitics,
   type TileSolver,
 } from '../src/crossbar/parasitics';
-import { lcg, solveNetlistMna, tileNetlist } from './parasitics-netlist';
+import { lcg, randomParasitics, solveNetlistMna, tileNetlist } from './parasitics-netlist';
 
 function randomTile(rows: number, cols: number, rand: () => number, absent = 0): Float64Array {
   // Conductances 5..250 uS (HfO2 1T1R range), some cells absent (never all: no current to compare).
@@ -137,16 +137,7 @@ describe('parasitic tile solve', () => {
     for (let t = 0; t < 24; t++) {
       const [rows, cols] =
         t < sizes.length ? sizes[t] : [1 + Math.floor(rand() * 40), 1 + Math.floor(rand() * 40)];
-      const pick = (x: number) => (rand() < 0.25 ? 0 : x * (0.2 + rand()));
-      const p: Parasitics = {
-        rowWireOhms: 0.1 + 4 * rand(),
-        colWireOhms: 0.1 + 4 * rand(),
-        accessOhms: pick(3000),
-        driverOhms: pick(100),
-        senseOhms: pick(100),
-        drive: t % 2 ? 'both' : 'left',
-        sense: (t >> 1) % 2 ? 'both' : 'bottom',
-      };
+      const p = randomParasitics(rand, t);
       const g = randomTile(rows, cols, rand, 0.2);
       const sweep = effectiveConductances(g, rows, cols, p, undefined, ws, { method: 'sweep', leafCols: 1 });
       const leafCols = 1 + Math.floor(rand() * 9);
@@ -164,16 +155,10 @@ describe('parasitic tile solve', () => {
     for (let t = 0; t < 16; t++) {
       const rows = 1 + Math.floor(rand() * 40);
       const cols = 1 + Math.floor(rand() * 40);
-      const pick = (x: number) => (rand() < 0.3 ? 0 : x * (0.2 + rand()));
-      const p: Parasitics = {
-        rowWireOhms: 0,
-        colWireOhms: 0.1 + 4 * rand(),
-        accessOhms: pick(3000),
-        driverOhms: t < 8 ? 0 : 100 * (0.2 + rand()),
-        senseOhms: pick(100),
-        drive: t % 2 ? 'both' : 'left',
-        sense: (t >> 1) % 2 ? 'both' : 'bottom',
-      };
+      // ideal row wires; the first half with ideal drivers, the second with resistive ones
+      const p = randomParasitics(rand, t, { rowWireOhms: 0 });
+      if (t < 8) p.driverOhms = 0;
+      else p.driverOhms ||= 40;
       const g = randomTile(rows, cols, rand, 0.2);
       const sweep = effectiveConductances(g, rows, cols, p, undefined, ws, { method: 'sweep', leafCols: 1 });
       const ladders = effectiveConductances(g, rows, cols, p, undefined, ws);

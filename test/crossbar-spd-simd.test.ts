@@ -1,7 +1,7 @@
-import { effectiveConductances, ParasiticWorkspace, type Parasitics } from '../src/crossbar/parasitics';
+import { effectiveConductances, ParasiticWorkspace } from '../src/crossbar/parasitics';
 import { choleskyInPlace, forwardSubstituteCols, subtractGramT } from '../src/crossbar/spd';
 import { createSpdSimdKernel, type SpdSimdKernel } from '../src/crossbar/spdSimd';
-import { lcg } from './parasitics-netlist';
+import { lcg, randomParasitics } from './parasitics-netlist';
 
 /** Bit for bit (Object.is also tells 0 from -0). */
 function sameBits(got: Float64Array, want: Float64Array): boolean {
@@ -121,16 +121,7 @@ describe('WebAssembly SIMD kernels of the nested dissection', () => {
       const big = t % 8 === 0;
       const rows = 1 + Math.floor(rand() * (big ? 70 : 30));
       const cols = 1 + Math.floor(rand() * (big ? 70 : 30));
-      const pick = (x: number) => (rand() < 0.25 ? 0 : x * (0.2 + rand()));
-      const p: Parasitics = {
-        rowWireOhms: 0.1 + 4 * rand(),
-        colWireOhms: 0.1 + 4 * rand(),
-        accessOhms: pick(3000),
-        driverOhms: pick(100),
-        senseOhms: pick(100),
-        drive: t % 2 ? 'both' : 'left',
-        sense: (t >> 1) % 2 ? 'both' : 'bottom',
-      };
+      const p = randomParasitics(rand, t);
       const g = Float64Array.from({ length: rows * cols }, () => (rand() < 0.2 ? 0 : 5e-6 + 245e-6 * rand()));
       const solver = { method: 'dissection' as const, leafCols: 1 + Math.floor(rand() * 10) };
       const want = effectiveConductances(g, rows, cols, p, undefined, plain, solver);

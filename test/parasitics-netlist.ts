@@ -127,3 +127,22 @@ export function lcg(seed: number): () => number {
   for (let k = 0; k < 4; k++) next();
   return next;
 }
+
+/**
+ * Random resistances of a tile: both wires 0.1-4.1 Ohm, access, driver and sense resistances zero one
+ * time in four; drive and sense sides from t's two lowest bits. `over` replaces fields after the draws
+ * (so the stream stays the same).
+ */
+export function randomParasitics(rand: () => number, t: number, over: Partial<Parasitics> = {}): Parasitics {
+  const pick = (x: number) => (rand() < 0.25 ? 0 : x * (0.2 + rand()));
+  return {
+    rowWireOhms: 0.1 + 4 * rand(),
+    colWireOhms: 0.1 + 4 * rand(),
+    accessOhms: pick(3000),
+    driverOhms: pick(100),
+    senseOhms: pick(100),
+    drive: t % 2 ? 'both' : 'left',
+    sense: (t >> 1) % 2 ? 'both' : 'bottom',
+    ...over,
+  };
+}
