@@ -1,11 +1,11 @@
 import {
   effectiveConductances,
-  invertSpd,
   NO_PARASITICS,
   ParasiticWorkspace,
   type Parasitics,
   type TileSolver,
 } from '../src/crossbar/parasitics';
+import { invertSpd } from '../src/crossbar/spd';
 import { lcg, randomParasitics, solveNetlistMna, tileNetlist } from './parasitics-netlist';
 
 function randomTile(rows: number, cols: number, rand: () => number, absent = 0): Float64Array {

@@ -67,6 +67,8 @@ function sides(r0: number, r1: number, c0: number, c1: number, rows: number, col
 /** Whether a rectangle of h x wd cells is a leaf (one row), else whether it is cut across its rows. */
 const isLeaf = (h: number, wd: number, leafCols: number) => h === 1 && wd <= leafCols;
 const cutsRows = (h: number, wd: number, leafCols: number) => h > 1 && (wd <= leafCols || h >= wd);
+/** Where a side [lo, hi) is cut: the recursion and `slotPlan`'s dry run must agree on it. */
+const cutAt = (lo: number, hi: number) => lo + ((hi - lo) >> 1);
 
 /**
  * The largest port count of each workspace slot (2 depth + slot: two per depth of the recursion, its two
@@ -86,11 +88,13 @@ function slotPlan(rows: number, cols: number, wires: TileWires, leafCols: number
     if (isLeaf(h, wd, leafCols)) return;
     const child = 2 * ((at >> 1) + 1);
     if (cutsRows(h, wd, leafCols)) {
-      visit(r0, r0 + (h >> 1), c0, c1, child);
-      visit(r0 + (h >> 1), r1, c0, c1, child + 1);
+      const mid = cutAt(r0, r1);
+      visit(r0, mid, c0, c1, child);
+      visit(mid, r1, c0, c1, child + 1);
     } else {
-      visit(r0, r1, c0, c0 + (wd >> 1), child);
-      visit(r0, r1, c0 + (wd >> 1), c1, child + 1);
+      const mid = cutAt(c0, c1);
+      visit(r0, r1, c0, mid, child);
+      visit(r0, r1, mid, c1, child + 1);
     }
   };
   visit(0, rows, 0, cols, 0);
@@ -223,12 +227,12 @@ export class TileDissection {
     if (isLeaf(h, wd, this.leafCols)) return this.leaf(r0, c0, c1, depth, slot);
     // Cut across the longer side, so the interface (the shorter side) stays small; a leaf is one row.
     if (cutsRows(h, wd, this.leafCols)) {
-      const mid = r0 + (h >> 1);
+      const mid = cutAt(r0, r1);
       const a = this.reduce(r0, mid, c0, c1, depth + 1, 0);
       const b = this.reduce(mid, r1, c0, c1, depth + 1, 1);
       return this.joinStacked(a, b, depth, slot);
     }
-    const mid = c0 + (wd >> 1);
+    const mid = cutAt(c0, c1);
     const a = this.reduce(r0, r1, c0, mid, depth + 1, 0);
     const b = this.reduce(r0, r1, mid, c1, depth + 1, 1);
     return this.joinSideBySide(a, b, depth, slot);
@@ -453,7 +457,6 @@ export class TileDissection {
         }
       }
     }
-    for (let q = 0; q < e; q++) for (let c = n; c < ld; c++) xt[q * ld + c] = 0; // whole 4-column blocks
     choleskyInPlace(k, e);
     forwardSubstituteCols(k, e, xt, ld, n);
     subtractGramT(xt, ld, n, e, s, this.blockFamilies(d));

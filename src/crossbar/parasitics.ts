@@ -27,10 +27,10 @@
  */
 
 import { type ColumnLadders, solveColumnLadders } from './columnLadders';
-import { DEFAULT_LEAF_COLS, TileDissection } from './dissection';
+import { DEFAULT_LEAF_COLS, TileDissection, type TileWires } from './dissection';
 import { invertSpd, ParasiticWorkspace, rowDots } from './spd';
 
-export { invertSpd, ParasiticWorkspace };
+export { ParasiticWorkspace };
 
 export type DriveSide = 'left' | 'both';
 export type SenseSide = 'bottom' | 'both';
@@ -126,13 +126,20 @@ function clampRounding(out: Float64Array, size: number): Float64Array {
   return out;
 }
 
+/** The last column segment and the sense amplifier in series, at each sensed end. */
+const gSenseEnd = (p: Parasitics) => 1 / (p.senseOhms + p.colWireOhms);
+
+/** A row's driver (both drivers with drive 'both') when the row wire has no resistance. */
+const gDriveIdealRow = (p: Parasitics) =>
+  p.driverOhms > 0 ? (p.drive === 'both' ? 2 : 1) / p.driverOhms : Infinity;
+
 /** The wire and end conductances of the general case (both wires resistive). */
-function tileWires(p: Parasitics) {
+function tileWires(p: Parasitics): TileWires {
   return {
     gRow: 1 / p.rowWireOhms,
     gCol: 1 / p.colWireOhms,
     gDrive: 1 / (p.driverOhms + p.rowWireOhms), // the driver and the first segment in series
-    gSense: 1 / (p.senseOhms + p.colWireOhms), // the last segment and the sense amplifier in series
+    gSense: gSenseEnd(p),
     driveBoth: p.drive === 'both',
     senseBoth: p.sense === 'both',
   };
@@ -140,12 +147,12 @@ function tileWires(p: Parasitics) {
 
 /** The ladders of a tile with ideal row wires and resistive column wires. */
 function columnLadders(p: Parasitics): ColumnLadders {
-  const gEnd = 1 / (p.senseOhms + p.colWireOhms); // the last segment and the sense amplifier in series
+  const gEnd = gSenseEnd(p);
   return {
     gCol: 1 / p.colWireOhms,
     gBottom: gEnd,
     gTop: p.sense === 'both' ? gEnd : 0,
-    gDrive: p.driverOhms > 0 ? (p.drive === 'both' ? 2 : 1) / p.driverOhms : Infinity,
+    gDrive: gDriveIdealRow(p),
   };
 }
 
@@ -177,7 +184,7 @@ class RowElimination {
     } else {
       this.kind = p.driverOhms > 0 ? 'single' : 'fixed';
       this.gRow = 0;
-      this.gEdge = p.driverOhms > 0 ? (this.both ? 2 : 1) / p.driverOhms : Infinity;
+      this.gEdge = gDriveIdealRow(p);
     }
     this.x = ws.get('row.x', cols * cols);
     this.diag = ws.get('row.diag', cols);
@@ -286,7 +293,7 @@ function sweepColumns(
   out: Float64Array,
   ws: ParasiticWorkspace,
 ): void {
-  const gEnd = 1 / (p.senseOhms + p.colWireOhms); // the last segment and the sense amplifier in series
+  const gEnd = gSenseEnd(p);
   const both = p.sense === 'both';
   out.fill(0, 0, rows * cols);
   sweepOnce(cell, rows, cols, p, rowModel, out, ws, false, gEnd, both ? gEnd : 0);

@@ -31,18 +31,15 @@ export class ParasiticWorkspace {
 export interface RowDotsMode {
   /** Factor on every product (default 1). */
   scale?: number;
-  /** a = b: only the blocks on and above the diagonal are computed, the lower ones mirrored. */
-  symmetric?: boolean;
-  /** a = b upper triangular: sums start at the block's first column (earlier terms vanish); symmetric. */
+  /**
+   * a = b upper triangular: sums start at the block's first column (earlier terms vanish), and only the
+   * blocks on and above the diagonal are computed, the lower ones mirrored.
+   */
   triangular?: boolean;
-  /** Add to `out` instead of overwriting it. */
-  accumulate?: boolean;
-  /** Blocks (first row, first column) whose products are not needed (left as they are, or 0). */
-  skipBlock?: (r0: number, c0: number) => boolean;
 }
 
 /**
- * out[r * outStride + c] (+)= scale * sum_{k >= from(c)} a[r * n + k] b[c * n + k] for r < rowsA,
+ * out[r * outStride + c] = scale * sum_{k >= from(c)} a[r * n + k] b[c * n + k] for r < rowsA,
  * c < rowsB: the products of rows, 4 x 4 outputs at a time so that each loaded value serves four sums (the
  * solves' time is in these products and the Cholesky factorisation). from(c) is 0, or c's block start
  * when `triangular`.
@@ -58,17 +55,13 @@ export function rowDots(
   mode: RowDotsMode = {},
 ): void {
   const scale = mode.scale ?? 1;
-  const upperFrom = !!mode.triangular;
-  const symmetric = upperFrom || !!mode.symmetric;
-  if (!mode.accumulate) for (let r = 0; r < rowsA; r++) out.fill(0, r * outStride, r * outStride + rowsB);
-  const skip = mode.skipBlock;
+  const triangular = !!mode.triangular;
   for (let r0 = 0; r0 < rowsA; r0 += 4) {
     const rn = Math.min(4, rowsA - r0);
     for (let c0 = 0; c0 < rowsB; c0 += 4) {
       const cn = Math.min(4, rowsB - c0);
-      if (symmetric && c0 < r0) continue; // a = b: the lower blocks are mirrored below
-      if (skip && skip(r0, c0)) continue;
-      const k0 = upperFrom ? c0 : 0;
+      if (triangular && c0 < r0) continue; // a = b: the lower blocks are mirrored below
+      const k0 = triangular ? c0 : 0;
       if (rn === 4 && cn === 4) {
         const a0 = r0 * n,
           a1 = a0 + n,
@@ -121,25 +114,25 @@ export function rowDots(
           s33 += x3 * y3;
         }
         let o = r0 * outStride + c0;
-        out[o] += scale * s00;
-        out[o + 1] += scale * s01;
-        out[o + 2] += scale * s02;
-        out[o + 3] += scale * s03;
+        out[o] = scale * s00;
+        out[o + 1] = scale * s01;
+        out[o + 2] = scale * s02;
+        out[o + 3] = scale * s03;
         o += outStride;
-        out[o] += scale * s10;
-        out[o + 1] += scale * s11;
-        out[o + 2] += scale * s12;
-        out[o + 3] += scale * s13;
+        out[o] = scale * s10;
+        out[o + 1] = scale * s11;
+        out[o + 2] = scale * s12;
+        out[o + 3] = scale * s13;
         o += outStride;
-        out[o] += scale * s20;
-        out[o + 1] += scale * s21;
-        out[o + 2] += scale * s22;
-        out[o + 3] += scale * s23;
+        out[o] = scale * s20;
+        out[o + 1] = scale * s21;
+        out[o + 2] = scale * s22;
+        out[o + 3] = scale * s23;
         o += outStride;
-        out[o] += scale * s30;
-        out[o + 1] += scale * s31;
-        out[o + 2] += scale * s32;
-        out[o + 3] += scale * s33;
+        out[o] = scale * s30;
+        out[o + 1] = scale * s31;
+        out[o + 2] = scale * s32;
+        out[o + 3] = scale * s33;
         continue;
       }
       for (let r = r0; r < r0 + rn; r++)
@@ -148,12 +141,11 @@ export function rowDots(
           const ar = r * n;
           const bc = c * n;
           for (let k = k0; k < n; k++) s += a[ar + k] * b[bc + k];
-          const o = r * outStride + c;
-          out[o] += scale * s;
+          out[r * outStride + c] = scale * s;
         }
     }
   }
-  if (symmetric)
+  if (triangular)
     for (let r = 1; r < rowsA; r++)
       for (let c = 0; c < Math.min(r, rowsB); c++) out[r * outStride + c] = out[c * outStride + r];
 }

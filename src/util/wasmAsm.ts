@@ -18,7 +18,6 @@ interface WasmApi {
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
-export const F64 = 0x7c;
 export const V128 = 0x7b;
 
 function uleb(n: number): number[] {
@@ -78,8 +77,6 @@ export const f32convertI32 = [0xb2];
 export const f64store = [0x39, 3, 0];
 export const f64add = [0xa0];
 export const f64sub = [0xa1];
-export const f64mul = [0xa2];
-export const f64div = [0xa3];
 export const i32load = (offset = 0) => [0x28, 2, ...uleb(offset)];
 export const f32load = [0x2a, 2, 0];
 export const f32store = [0x38, 2, 0];
