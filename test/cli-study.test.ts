@@ -86,6 +86,16 @@ test('adc-sizing with a missing model fails before stamping, so a corrected reru
   expect(badCard.code).toBe(2);
   expectOneLineError(badCard.stderr, /no-such-card/);
   expect(fs.existsSync(path.join(out, 'study.json'))).toBe(false);
+  // A sliced card: the study sets each design's slicing itself, so it would mislabel the card's own.
+  const card = JSON.parse(
+    fs.readFileSync(path.resolve(__dirname, '..', 'circuits', 'tile128-adc8.json'), 'utf8'),
+  );
+  const slicedCard = path.join(tmp, 'sliced.json');
+  fs.writeFileSync(slicedCard, JSON.stringify({ ...card, weightSlices: 2, bitsPerCell: 3 }));
+  const sliced = await cli(['study', 'adc-sizing', '--circuit', slicedCard, '--out', out]);
+  expect(sliced.code).toBe(2);
+  expectOneLineError(sliced.stderr, /adc-sizing sweeps bit slicing itself/);
+  expect(fs.existsSync(path.join(out, 'study.json'))).toBe(false);
 });
 
 test('report on a directory that is not a study: exit 2', async () => {

@@ -248,7 +248,7 @@ describe('end to end', () => {
     expect(sliced.cost.stages[0].conversionsPerImage).toBe(3 * 7 * 256);
     const noBits = await cli(['cost', ...base(), '--technology', 'cmos-22nm', '--weight-slices', '2']);
     expect(noBits.code).toBe(2);
-    expect(noBits.stderr).toMatch(/weightSlices 2 needs bitsPerCell \(1\.\.8\)/);
+    expect(noBits.stderr).toMatch(/field bitsPerCell is required with weightSlices \(1\.\.8 bits per cell\)/);
     const tooMany = await cli(['cost', ...base(), '--technology', 'cmos-22nm', '--bits-per-cell', '9']);
     expect(tooMany.code).toBe(2);
     expect(tooMany.stderr).toMatch(/flag --bits-per-cell/);

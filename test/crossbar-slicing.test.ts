@@ -159,6 +159,11 @@ describe('slices on a chip', () => {
       /field weightSlices \(bit slicing\) needs mapping "differential" \(got "offset"\)/,
     );
     expect(() => circuit({ weightSlices: 9, bitsPerCell: 1 })).toThrow(/weightSlices/);
+    // 8 x 8 = 64 bits would round the largest weight's integer up to 2^64 (all digits 0) in float64.
+    expect(() => circuit({ weightSlices: 8, bitsPerCell: 8 })).toThrow(
+      /field weightSlices x bitsPerCell is 8 x 8 = 64 bits per weight; at most 32/,
+    );
+    expect(circuit({ weightSlices: 4, bitsPerCell: 8 }).slicing).toEqual({ slices: 4, bitsPerCell: 8 });
     const sliced = circuit({ weightSlices: 2, bitsPerCell: 2 });
     expect(sliced.slicing).toEqual({ slices: 2, bitsPerCell: 2 });
     expect(withOverrides(sliced, { slicing: null }).slicing).toBeUndefined();

@@ -8,6 +8,7 @@ import { CARD_NAME_SCHEMA, SOURCE_SCHEMA, type CardSource } from '../device/card
 import { cardError, compileSchema, validateCard } from '../device/validate';
 import { parseQuantity } from '../device/quantity';
 import type { DriveSide, Parasitics, SenseSide } from './parasitics';
+import type { SliceSpec } from './slicing';
 
 export type MappingKind = 'differential' | 'offset';
 const MAPPING_KINDS: readonly MappingKind[] = ['differential', 'offset'];
@@ -44,7 +45,7 @@ export interface CircuitCard {
    * (sign by G+ or G-), its digits of bitsPerCell bits on `slices` cell pairs, least significant first,
    * recombined digitally by shift-and-add (crossbar/slicing.ts). Absent: the least-squares level mapping.
    */
-  slicing?: { slices: number; bitsPerCell: number };
+  slicing?: SliceSpec;
   /** Wire, access, driver and sense resistances (ohms); absent: ideal wires (crossbar/parasitics.ts). */
   parasitics?: Parasitics;
 }
@@ -56,6 +57,8 @@ const MAX_BITS = 16;
 /** A slice's digits index device levels (at most 256: 8 bits); 4 slices of 8 bits cover float32 weights. */
 const MAX_SLICES = 8;
 const MAX_BITS_PER_CELL = 8;
+/** Weight integers stay exact in float64 arithmetic (2^53) with room: beyond, the top weights round away. */
+const MAX_SLICED_BITS = 32;
 
 const bits = { type: 'integer', minimum: MIN_BITS, maximum: MAX_BITS };
 const resistance = {
@@ -194,7 +197,14 @@ export function parseCircuitCard(json: unknown, source: string): CircuitCard {
         'weightSlices',
         `(bit slicing) needs mapping "differential" (got ${showValue(raw.mapping)})`,
       );
-    card.slicing = { slices: raw.weightSlices ?? 1, bitsPerCell: raw.bitsPerCell };
+    const slices = raw.weightSlices ?? 1;
+    if (slices * raw.bitsPerCell > MAX_SLICED_BITS)
+      throw cardError(
+        source,
+        'weightSlices',
+        `x bitsPerCell is ${slices} x ${raw.bitsPerCell} = ${slices * raw.bitsPerCell} bits per weight; at most ${MAX_SLICED_BITS}`,
+      );
+    card.slicing = { slices, bitsPerCell: raw.bitsPerCell };
   }
   if (raw.parasitics) card.parasitics = parseParasitics(raw.parasitics, source);
   return card;
@@ -278,8 +288,11 @@ export interface CircuitOverrides {
   wireResistance?: number | string;
   accessResistance?: number | string;
   columnsPerAdc?: number;
-  /** Bit slicing; null removes it (the least-squares level mapping). */
-  slicing?: { slices: number; bitsPerCell: number } | null;
+  /**
+   * Bit slicing: the fields given replace the card's own (weightSlices, bitsPerCell), then the card's
+   * rules apply; null removes it (the least-squares level mapping).
+   */
+  slicing?: Partial<SliceSpec> | null;
 }
 
 /**
@@ -300,8 +313,9 @@ export function withOverrides(card: CircuitCard, overrides: CircuitOverrides): C
     delete json.weightSlices;
     delete json.bitsPerCell;
   } else if (overrides.slicing !== undefined) {
-    json.weightSlices = overrides.slicing.slices;
-    json.bitsPerCell = overrides.slicing.bitsPerCell;
+    const { slices, bitsPerCell } = overrides.slicing;
+    if (slices !== undefined) json.weightSlices = slices;
+    if (bitsPerCell !== undefined) json.bitsPerCell = bitsPerCell;
   }
   if (overrides.wireResistance !== undefined || overrides.accessResistance !== undefined) {
     const p: ParasiticsJson = { ...json.parasitics };

@@ -17,13 +17,6 @@ export interface SliceSpec {
 }
 
 export interface SlicedLayer {
-  /** The layer's shape: rows inputs x cols outputs. */
-  rows: number;
-  cols: number;
-  slices: number;
-  bitsPerCell: number;
-  /** The card level that digit d (0 .. 2^b - 1) is programmed to. */
-  digitLevels: Uint8Array;
   /**
    * Level indices, rows x (slices x cols) row-major: column k cols + j holds slice k (k = 0 least
    * significant) of output j; G+ cells in levelPos, G- cells in levelNeg.
@@ -115,11 +108,6 @@ export function sliceLayer(
       if (err > maxErr) maxErr = err;
     }
   return {
-    rows,
-    cols,
-    slices,
-    bitsPerCell: b,
-    digitLevels,
     levelPos,
     levelNeg,
     weightPerSiemens: a,

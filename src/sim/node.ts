@@ -9,7 +9,6 @@ import {
   withOverrides,
 } from '../crossbar/circuit';
 import { loadCircuitCard } from '../crossbar/loadCircuit';
-import { InputError } from '../util/errors';
 import { loadDeviceCard } from '../device/loadDevice';
 import { type DeviceModel, resolveDevice } from '../device/model';
 import { type DeviceCard, parseDeviceCard } from '../device/card';
@@ -78,7 +77,10 @@ export async function prepareSimulation(
   const device = resolveDevice(deviceCard);
   const card = typeof s.circuit === 'string' ? loadCircuitCard(s.circuit) : s.circuit;
   const circuit = withOverrides(card, {
-    slicing: slicingOverride(card, s.weightSlices, s.bitsPerCell),
+    slicing:
+      s.weightSlices === undefined && s.bitsPerCell === undefined
+        ? undefined
+        : { slices: s.weightSlices, bitsPerCell: s.bitsPerCell },
     adcBits: s.adcBits,
     dacBits: s.dacBits,
     rows: s.tileRows,
@@ -172,19 +174,4 @@ export async function runSimulation(
   } finally {
     progress.stop();
   }
-}
-
-/** The slicing a setup asks for on top of its card; undefined: the card's own. */
-function slicingOverride(
-  card: CircuitCard,
-  slices: number | undefined,
-  bitsPerCell: number | undefined,
-): CircuitOverrides['slicing'] {
-  if (slices === undefined && bitsPerCell === undefined) return undefined;
-  const bits = bitsPerCell ?? card.slicing?.bitsPerCell;
-  if (bits === undefined)
-    throw new InputError(
-      `weightSlices ${slices} needs bitsPerCell (1..8): circuit ${card.name} has none, so give it too`,
-    );
-  return { slices: slices ?? card.slicing?.slices ?? 1, bitsPerCell: bits };
 }

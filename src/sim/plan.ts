@@ -3,6 +3,7 @@
  * JSON), so it can be cloned to worker threads or run in a browser. Built once by `buildPlan`.
  */
 import type { Parasitics } from '../crossbar/parasitics';
+import type { SliceSpec } from '../crossbar/slicing';
 import type { Activation, InputQuantizer, Layer } from '../nn/description';
 
 /** How a layer's inputs become row voltages. `xMax` is the input that maps to vRead. */
@@ -53,7 +54,7 @@ export interface AnalogStage {
    * Bit slicing (crossbar/slicing.ts): after the ADCs, output j = sum_k 2^(k bitsPerCell) acc_(k outCols + j),
    * slices in order, in float64 (shiftAdd); absent: output j = acc_j.
    */
-  slicing?: { slices: number; bitsPerCell: number };
+  slicing?: SliceSpec;
   /** Physical columns per row tile: 2 cols (differential: G+ block then G- block) or cols + references. */
   physCols: number;
   mapping: 'differential' | 'offset';

@@ -2,6 +2,7 @@
  * Monte-Carlo inference: digital references, the nominal chip, then `trials` freshly programmed chips.
  * The trial runner is injected (serial here; worker threads in the Node adapter).
  */
+import type { SliceSpec } from '../crossbar/slicing';
 import type { NetworkDescription } from '../nn/description';
 import { accuracyOf, classify } from '../nn/forward';
 import { type Summary, summarize, wilsonInterval } from '../util/stats';
@@ -33,7 +34,7 @@ export interface LayerReport {
   rowTiles: number;
   mapping: string;
   /** Bit slicing: slices of bitsPerCell bits per weight. */
-  slicing?: { slices: number; bitsPerCell: number };
+  slicing?: SliceSpec;
   rmsWeightError: number;
   dac: string;
   adcBits: number | 'ideal';

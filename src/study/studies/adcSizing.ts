@@ -57,13 +57,17 @@ export const adcSizingStudy: Study = {
     const s = settings(ctx);
     if (!fs.existsSync(s.model) || !fs.statSync(s.model).isDirectory())
       throw new InputError(`--model ${s.model}: model directory not found`);
-    loadDeviceCard(s.device);
-    loadCircuitCard(s.circuit);
+    const device = loadDeviceCard(s.device);
+    const card = loadCircuitCard(s.circuit);
+    // The study sets the slicing of every design itself (the card's mapping, then its sliced designs).
+    if (card.slicing)
+      throw new InputError(
+        `--circuit ${s.circuit}: adc-sizing sweeps bit slicing itself; give a card without weightSlices / bitsPerCell`,
+      );
     loadTechnologyCard(s.technology);
     if (s.quantize !== 'none') parseWeightQuantizer(s.quantize);
     const bits = ctx.mode === 'quick' ? [3, 5, 7, 9, 11] : [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
-    const card = loadCircuitCard(s.circuit);
-    const designs = slicedDesigns(resolveDevice(loadDeviceCard(s.device)).levels.length, card.mapping);
+    const designs = slicedDesigns(resolveDevice(device).levels.length, card.mapping);
     // The card's own mapping at every range and resolution; the sliced designs too in --full, and in
     // --quick the widest one at the calibrated range (minutes, not tens of them).
     const grid = [
