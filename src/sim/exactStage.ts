@@ -55,8 +55,8 @@ export function exactAnalogForward(
   const out = new Float32Array(inputRows * outCols);
   // sum_i w_ij x_i = a (I+ - I-) xMax / vRead, since V_i = x_i / xMax * vRead.
   const scale = (weightPerSiemens * stage.dac.xMax) / vRead;
-  const combined = shiftAdd(stage, acc, 0, inputRows).acc;
-  for (let k = 0; k < out.length; k++) out[k] = combined[k] * scale;
+  shiftAdd(stage, acc, 0, inputRows);
+  for (let k = 0; k < out.length; k++) out[k] = acc[k] * scale;
   addBiasAndActivate(out, stage.bias, stage.activation, outCols);
   const conversions = inputRows * physCols * stage.rowTiles.length;
   const shape = stage.conv ? stage.conv.outShape : [outCols];

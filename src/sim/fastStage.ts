@@ -206,7 +206,7 @@ function stageState(
     cachedEntries: 0,
     groupSumBuffers: null,
     loaded: { plain: false, groups: false },
-    out: new Float32Array(inputRows * cols),
+    out: new Float32Array(inputRows * stage.outCols),
     refOf,
   };
   e.stages.set(stage, st);
@@ -715,8 +715,8 @@ export function fastAnalogForward(
         }
       }
     }
-    const combined = shiftAdd(stage, e.f64, accPtr >> 3, rowsInChunk);
-    writeOutputs(combined.acc, combined.at, rowsInChunk, outCols, scale, stage, out, n0 * outCols);
+    shiftAdd(stage, e.f64, accPtr >> 3, rowsInChunk);
+    writeOutputs(e.f64, accPtr >> 3, rowsInChunk, outCols, scale, stage, out, n0 * outCols);
   }
   clip.n += e.i32[clipPtr >> 2];
   if (!fusedActivation(stage)) addBiasAndActivate(out, stage.bias, stage.activation, outCols);

@@ -248,8 +248,8 @@ export function referenceAnalogForward(
     }
     // sum_i w_ij x_i = a (I+ - I-) xMax / vRead, since V_i = x_i / xMax * vRead.
     const scale = (weightPerSiemens * stage.dac.xMax) / vRead;
-    const combined = shiftAdd(stage, acc, 0, 1).acc;
-    for (let j = 0; j < outCols; j++) out[n * outCols + j] = combined[j] * scale;
+    shiftAdd(stage, acc, 0, 1);
+    for (let j = 0; j < outCols; j++) out[n * outCols + j] = acc[j] * scale;
   }
   addBiasAndActivate(out, stage.bias, stage.activation, outCols);
   const conversions = inputRows * physCols * stage.rowTiles.length;

@@ -174,27 +174,23 @@ export function dacFractions(stage: AnalogStage, input: Float32Array, u: Float32
 }
 
 /**
- * Bit slicing's digital shift-and-add: the accumulators of `rows` input rows (rows x cols, float64, from
- * `at`) recombined to rows x outCols, out_j = sum_k 2^(k b) acc_(k outCols + j) with k ascending. Every
- * path calls it, so all combine alike. Unsliced stages: the accumulators as they are.
+ * Bit slicing's digital shift-and-add, in place: the accumulators of `rows` input rows (rows x cols,
+ * float64, from `at`) become rows x outCols from `at`, out_j = sum_k 2^(k b) acc_(k outCols + j) with k
+ * ascending. Every path calls it, so all combine alike. In place is safe: each output is written after
+ * its own reads and below every later read. Unsliced stages (cols = outCols): nothing to do.
  */
-export function shiftAdd(
-  stage: AnalogStage,
-  acc: Float64Array,
-  at: number,
-  rows: number,
-): { acc: Float64Array; at: number } {
-  if (!stage.slicing) return { acc, at };
+export function shiftAdd(stage: AnalogStage, acc: Float64Array, at: number, rows: number): void {
+  if (!stage.slicing) return;
   const { cols, outCols } = stage;
   const { slices, bitsPerCell } = stage.slicing;
-  const out = new Float64Array(rows * outCols);
+  const radix = 2 ** bitsPerCell;
   for (let n = 0; n < rows; n++) {
     const a = at + n * cols;
+    const o = at + n * outCols;
     for (let j = 0; j < outCols; j++) {
       let sum = 0;
-      for (let k = 0; k < slices; k++) sum += 2 ** (k * bitsPerCell) * acc[a + k * outCols + j];
-      out[n * outCols + j] = sum;
+      for (let k = 0, f = 1; k < slices; k++, f *= radix) sum += f * acc[a + k * outCols + j];
+      acc[o + j] = sum;
     }
   }
-  return { acc: out, at: 0 };
 }
