@@ -6,12 +6,13 @@
 import { withOverrides } from '../src/crossbar/circuit';
 import { digitLevelsOf, sliceLayer } from '../src/crossbar/slicing';
 import type { NetworkDescription } from '../src/nn/description';
-import type { AnalogStage, SimPlan } from '../src/sim/plan';
+import type { SimPlan } from '../src/sim/plan';
 import { samplersForPlan } from '../src/sim/samplers';
 import { runReferenceTrial } from '../src/sim/referenceTrial';
 import { runTrial } from '../src/sim/trial';
 import { InputError } from '../src/util/errors';
 import {
+  analogStages,
   captureOutputs,
   circuit,
   dense,
@@ -29,10 +30,6 @@ const uS = 1e-6;
 const EVEN8 = Array.from({ length: 8 }, (_, k) => (5 + 5 * k) * uS);
 /** Four evenly spaced levels: an ideal 2-bit cell. */
 const FOUR = [5, 10, 15, 20].map((g) => g * uS);
-
-function analogStages(plan: SimPlan): AnalogStage[] {
-  return plan.stages.filter((s): s is AnalogStage => s.kind === 'analog');
-}
 
 describe('slicing a layer', () => {
   test('the levels for the digits: all of them, or the nearest to an even ladder over the whole range', () => {

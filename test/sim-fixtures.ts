@@ -16,7 +16,7 @@ import {
 } from '../src/nn/description';
 import * as forward from '../src/nn/forward';
 import { buildPlan } from '../src/sim/buildPlan';
-import type { SimPlan } from '../src/sim/plan';
+import type { AnalogStage, SimPlan } from '../src/sim/plan';
 import type { RandomStream } from '../src/util/random';
 
 let cached: { n: number; data: Dataset } | null = null;
@@ -205,4 +205,9 @@ export function relativeMaxError(a: Float32Array, b: Float32Array): number {
     scale = Math.max(scale, Math.abs(b[i]));
   }
   return err / scale;
+}
+
+/** The plan's analog stages, in order. */
+export function analogStages(plan: SimPlan): AnalogStage[] {
+  return plan.stages.filter((s): s is AnalogStage => s.kind === 'analog');
 }

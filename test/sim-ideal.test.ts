@@ -7,12 +7,13 @@ import { mapLayer } from '../src/crossbar/mapping';
 import { loadDeviceCard } from '../src/device/loadDevice';
 import { type NetworkDescription, type WeightedLayer, isWeighted } from '../src/nn/description';
 import { quantizeNetwork } from '../src/nn/network';
-import type { AnalogStage, SimPlan } from '../src/sim/plan';
+import type { SimPlan } from '../src/sim/plan';
 import { samplersForPlan } from '../src/sim/samplers';
 import { simulate } from '../src/sim/simulate';
 import { runTrial } from '../src/sim/trial';
 import { streamFor } from '../src/util/random';
 import {
+  analogStages,
   captureOutputs,
   circuit,
   conv,
@@ -33,10 +34,6 @@ const uS = 1e-6;
 /** Four levels on a 10 uS grid: differences -30..30 uS in 10 uS steps are all representable. */
 const GRID4 = [10 * uS, 20 * uS, 30 * uS, 40 * uS];
 const idealCard = multilevelCardJson('ideal-4', GRID4);
-
-function analogStages(plan: SimPlan): AnalogStage[] {
-  return plan.stages.filter((s): s is AnalogStage => s.kind === 'analog');
-}
 
 /** Weight scale of each layer so that the outputs stay O(1). */
 function steps(values: number[], unit: number): number[] {
